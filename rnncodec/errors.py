@@ -1,0 +1,44 @@
+"""Errors raised by the codec (the container's errors live in :mod:`rnncodec.formats.errors`).
+
+Every error of the project derives from :class:`rnncodec.formats.errors.RNCError`, so a program (or
+the ``rnc`` command) can catch one class; the dual bases let callers also catch the builtin kind.
+"""
+
+from __future__ import annotations
+
+from .formats.errors import RNCError
+
+__all__ = [
+    "RNCError",
+    "CodecError",
+    "UnknownArchitectureError",
+    "UnknownWeightsError",
+    "WeightsMismatchError",
+    "UnsupportedImageError",
+]
+
+
+class CodecError(RNCError):
+    """Root of the codec's own errors."""
+
+
+class UnknownArchitectureError(CodecError, KeyError):
+    """No architecture with that name is registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownWeightsError(CodecError, KeyError):
+    """No shipped weights with that name, or a weights file that cannot be loaded."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsMismatchError(CodecError, ValueError):
+    """A file was encoded with other weights than the ones asked to decode it."""
+
+
+class UnsupportedImageError(CodecError, ValueError):
+    """An input the codec cannot take (unreadable image, alpha where it is refused, …)."""

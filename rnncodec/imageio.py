@@ -1,0 +1,160 @@
+"""Turning whatever a caller passes into the pixels the codec codes, and back.
+
+The network codes 8-bit RGB.  Inputs are normalised here: EXIF orientation applied, palette,
+CMYK, 16-bit, float and bilevel images converted, alpha split off (kept losslessly by the
+container, or dropped only when the caller says so), and grayscale remembered so that it is
+decoded as grayscale.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import UnsupportedImageError
+
+__all__ = ["ImageInput", "SourceImage", "load_image", "to_pil"]
+
+ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+ALPHA_POLICIES = ("keep", "drop", "refuse")
+_GRAY_MODES = {"1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+
+@dataclass
+class SourceImage:
+    """Pixels ready to code.
+
+    Attributes:
+        rgb: ``(H, W, 3)`` uint8 array (grayscale replicated into three channels).
+        mode: ``"L"`` or ``"RGB"``, what the decoder gives back (before alpha).
+        alpha: ``(H, W)`` uint8 alpha plane, or ``None``.
+        name: file name of the source, when it came from a file.
+        source_bytes: size of the source file, when known.
+    """
+
+    rgb: np.ndarray
+    mode: str
+    alpha: Optional[np.ndarray] = None
+    name: Optional[str] = None
+    source_bytes: Optional[int] = None
+
+    @property
+    def height(self) -> int:
+        return self.rgb.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.rgb.shape[1]
+
+
+def _open(source: ImageInput) -> tuple[Image.Image, Optional[str], Optional[int]]:
+    if isinstance(source, Image.Image):
+        filename = getattr(source, "filename", None)
+        return source, Path(filename).name if filename else None, None
+    if isinstance(source, np.ndarray):
+        return _from_array(source), None, None
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            return image, None, len(data)
+        path = Path(source)
+        image = Image.open(path)
+        image.load()
+        return image, path.name, path.stat().st_size
+    except UnidentifiedImageError:
+        raise UnsupportedImageError(f"{source if not isinstance(source, (bytes, bytearray, memoryview)) else 'data'}: "
+                                    "not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise UnsupportedImageError(str(exc)) from None
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise UnsupportedImageError(f"array of shape {array.shape}: expected H×W, H×W×1, H×W×3 or H×W×4")
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif np.issubdtype(array.dtype, np.floating):
+        array = (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    elif array.dtype == np.uint16:
+        array = (array.astype(np.uint32) * 255 + 32767) // 65535
+        array = array.astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise UnsupportedImageError(f"array of dtype {array.dtype}: expected uint8, uint16, bool or float in [0, 1]")
+    mode = "L" if array.ndim == 2 else ("RGB" if array.shape[2] == 3 else "RGBA")
+    return Image.fromarray(np.ascontiguousarray(array), mode)
+
+
+def _to_8bit_gray(image: Image.Image) -> Image.Image:
+    if image.mode in ("1", "L"):
+        return image.convert("L")
+    # 16/32-bit integer and float images: scale to 8 bits from their nominal range.
+    array = np.asarray(image)
+    if image.mode == "F":
+        scaled = np.clip(array, 0, 255)
+    else:
+        maximum = 65535 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 255
+        scaled = np.clip(array.astype(np.float64) * (255 / maximum), 0, 255)
+    return Image.fromarray((scaled + 0.5).astype(np.uint8), "L")
+
+
+def load_image(source: ImageInput, alpha: str = "keep") -> SourceImage:
+    """Normalise ``source`` (path, encoded bytes, PIL image or array) for coding.
+
+    Args:
+        alpha: what to do with an alpha channel — ``"keep"`` (stored losslessly beside the codes),
+            ``"drop"`` (composite nothing, just discard it) or ``"refuse"`` (raise).
+
+    Raises:
+        UnsupportedImageError: unreadable input, or alpha with ``alpha="refuse"``.
+    """
+    if alpha not in ALPHA_POLICIES:
+        raise ValueError(f"alpha must be one of {ALPHA_POLICIES}, got {alpha!r}")
+    image, name, size = _open(source)
+    image = ImageOps.exif_transpose(image)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode == "PA":
+        image = image.convert("RGBA")
+    has_alpha = image.mode in ("LA", "La", "RGBA", "RGBa")
+    alpha_plane = None
+    if has_alpha:
+        if alpha == "refuse":
+            raise UnsupportedImageError(f"{name or 'image'}: has an alpha channel (pass alpha='keep' to store it "
+                                        "losslessly, or alpha='drop')")
+        if image.mode in ("La", "RGBa"):
+            image = image.convert("LA" if image.mode == "La" else "RGBA")
+        if alpha == "keep":
+            alpha_plane = np.array(image.getchannel("A"), dtype=np.uint8)
+        image = image.convert("L" if image.mode == "LA" else "RGB")
+    if image.mode in _GRAY_MODES:
+        gray = np.asarray(_to_8bit_gray(image))
+        rgb = np.repeat(gray[:, :, None], 3, axis=2)
+        mode = "L"
+    else:
+        rgb = np.asarray(image.convert("RGB"))
+        mode = "RGB"
+    return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), mode, alpha_plane, name, size)
+
+
+def to_pil(rgb: np.ndarray, mode: str, alpha: Optional[np.ndarray] = None) -> Image.Image:
+    """The decoded image: ``L`` or ``RGB`` (``LA``/``RGBA`` with alpha)."""
+    if mode == "L":
+        # BT.601 luma of the decoded RGB, like PIL's convert("L").
+        image = Image.fromarray(rgb, "RGB").convert("L")
+    else:
+        image = Image.fromarray(rgb, "RGB")
+    if alpha is not None:
+        image = image.copy()
+        image.putalpha(Image.fromarray(alpha, "L"))
+    return image

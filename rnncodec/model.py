@@ -1,0 +1,201 @@
+"""The recurrent auto-encoder: encoder → binarizer → decoder, run once per iteration.
+
+After Toderici et al., "Full Resolution Image Compression with Recurrent Neural Networks",
+CVPR 2017 (https://arxiv.org/abs/1608.05148)::
+
+            x (image, centred to [-0.5, 0.5])
+            │            ┌──────────────── x̂ₜ₋₁ (or rₜ₋₁ = x − x̂ₜ₋₁, additive variant)
+            ▼            ▼
+       ┌──────────────────────┐   bₜ ∈ {−1,+1}^(32 × H/16 × W/16)   ┌───────────────┐
+       │ encoder Eₜ (3 RNNs)  │──► binarizer ──────────────────────►│ decoder Dₜ    │──► x̂ₜ
+       └──────────────────────┘   (32 bits per 16×16 block)         │ (4 RNNs, D2S) │
+                 ▲ state                                            └───────────────┘
+                 └── carried across iterations t = 1 … N ──── state ──┘
+
+Every iteration adds 32 bits per 16×16 block (0.125 bpp).  In the *one-shot* variant the
+decoder emits the whole image estimate at every iteration (x̂ₜ = Dₜ(bₜ)) and the encoder sees
+the image next to the current reconstruction; in the *additive* variant (the 2017 paper's)
+x̂ₜ = x̂ₜ₋₁ + Dₜ(bₜ) and the encoder sees the residual.  Binarization is stochastic while
+training (b = +1 with probability (1+y)/2, straight-through gradient) and the sign at inference.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .configs import ArchConfig
+
+__all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "binarize"]
+
+State = Optional[tuple[torch.Tensor, ...]]
+
+
+class ConvGRUCell(nn.Module):
+    """Convolutional GRU.  ``forward(x, state) -> state``; the output is ``state[0]``."""
+
+    def __init__(self, in_channels: int, hidden: int, kernel: int = 3, stride: int = 1, hidden_kernel: int = 1):
+        super().__init__()
+        self.hidden = hidden
+        self.input_conv = nn.Conv2d(in_channels, 3 * hidden, kernel, stride, padding=kernel // 2)
+        self.hidden_conv = nn.Conv2d(hidden, 3 * hidden, hidden_kernel, padding=hidden_kernel // 2, bias=False)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor]:
+        gates = self.input_conv(x)
+        reset_x, update_x, new_x = gates.chunk(3, dim=1)
+        if state is None:  # h₀ = 0: the hidden convolution contributes nothing
+            update = torch.sigmoid(update_x)
+            return ((1 - update) * torch.tanh(new_x),)
+        (h,) = state
+        reset_h, update_h, new_h = self.hidden_conv(h).chunk(3, dim=1)
+        reset = torch.sigmoid(reset_x + reset_h)
+        update = torch.sigmoid(update_x + update_h)
+        candidate = torch.tanh(new_x + reset * new_h)
+        return (torch.lerp(candidate, h, update),)
+
+
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM.  ``forward(x, state) -> (h, c)``; the output is ``state[0]``."""
+
+    def __init__(self, in_channels: int, hidden: int, kernel: int = 3, stride: int = 1, hidden_kernel: int = 1):
+        super().__init__()
+        self.hidden = hidden
+        self.input_conv = nn.Conv2d(in_channels, 4 * hidden, kernel, stride, padding=kernel // 2)
+        self.hidden_conv = nn.Conv2d(hidden, 4 * hidden, hidden_kernel, padding=hidden_kernel // 2, bias=False)
+
+    def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.input_conv(x)
+        if state is not None:
+            h, c = state
+            gates = gates + self.hidden_conv(h)
+        in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, dim=1)
+        c_new = torch.sigmoid(in_gate) * torch.tanh(cell_gate)
+        if state is not None:
+            c_new = c_new + torch.sigmoid(forget_gate) * c
+        h_new = torch.sigmoid(out_gate) * torch.tanh(c_new)
+        return (h_new, c_new)
+
+
+_CELL_CLASSES = {"gru": ConvGRUCell, "lstm": ConvLSTMCell}
+
+
+def binarize(y: torch.Tensor, stochastic: bool) -> torch.Tensor:
+    """Map ``y ∈ (-1, 1)`` to ``{-1, +1}``.
+
+    Stochastic: +1 with probability (1+y)/2, gradient passed straight through (identity).
+    Deterministic: the sign, with 0 mapped to +1.
+    """
+    if stochastic:
+        noise = torch.rand_like(y)
+        bits = torch.where(noise < (1 + y) / 2, 1.0, -1.0).to(y.dtype)
+        return y + (bits - y).detach()
+    return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
+
+
+class Encoder(nn.Module):
+    def __init__(self, config: ArchConfig):
+        super().__init__()
+        cell = _CELL_CLASSES[config.cell]
+        c0, c1, c2, c3 = config.encoder_channels
+        in_channels = config.colour_channels * (2 if config.reconstruction == "oneshot" else 1)
+        self.stem = nn.Conv2d(in_channels, c0, 3, stride=2, padding=1)
+        self.rnns = nn.ModuleList([cell(c0, c1, stride=2), cell(c1, c2, stride=2), cell(c2, c3, stride=2)])
+        self.to_bits = nn.Conv2d(c3, config.bits, 1)
+
+    def forward(self, x: torch.Tensor, states: list[State]) -> tuple[torch.Tensor, list[State]]:
+        h = F.leaky_relu(self.stem(x), 0.1)
+        new_states = []
+        for rnn, state in zip(self.rnns, states):
+            state = rnn(h, state)
+            new_states.append(state)
+            h = state[0]
+        return torch.tanh(self.to_bits(h)), new_states
+
+
+class Decoder(nn.Module):
+    def __init__(self, config: ArchConfig):
+        super().__init__()
+        cell = _CELL_CLASSES[config.cell]
+        d0, d1, d2, d3, d4 = config.decoder_channels
+        self.from_bits = nn.Conv2d(config.bits, d0, 1)
+        self.rnns = nn.ModuleList([
+            cell(d0, d1),
+            cell(d1 // 4, d2),
+            cell(d2 // 4, d3, hidden_kernel=3),
+            cell(d3 // 4, d4, hidden_kernel=3),
+        ])
+        self.to_image = nn.Conv2d(d4 // 4, config.colour_channels, 1)
+
+    def forward(self, bits: torch.Tensor, states: list[State]) -> tuple[torch.Tensor, list[State]]:
+        h = self.from_bits(bits)
+        new_states = []
+        for rnn, state in zip(self.rnns, states):
+            state = rnn(h, state)
+            new_states.append(state)
+            h = F.pixel_shuffle(state[0], 2)
+        return self.to_image(h), new_states
+
+
+class RecurrentCodec(nn.Module):
+    """Encoder, binarizer and decoder with recurrent state carried across iterations.
+
+    Images enter and leave centred: pixel values in ``[-0.5, 0.5]``, height and width multiples
+    of :attr:`downsampling_factor` (the codec API pads and crops).
+
+    Args:
+        config: the architecture (see :mod:`rnncodec.configs`).
+
+    Example:
+        >>> from rnncodec.configs import get_config
+        >>> model = RecurrentCodec(get_config("gru-s")).eval()
+        >>> x = torch.zeros(1, 3, 32, 48)
+        >>> reconstructions = model(x, iterations=2)
+        >>> len(reconstructions), tuple(reconstructions[-1].shape)
+        (2, (1, 3, 32, 48))
+    """
+
+    downsampling_factor = 16
+
+    def __init__(self, config: ArchConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config)
+        self.decoder = Decoder(config)
+
+    @property
+    def oneshot(self) -> bool:
+        return self.config.reconstruction == "oneshot"
+
+    def initial_states(self) -> tuple[list[State], list[State]]:
+        """Empty encoder and decoder states (the cells create zeros lazily)."""
+        return [None] * len(self.encoder.rnns), [None] * len(self.decoder.rnns)
+
+    def encode_step(self, x: torch.Tensor, reconstruction: torch.Tensor, states: list[State],
+                    stochastic: bool = False) -> tuple[torch.Tensor, list[State]]:
+        """One iteration's codes in {-1, +1}, shape (N, bits, H/16, W/16)."""
+        inputs = torch.cat([x, reconstruction], 1) if self.oneshot else x - reconstruction
+        y, states = self.encoder(inputs, states)
+        return binarize(y, stochastic), states
+
+    def decode_step(self, bits: torch.Tensor, reconstruction: torch.Tensor,
+                    states: list[State]) -> tuple[torch.Tensor, list[State]]:
+        """The reconstruction after adding one iteration's codes."""
+        out, states = self.decoder(bits, states)
+        return (out if self.oneshot else reconstruction + out), states
+
+    def forward(self, x: torch.Tensor, iterations: int) -> list[torch.Tensor]:
+        """Training pass: the reconstruction after each of ``iterations`` iterations."""
+        enc_states, dec_states = self.initial_states()
+        reconstruction = torch.zeros_like(x)
+        outputs = []
+        for _ in range(iterations):
+            bits, enc_states = self.encode_step(x, reconstruction, enc_states, stochastic=self.training)
+            reconstruction, dec_states = self.decode_step(bits, reconstruction, dec_states)
+            outputs.append(reconstruction)
+        return outputs
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,268 @@
+"""Training: random crops → unrolled iterations → loss on every iteration's reconstruction.
+
+Importable (``train(TrainOptions(...))``) and behind ``rnc train``.  A run checkpoints every few
+minutes (atomically), can be killed at any moment and resumed with ``resume=True``; a resumed run
+ends in exactly the state an uninterrupted run reaches (same machine, same thread count), because
+the checkpoint holds the model, the optimizer, the step and every random state.
+
+Example:
+    >>> from rnncodec.train import TrainOptions, train                     # doctest: +SKIP
+    >>> train(TrainOptions(data=["photos/"], config="gru-s", out="mine.pt", steps=20000))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from pytorch_msssim import ms_ssim as _ms_ssim_loss
+from torch.nn import functional as F
+
+from .configs import get_config
+from .data import CropSampler, find_images, load_rgb
+from .metrics import MIN_MSSSIM_SIDE, ms_ssim, msssim_window, psnr
+from .model import RecurrentCodec
+from .weights import save_weights
+
+__all__ = ["TrainOptions", "train", "validate"]
+
+LOSSES = ("l1", "mse", "msssim-l1")
+
+
+@dataclass
+class TrainOptions:
+    """Everything a run depends on; stored in its checkpoint and in the weights file."""
+
+    data: Sequence[str | Path]
+    out: str | Path
+    config: str = "gru-s"
+    val: Optional[str | Path] = None
+    steps: int = 30000
+    batch_size: int = 8
+    crop: int = 128
+    iterations: int = 8
+    lr: float = 1e-3
+    lr_final: float = 1e-5
+    warmup: int = 200
+    loss: str = "msssim-l1"
+    msssim_weight: float = 0.84
+    balance_iterations: bool = True
+    grad_clip: float = 1.0
+    bf16: bool = True
+    device: str = "cpu"
+    seed: int = 0
+    threads: Optional[int] = None
+    checkpoint: Optional[str | Path] = None
+    checkpoint_minutes: float = 10.0
+    checkpoint_steps: Optional[int] = None
+    val_every: int = 1000
+    val_images: int = 20
+    log: Optional[str | Path] = None
+    resume: bool = False
+    progress: bool = True
+    extra_meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if not 1 <= self.iterations <= 16:
+            raise ValueError(f"iterations must be in 1…16, got {self.iterations}")
+        if self.crop % 16:
+            raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
+        if self.loss == "msssim-l1" and self.crop < MIN_MSSSIM_SIDE:
+            raise ValueError(f"the msssim-l1 loss needs crops of at least {MIN_MSSSIM_SIDE} pixels, got {self.crop}")
+        self.out = Path(self.out)
+        self.checkpoint = Path(self.checkpoint) if self.checkpoint else self.out.with_suffix(".ckpt")
+        self.log = Path(self.log) if self.log else self.out.with_suffix(".jsonl")
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        return json.loads(json.dumps(data, default=str))
+
+
+def learning_rate(options: TrainOptions, step: int) -> float:
+    """Linear warm-up, then cosine decay from ``lr`` to ``lr_final`` at ``steps``."""
+    if step < options.warmup:
+        return options.lr * (step + 1) / options.warmup
+    progress = min(1.0, (step - options.warmup) / max(1, options.steps - options.warmup))
+    return options.lr_final + 0.5 * (options.lr - options.lr_final) * (1 + math.cos(math.pi * progress))
+
+
+def _distortion(options: TrainOptions, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-iteration loss; images centred in [-0.5, 0.5]."""
+    reconstruction = reconstruction.float()
+    l1 = (reconstruction - target).abs().mean()
+    if options.loss == "l1":
+        return l1
+    if options.loss == "mse":
+        return F.mse_loss(reconstruction, target)
+    win = msssim_window(min(target.shape[-2:]))
+    similarity = _ms_ssim_loss(reconstruction.clamp(-0.5, 0.5) + 0.5, target + 0.5, data_range=1.0,
+                               win_size=win, size_average=True)
+    # Zhao et al. 2017 mix; L1 scaled so both terms have comparable magnitude early on.
+    return options.msssim_weight * (1 - similarity) + (1 - options.msssim_weight) * 2 * l1
+
+
+def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+    """Mean over iterations.  Balanced: mean of log-losses, so that every iteration's *relative*
+    improvement counts the same (late iterations have small absolute errors and would otherwise
+    get almost no gradient)."""
+    losses = torch.stack([_distortion(options, out, target) for out in outputs])
+    if options.balance_iterations:
+        return torch.log(losses + 1e-6).mean()
+    return losses.mean()
+
+
+def load_validation(folder: Path, count: int) -> list[torch.Tensor]:
+    paths = find_images([folder])[:count]
+    return [torch.from_numpy(load_rgb(p)).permute(2, 0, 1).float().div(255).unsqueeze(0) for p in paths]
+
+
+@torch.inference_mode()
+def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
+             bf16: bool = False) -> dict:
+    """Mean PSNR (dB) and MS-SSIM per iteration, reconstructions rounded to 8 bits like a decoder's."""
+    model.eval()
+    totals = np.zeros((2, iterations))
+    for image in images:
+        _, _, h, w = image.shape
+        pad_h, pad_w = -h % 16, -w % 16
+        x = F.pad(image, (0, pad_w, 0, pad_h), mode="replicate") - 0.5
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(x, iterations)
+        for k, out in enumerate(outputs):
+            rec = ((out.float()[..., :h, :w] + 0.5).clamp(0, 1) * 255).round() / 255
+            totals[0, k] += psnr(rec, image)
+            totals[1, k] += ms_ssim(rec, image)
+    totals /= len(images)
+    return {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]] = None) -> Path:
+    """Run (or resume) training; returns the path of the weights file written at the end."""
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    torch.manual_seed(options.seed)
+    device = torch.device(options.device)
+    config = get_config(options.config)
+    model = RecurrentCodec(config).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=options.lr)
+    sampler = CropSampler.from_folders(options.data, options.crop, seed=options.seed)
+    val_images = load_validation(Path(options.val), options.val_images) if options.val else []
+
+    step, elapsed, best = 0, 0.0, None
+    if options.resume and options.checkpoint.exists():
+        state = torch.load(options.checkpoint, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.set_state(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed, best = state["step"], state["elapsed"], state.get("best")
+    elif options.resume:
+        raise FileNotFoundError(f"--resume: no checkpoint at {options.checkpoint}")
+
+    def checkpoint() -> None:
+        _atomic_save({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "sampler": sampler.state(),
+            "torch_rng": torch.get_rng_state(), "step": step, "elapsed": elapsed, "best": best,
+            "options": options.to_json(),
+        }, options.checkpoint)
+
+    def log(record: dict) -> None:
+        with open(options.log, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    stop = {"now": False}
+
+    def request_stop(signum, frame):  # finish the step, checkpoint, leave
+        stop["now"] = True
+
+    previous_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)} \
+        if _in_main_thread() else {}
+
+    progress = _progress(options, step)
+    last_checkpoint = time.monotonic()
+    running = None
+    try:
+        while step < options.steps:
+            if stop["now"]:
+                raise _Interrupted
+            started = time.perf_counter()
+            model.train()
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(options, step)
+            batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16):
+                outputs = model(batch, options.iterations)
+            loss = training_loss(options, outputs, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if options.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
+            optimizer.step()
+            step += 1
+            seconds = time.perf_counter() - started
+            elapsed += seconds
+            value = loss.item()
+            running = value if running is None else 0.98 * running + 0.02 * value
+            progress.set_postfix(loss=f"{running:.4f}", s_step=f"{seconds:.2f}", refresh=False)
+            progress.update(1)
+            if on_step:
+                on_step(step, value)
+            if step % 100 == 0:
+                log({"step": step, "loss": round(running, 5), "lr": learning_rate(options, step),
+                     "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1)})
+            if val_images and (step % options.val_every == 0 or step == options.steps):
+                metrics = validate(model, val_images, options.iterations, bf16=options.bf16)
+                log({"step": step, "elapsed_s": round(elapsed, 1), "val": metrics})
+                score = float(np.mean(metrics["psnr"]))
+                if best is None or score > best:
+                    best = score
+            due_by_steps = options.checkpoint_steps and step % options.checkpoint_steps == 0
+            due_by_time = time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60
+            if due_by_steps or due_by_time:
+                checkpoint()
+                last_checkpoint = time.monotonic()
+    except _Interrupted:
+        checkpoint()
+        progress.close()
+        raise KeyboardInterrupt(f"stopped at step {step}; checkpoint saved to {options.checkpoint}") from None
+    finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+    progress.close()
+    checkpoint()
+    meta = {"steps": step, "train_seconds": round(elapsed, 1), "options": options.to_json(), **options.extra_meta}
+    return save_weights(model, options.out, meta=meta)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _progress(options: TrainOptions, initial: int):
+    from tqdm import tqdm
+
+    return tqdm(total=options.steps, initial=initial, unit="step", disable=not options.progress,
+                mininterval=1.0 if os.isatty(2) else 60.0, dynamic_ncols=True)

@@ -1,0 +1,156 @@
+"""Weights files and the registry of shipped weights (in the spirit of torchvision's weights enums).
+
+A weights file is a ``torch.save`` of a plain dict — ``format``, ``config`` (the architecture),
+``state_dict`` and ``meta`` (how it was trained) — loaded with ``weights_only=True``.  Its
+SHA-256 identifies it: the first 16 bytes go into every ``.rnc`` header, and decoding a file with
+other weights is an error naming both.
+
+The shipped files live in the top-level ``weights/`` folder (installed as ``rnncodec._weights``)
+and are listed in :class:`RNCWeights`; ``RNCWeights.DEFAULT`` is what ``encode``/``decode`` use
+unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+
+from .configs import ArchConfig
+from .errors import UnknownWeightsError
+from .model import RecurrentCodec
+
+__all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
+           "sha256_file"]
+
+FORMAT = "rnncodec-weights"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A shipped weights file: where it is, its hash, and what it was measured to do."""
+
+    file: str
+    sha256: str
+    architecture: str
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def path(self) -> Path:
+        return Path(str(resources.files("rnncodec._weights").joinpath(self.file)))
+
+
+class RNCWeights(enum.Enum):
+    """Shipped weights.  ``DEFAULT`` is an alias of the recommended member."""
+
+    # Members are added as trained weights are committed; see docs/weights.md.
+
+    @classmethod
+    def from_name(cls, name: str) -> "RNCWeights":
+        key = name.split(".", 1)[1] if name.startswith(cls.__name__ + ".") else name
+        try:
+            return cls[key.upper().replace("-", "_")]
+        except KeyError:
+            known = ", ".join(m for m in cls.__members__)
+            raise UnknownWeightsError(f"unknown weights {name!r} (shipped: {known or 'none'})") from None
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """A model ready to run, with the identity of the weights it carries."""
+
+    model: RecurrentCodec
+    sha256: str
+    name: str
+    meta: dict[str, Any]
+
+    @property
+    def architecture(self) -> str:
+        return self.model.config.name
+
+    @property
+    def weights_id(self) -> bytes:
+        """What ``.rnc`` headers store: the first 16 bytes of the SHA-256."""
+        return bytes.fromhex(self.sha256)[:16]
+
+
+def sha256_file(path: Union[str, Path]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_weights(model: RecurrentCodec, path: Union[str, Path], meta: dict | None = None) -> Path:
+    """Write ``model`` as a weights file (fp32, atomically); returns the path."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()},
+        "meta": dict(meta or {}),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def resolve_weights(weights: Union[None, str, Path, RNCWeights]) -> tuple[Path, str]:
+    """(path, display name) of a registry member, a member's name, or a file path."""
+    if weights is None:
+        if "DEFAULT" not in RNCWeights.__members__:
+            raise UnknownWeightsError("no default weights are shipped; pass a weights file")
+        weights = RNCWeights["DEFAULT"]
+    if isinstance(weights, str) and not os.path.exists(weights) and os.sep not in weights:
+        weights = RNCWeights.from_name(weights)
+    if isinstance(weights, RNCWeights):
+        return weights.value.path, weights.name
+    path = Path(weights)
+    if not path.is_file():
+        raise UnknownWeightsError(f"weights file not found: {path}")
+    return path, path.name
+
+
+def load_weights(weights: Union[None, str, Path, RNCWeights] = None) -> LoadedWeights:
+    """Load a model from shipped weights (member or name) or a weights file, for inference."""
+    path, name = resolve_weights(weights)
+    return _load(str(path.resolve()), name, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors, zip errors, …: all mean "not a weights file"
+        raise UnknownWeightsError(f"{path}: not a loadable rnncodec weights file ({exc.__class__.__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise UnknownWeightsError(f"{path}: not an rnncodec weights file")
+    config = ArchConfig.from_dict(payload["config"])
+    model = RecurrentCodec(config)
+    model.load_state_dict(payload["state_dict"])
+    model.eval().requires_grad_(False)
+    return LoadedWeights(model=model, sha256=sha256_file(path), name=name, meta=payload.get("meta", {}))
+
+
+def describe_shipped() -> list[dict[str, Any]]:
+    """One dict per shipped weights (``rnc models``, docs/weights.md): name, file, hash, metrics."""
+    default = RNCWeights.__members__.get("DEFAULT")
+    rows = []
+    for name, member in RNCWeights.__members__.items():
+        if name == "DEFAULT":
+            continue
+        value = member.value
+        rows.append({"name": name, "default": member is default, "file": value.file, "sha256": value.sha256,
+                     "architecture": value.architecture, **value.meta})
+    return rows

@@ -1,0 +1,133 @@
+"""rnc encode / rnc decode / rnc models: outputs, messages, exit codes, overwrite policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rnncodec import formats
+from rnncodec.cli.main import cli
+
+
+@pytest.fixture
+def photos(tmp_path, photo):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "a.png")
+    Image.fromarray(photo[:, ::-1]).save(folder / "b.jpg", quality=90)
+    return folder
+
+
+def test_encode_one_file_reports_size_bpp_and_ratio(runner, photos, weights_file):
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--weights", str(weights_file)])
+    assert result.exit_code == 0, result.output
+    out = photos / "a.rnc"
+    size = out.stat().st_size
+    assert f"{size:,} bytes" in result.output and "bpp" in result.output and "of the source" in result.output
+    assert formats.read(out).iterations == 2
+
+
+def test_encode_folder_and_glob_to_out_dir(runner, photos, weights_file, tmp_path):
+    out_dir = tmp_path / "coded"
+    result = runner.invoke(cli, ["encode", str(photos), "--out-dir", str(out_dir), "-n", "1",
+                                 "--weights", str(weights_file)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a.rnc", "b.rnc"]
+    assert len(result.output.splitlines()) == 2
+    result = runner.invoke(cli, ["encode", str(photos / "*.png"), "--out-dir", str(out_dir), "-n", "1",
+                                 "--weights", str(weights_file), "--force"])
+    assert result.exit_code == 0 and "a.png" in result.output and "b.jpg" not in result.output
+
+
+def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file):
+    (photos / "a.rnc").write_bytes(b"keep me")
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(weights_file)])
+    assert result.exit_code == 1 and "exists; use --force" in result.output
+    assert (photos / "a.rnc").read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0"], "Invalid value for '-n'"),
+    (["-n", "17"], "Invalid value for '-n'"),
+    (["-o", "x.rnc", "--out-dir", "d"], "not both"),
+    (["--coder", "lzma"], "Invalid value for '--coder'"),
+])
+def test_encode_usage_errors_exit_2(runner, photos, weights_file, args, message):
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(weights_file), *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_encode_missing_input_is_usage_error(runner, tmp_path):
+    result = runner.invoke(cli, ["encode", str(tmp_path / "nope.png")])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_encode_bad_image_is_error_1_and_others_still_done(runner, photos, weights_file):
+    (photos / "broken.png").write_bytes(b"not a png")
+    result = runner.invoke(cli, ["encode", str(photos), "--weights", str(weights_file)])
+    assert result.exit_code == 1
+    assert "broken.png: " in result.output and "not an image" in result.output
+    assert (photos / "a.rnc").exists() and not (photos / "broken.rnc").exists()
+    assert "Traceback" not in result.output
+
+
+def test_missing_weights_file_is_error_1(runner, photos, tmp_path):
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(tmp_path / "none.pt")])
+    assert result.exit_code == 1 and "weights file not found" in result.output
+
+
+def test_decode_formats_and_iterations(runner, photos, weights_file, tmp_path):
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "3", "--weights", str(weights_file)])
+    rnc = photos / "a.rnc"
+    for name in ("out.png", "out.jpg", "out.webp"):
+        result = runner.invoke(cli, ["decode", str(rnc), "-o", str(tmp_path / name), "-n", "2",
+                                     "--weights", str(weights_file)])
+        assert result.exit_code == 0, result.output
+        with Image.open(tmp_path / name) as image:
+            assert image.size == (100, 72) and image.format == {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[name[4:]]
+    result = runner.invoke(cli, ["decode", str(rnc), "-o", str(tmp_path / "out.xyz"), "--weights", str(weights_file)])
+    assert result.exit_code == 2 and "unknown image extension" in result.output
+
+
+def test_cli_truncate_decodes_like_decode_n(runner, photos, weights_file, tmp_path):
+    """`rnc truncate -n 1` then decode == `rnc decode -n 1` of the original, pixel for pixel."""
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--weights", str(weights_file)])
+    runner.invoke(cli, ["truncate", str(photos / "a.rnc"), "-n", "1", "-o", str(tmp_path / "one.rnc")])
+    w = ["--weights", str(weights_file)]
+    assert runner.invoke(cli, ["decode", str(tmp_path / "one.rnc"), "-o", str(tmp_path / "t.png"), *w]).exit_code == 0
+    assert runner.invoke(cli, ["decode", str(photos / "a.rnc"), "-n", "1", "-o", str(tmp_path / "d.png"), *w]).exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "t.png")), np.asarray(Image.open(tmp_path / "d.png")))
+
+
+def test_decode_with_wrong_weights_names_both(runner, photos, weights_file, other_weights_file, tmp_path):
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--weights", str(weights_file)])
+    result = runner.invoke(cli, ["decode", str(photos / "a.rnc"), "-o", str(tmp_path / "x.png"),
+                                 "--weights", str(other_weights_file)])
+    assert result.exit_code == 1 and "encoded with weights" in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_decode_cut_file_strict_and_lenient(runner, photos, weights_file, tmp_path):
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--coder", "raw", "--weights", str(weights_file)])
+    cut = tmp_path / "cut.rnc"
+    cut.write_bytes((photos / "a.rnc").read_bytes()[:-30])
+    w = ["--weights", str(weights_file)]
+    result = runner.invoke(cli, ["decode", str(cut), "-o", str(tmp_path / "c.png"), *w])
+    assert result.exit_code == 1 and "truncated" in result.output
+    result = runner.invoke(cli, ["decode", str(cut), "-o", str(tmp_path / "c.png"), "--lenient", *w])
+    assert result.exit_code == 0
+
+
+def test_models_lists_registry(runner):
+    result = runner.invoke(cli, ["models"])
+    assert result.exit_code == 0
+    result = runner.invoke(cli, ["models", "--json"])
+    assert result.exit_code == 0
+
+
+def test_train_usage_errors(runner, tmp_path):
+    result = runner.invoke(cli, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "w.pt"), "--crop", "40"])
+    assert result.exit_code == 2 and "multiple of 16" in result.output
+    result = runner.invoke(cli, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "w.pt"), "--config", "nope"])
+    assert result.exit_code == 2 and "unknown architecture" in result.output

@@ -1,0 +1,77 @@
+"""Input normalisation: modes, arrays, EXIF orientation, alpha policy; output modes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rnncodec.errors import UnsupportedImageError
+from rnncodec.imageio import load_image
+
+
+def _rgb(h=20, w=30, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "I;16", "I", "F", "1", "RGB", "YCbCr", "LA", "RGBA", "PA"])
+def test_every_pillow_mode_round_trips(codec, mode):
+    source = Image.fromarray(_rgb()).convert(mode)
+    image = codec.decode(codec.encode(source, 1))
+    assert image.size == (30, 20)
+    gray = mode in ("L", "I;16", "I", "F", "1", "LA")
+    alpha = mode in ("LA", "RGBA", "PA")
+    expected = ("L" if gray else "RGB") + ("A" if alpha else "")
+    assert image.mode == expected
+
+
+def test_alpha_is_kept_losslessly(codec):
+    alpha = np.random.default_rng(3).integers(0, 256, (20, 30), dtype=np.uint8)
+    source = Image.fromarray(np.dstack([_rgb(), alpha]), "RGBA")
+    image = codec.decode(codec.encode(source, 1))
+    assert np.array_equal(np.asarray(image.getchannel("A")), alpha)
+
+
+def test_alpha_refused_or_dropped_on_request(codec):
+    source = Image.fromarray(np.dstack([_rgb(), np.full((20, 30), 7, np.uint8)]), "RGBA")
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        codec.encode(source, 1, alpha="refuse")
+    assert codec.decode(codec.encode(source, 1, alpha="drop")).mode == "RGB"
+
+
+def test_sixteen_bit_scaled_to_eight():
+    array = np.full((4, 4), 65535, dtype=np.uint16)
+    assert load_image(array).rgb.max() == 255
+    assert load_image(Image.fromarray(array)).rgb.max() == 255
+
+
+@pytest.mark.parametrize("array", [
+    np.zeros((5, 6), np.uint8), np.zeros((5, 6, 1), np.uint8), np.zeros((5, 6, 3), np.float32),
+    np.ones((5, 6), bool), np.zeros((5, 6, 4), np.uint8)])
+def test_arrays(array):
+    source = load_image(array)
+    assert source.rgb.shape == (5, 6, 3) and source.rgb.dtype == np.uint8
+
+
+@pytest.mark.parametrize("array", [np.zeros((5,), np.uint8), np.zeros((5, 6, 2), np.uint8),
+                                   np.zeros((5, 6), np.int64)])
+def test_bad_arrays(array):
+    with pytest.raises(UnsupportedImageError):
+        load_image(array)
+
+
+def test_exif_orientation_applied():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    Image.fromarray(_rgb(20, 30)).save(buffer, "JPEG", exif=exif)
+    source = load_image(buffer.getvalue())
+    assert (source.width, source.height) == (20, 30)
+    assert source.source_bytes == len(buffer.getvalue())
+
+
+def test_not_an_image():
+    with pytest.raises(UnsupportedImageError, match="not an image"):
+        load_image(b"hello")

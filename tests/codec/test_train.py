@@ -1,0 +1,87 @@
+"""Training: runs on tiny data, survives a kill, and a resumed run ends where an uninterrupted one does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rnncodec.train import TrainOptions, learning_rate, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        # smooth random images, so crops are not pure noise
+        small = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((80, 64), Image.BICUBIC).save(folder / f"img{i}.png")
+    return folder
+
+
+def _options(tiny_data, out, **overrides):
+    base = dict(data=[tiny_data], val=tiny_data, out=out, config="tiny", steps=6, batch_size=2, crop=48,
+                iterations=2, loss="msssim-l1", val_every=3, val_images=2, threads=1, progress=False,
+                checkpoint_steps=1, warmup=2)
+    return TrainOptions(**{**base, **overrides})
+
+
+def _state(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_learning_rate_schedule():
+    options = TrainOptions(data=[], out="x.pt", steps=1000, warmup=100, lr=1e-3, lr_final=1e-5)
+    assert learning_rate(options, 0) == pytest.approx(1e-5)
+    assert learning_rate(options, 99) == pytest.approx(1e-3)
+    assert learning_rate(options, 1000) == pytest.approx(1e-5)
+    assert 1e-5 < learning_rate(options, 550) < 1e-3
+
+
+def test_train_writes_weights_log_and_validation(tiny_data, tmp_path):
+    path = train(_options(tiny_data, tmp_path / "w.pt"))
+    assert path.exists()
+    records = [__import__("json").loads(line) for line in (tmp_path / "w.jsonl").read_text().splitlines()]
+    validations = [r["val"] for r in records if "val" in r]
+    assert len(validations) == 2 and len(validations[0]["psnr"]) == 2
+    from rnncodec.weights import load_weights
+
+    loaded = load_weights(path)
+    assert loaded.architecture == "tiny" and loaded.meta["steps"] == 6
+
+
+def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(tiny_data, tmp_path):
+    reference = train(_options(tiny_data, tmp_path / "ref.pt"))
+
+    out = tmp_path / "killed.pt"
+    command = [sys.executable, "-m", "rnncodec.cli", "train", "--data", str(tiny_data), "--val", str(tiny_data),
+               "--out", str(out), "--config", "tiny", "--steps", "6", "--batch-size", "2", "--crop", "48",
+               "--iterations", "2", "--val-every", "3", "--threads", "1", "--no-progress", "--checkpoint-steps", "1"]
+    child = subprocess.Popen(command + ["--warmup", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoint = out.with_suffix(".ckpt")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= 2:
+            break
+        if child.poll() is not None:
+            pytest.fail(f"training exited early: {child.stderr.read().decode()}")
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert not out.exists()
+    step_at_kill = torch.load(checkpoint, weights_only=True)["step"]
+    assert 2 <= step_at_kill < 6
+
+    resumed = train(_options(tiny_data, out, resume=True))
+    ref_state, resumed_state = _state(reference), _state(resumed)
+    assert ref_state.keys() == resumed_state.keys()
+    for key in ref_state:
+        assert torch.equal(ref_state[key], resumed_state[key]), key
