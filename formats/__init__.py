@@ -1,0 +1,87 @@
+"""``rnncodec.formats``: the ``.rnc`` container — pure Python, never imports torch.
+
+A ``.rnc`` file is a PNG-like sequence of checksummed chunks: a header (RHDR), optional metadata
+(mETa) and alpha (aLPh), one RITR chunk per codec iteration, and an end chunk (REND).  Cutting a
+file after any iteration gives a valid file of lower quality.  ``formats/SPEC.md`` is the
+normative description; :mod:`.spec` holds its constants.
+
+Writing (streaming)::
+
+    header = Header(width=w, height=h, mode="RGB", iterations=n, weights_id=sha256, architecture="g16")
+    with open("x.rnc", "wb") as f, RNCWriter(f, header) as writer:
+        for bits in codes:
+            writer.write_iteration(bits)
+
+Reading::
+
+    rnc = read("x.rnc")                 # or bytes, or a file object; strict=False for cut files
+    codes = rnc.codes(4)                # the first four iterations' bit arrays
+    info("x.rnc")                       # a summary dict, no payload decoded
+    truncate("x.rnc", iterations=2)     # bytes of the same file with two iterations
+"""
+
+from __future__ import annotations
+
+from .chunks import Chunk
+from .coders import Coder, coder_names, get_coder, register_coder
+from .edit import truncate, truncate_to
+from .errors import (
+    CorruptChunkError,
+    LimitExceededError,
+    NotRNCError,
+    RNCError,
+    TruncatedFileError,
+    UnknownCriticalChunkError,
+    UnsupportedCoderError,
+    UnsupportedVersionError,
+)
+from .header import Header
+from .limits import DEFAULT_LIMITS, Limits
+from .parser import (
+    AlphaEvent,
+    AncillaryEvent,
+    EndEvent,
+    Event,
+    HeaderEvent,
+    IterationEvent,
+    MetadataEvent,
+    StreamReader,
+)
+from .reader import RNCFile, read, read_header
+from .summary import info
+from .writer import RNCWriter, write_bytes
+
+__all__ = [
+    "Header",
+    "Limits",
+    "DEFAULT_LIMITS",
+    "RNCWriter",
+    "write_bytes",
+    "StreamReader",
+    "Event",
+    "HeaderEvent",
+    "MetadataEvent",
+    "AlphaEvent",
+    "AncillaryEvent",
+    "IterationEvent",
+    "EndEvent",
+    "RNCFile",
+    "Chunk",
+    "read",
+    "read_header",
+    "truncate",
+    "truncate_to",
+    "info",
+    "Coder",
+    "register_coder",
+    "get_coder",
+    "coder_names",
+    "RNCError",
+    "NotRNCError",
+    "CorruptChunkError",
+    "TruncatedFileError",
+    "UnsupportedVersionError",
+    "UnsupportedCoderError",
+    "UnknownCriticalChunkError",
+    "LimitExceededError",
+]

@@ -1,0 +1,277 @@
+"""Conformance vectors: small ``.rnc`` files, valid and broken, with their expected outcomes.
+
+``python -m rnncodec.formats.conformance DIR`` writes the files and ``manifest.json`` to DIR; the
+output is deterministic, and the committed copy lives in ``formats/vectors/``.  Each manifest
+entry gives the outcome of reading the file *completely* — parsing every chunk, then decoding
+every iteration and the alpha plane — in strict and in lenient mode: either
+``{"error": "<ErrorName>"}`` (a class of :mod:`rnncodec.formats.errors`) or the file's
+properties, where ``codes_sha256`` is the SHA-256 of the iterations' codes packed as the raw
+coder packs them, concatenated (so another implementation can check its decoder too).
+
+The expected outcomes are written here by hand and the codes' hashes are taken from the codes
+that were encoded, not from reading the files back, so the vectors test the reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import spec
+from .chunks import pack_chunk
+from .header import Header, encode_varint
+from .writer import write_bytes
+
+__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "codes_sha256"]
+
+WEIGHTS = hashlib.sha256(b"rnncodec conformance weights").digest()
+
+
+def random_codes(header: Header, seed: int = 0, count: int | None = None) -> list[np.ndarray]:
+    """``count`` (default ``header.iterations``) reproducible random code tensors for ``header``."""
+    rng = np.random.default_rng(seed)
+    count = header.iterations if count is None else count
+    return [rng.integers(0, 2, header.code_shape, dtype=np.uint8) for _ in range(count)]
+
+
+def codes_sha256(codes: list[np.ndarray]) -> str:
+    """SHA-256 (hex) of the codes packed 8 bits a byte (``np.packbits``), concatenated."""
+    digest = hashlib.sha256()
+    for code in codes:
+        digest.update(np.packbits(code, axis=None).tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class Vector:
+    """One conformance file and what a reader must make of it."""
+
+    name: str
+    description: str
+    data: bytes
+    strict: dict[str, Any]
+    lenient: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lenient = self.lenient or self.strict
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "file": self.name,
+            "description": self.description,
+            "bytes": len(self.data),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "strict": self.strict,
+            "lenient": self.lenient,
+        }
+
+
+def _header(**fields: Any) -> Header:
+    base = dict(width=32, height=32, mode="RGB", iterations=2, weights_id=WEIGHTS,
+                architecture="conf1", coder="raw")
+    return Header(**{**base, **fields})
+
+
+def _valid(header: Header, codes: list[np.ndarray], metadata=None, alpha=None, *,
+           truncated: bool = False) -> dict[str, Any]:
+    return {
+        "width": header.width,
+        "height": header.height,
+        "mode": header.mode,
+        "coder": header.coder,
+        "architecture": header.architecture,
+        "iterations": len(codes),
+        "iterations_declared": header.iterations,
+        "truncated": truncated,
+        "metadata": metadata,
+        "codes_sha256": codes_sha256(codes),
+        "alpha_sha256": None if alpha is None else hashlib.sha256(alpha.tobytes()).hexdigest(),
+    }
+
+
+def _error(name: str) -> dict[str, str]:
+    return {"error": name}
+
+
+def _rhdr(*, version=1, width=b"\x20", height=b"\x20", mode=3, bits=32, tile_log2=0, coder=0,
+          iterations=2, weights=WEIGHTS[:16], arch=b"conf1") -> bytes:
+    """An RHDR chunk built field by field, bypassing :class:`Header`'s checks (varints as bytes)."""
+    data = bytes([version]) + width + height + bytes([mode, bits, tile_log2, coder, iterations])
+    return pack_chunk(spec.CHUNK_HEADER, data + weights + arch)
+
+
+def _zstd_frame(declared: int | None, blocks: bytes) -> bytes:
+    """A zstd frame with a hand-made header: single segment, 8-byte content size if declared."""
+    if declared is None:  # window descriptor instead of a content size: 2^17 bytes
+        return spec.ZSTD_MAGIC + b"\x00\x38" + blocks
+    return spec.ZSTD_MAGIC + b"\xe0" + struct.pack("<Q", declared) + blocks
+
+
+def _rle_blocks(total: int) -> bytes:
+    """zstd RLE blocks (3-byte header + 1 byte each) expanding to ``total`` zero bytes."""
+    out, block = bytearray(), 1 << 17  # 128 KiB, zstd's largest block
+    while total:
+        size = min(block, total)
+        total -= size
+        out += ((size << 3) | (1 << 1) | (0 if total else 1)).to_bytes(3, "little") + b"\x00"
+    return bytes(out)
+
+
+def _chunks_of(data: bytes) -> list[bytes]:
+    """The framed chunks of a file (signature dropped)."""
+    out, pos = [], len(spec.SIGNATURE)
+    while pos < len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        out.append(data[pos : pos + length + spec.CHUNK_FRAMING_BYTES])
+        pos += length + spec.CHUNK_FRAMING_BYTES
+    return out
+
+
+def build_vectors() -> list[Vector]:
+    """Every conformance vector, in manifest order."""
+    vectors: list[Vector] = []
+
+    def add(name: str, description: str, data: bytes, strict: dict, lenient: dict | None = None):
+        vectors.append(Vector(f"{name}.rnc", description, data, strict, lenient or {}))
+
+    def valid(name: str, description: str, header: Header, seed: int, metadata=None, alpha=None):
+        codes = random_codes(header, seed)
+        add(name, description, write_bytes(header, codes, metadata, alpha),
+            _valid(header, codes, metadata, alpha))
+        return header, codes
+
+    # --- valid files ------------------------------------------------------------------------
+    valid("valid-1x1-L-raw-1it", "smallest image, one iteration, raw coder",
+          _header(width=1, height=1, mode="L", iterations=1), 1)
+    valid("valid-17x33-RGB-zstd-2it-meta", "odd size, zstd, metadata",
+          _header(width=17, height=33, coder="zstd"), 2,
+          metadata={"source_name": "odd.png", "source_bytes": 1234, "tool_version": "0.1.0"})
+    h16, codes16 = valid("valid-48x32-RGB-zstd-16it", "sixteen iterations, zstd",
+                         _header(width=48, height=32, iterations=16, coder="zstd"), 3)
+    valid("valid-20x20-RGB-raw-16it", "sixteen iterations, raw", _header(width=20, height=20, iterations=16), 4)
+    alpha = np.arange(15 * 9, dtype=np.uint8).reshape(9, 15)
+    valid("valid-15x9-RGB-raw-2it-meta-alpha", "alpha plane and metadata",
+          _header(width=15, height=9), 5, metadata={"source_name": "a.png"}, alpha=alpha)
+    valid("valid-0it", "no iterations at all", _header(iterations=0), 6)
+    valid("valid-tiled-bpb8", "256 px tiles, 8 bits per block",
+          _header(width=300, height=70, bits_per_block=8, tile_size=256, mode="L"), 7)
+
+    base_header, base_codes = _header(), random_codes(_header(), 8)
+    base = write_bytes(base_header, base_codes)
+    sig, rhdr, ritr1, ritr2, rend = base[:8], *_chunks_of(base)
+    xtra = pack_chunk(b"xTRa", b"an unknown ancillary chunk")
+    add("valid-unknown-ancillary", "an unknown ancillary chunk between iterations is skipped",
+        sig + rhdr + ritr1 + xtra + ritr2 + rend, _valid(base_header, base_codes))
+
+    # --- cut files ---------------------------------------------------------------------------
+    add("cut-inside-iteration", "file cut in the middle of the second RITR chunk",
+        base[: len(base) - len(rend) - 5], _error("TruncatedFileError"),
+        _valid(base_header, base_codes[:1], truncated=True))
+    add("cut-before-end", "every iteration present, REND missing",
+        base[: len(base) - len(rend)], _error("TruncatedFileError"),
+        _valid(base_header, base_codes, truncated=True))
+    add("cut-inside-header", "file cut inside the RHDR chunk", base[:20], _error("TruncatedFileError"))
+    add("empty", "no bytes at all", b"", _error("TruncatedFileError"))
+    add("trailing-garbage", "bytes after REND (refused when strict, ignored when lenient)",
+        base + b"garbage", _error("CorruptChunkError"), _valid(base_header, base_codes))
+
+    # --- broken files -----------------------------------------------------------------------
+    corrupt = _error("CorruptChunkError")
+    add("bad-signature", "PNG signature instead of the RNC one", b"\x89PNG" + base[4:], _error("NotRNCError"))
+    flipped = bytearray(base)
+    flipped[8 + 8 + 3] ^= 0x01  # a height bit inside RHDR data
+    add("bad-header-crc", "one bit flipped inside RHDR", bytes(flipped), corrupt)
+    flipped = bytearray(base)
+    flipped[len(sig + rhdr) + 8] ^= 0x80
+    add("bad-iteration-crc", "one bit flipped inside the first RITR payload", bytes(flipped), corrupt)
+    add("iterations-out-of-order", "RITR chunks 1 and 2 swapped",
+        sig + rhdr + ritr2 + ritr1 + rend, corrupt)
+    add("iteration-missing", "REND after one of the two declared iterations", sig + rhdr + ritr1 + rend, corrupt)
+    add("iteration-extra", "a third RITR chunk when two are declared",
+        sig + rhdr + ritr1 + ritr2 + pack_chunk(spec.CHUNK_ITERATION, ritr1[8:-4], index=3) + rend, corrupt)
+    add("unknown-critical-chunk", "a critical chunk type no reader knows",
+        sig + rhdr + pack_chunk(b"XTRA", b"must understand") + ritr1 + ritr2 + rend,
+        _error("UnknownCriticalChunkError"))
+    add("header-not-first", "an ancillary chunk before RHDR", sig + xtra + rhdr + ritr1 + ritr2 + rend, corrupt)
+    add("header-twice", "a second RHDR", sig + rhdr + rhdr + ritr1 + ritr2 + rend, corrupt)
+    add("absurd-dimensions", "2^31 x 2^31 pixels declared",
+        sig + _rhdr(width=encode_varint(2**31), height=encode_varint(2**31)) + ritr1 + ritr2 + rend,
+        _error("LimitExceededError"))
+    add("too-many-iterations", "200 iterations declared (limit 64)",
+        sig + _rhdr(iterations=200) + ritr1 + ritr2 + rend, _error("LimitExceededError"))
+    add("unsupported-version", "RHDR version 2", sig + _rhdr(version=2) + ritr1 + ritr2 + rend,
+        _error("UnsupportedVersionError"))
+    add("unsupported-coder", "coder 2 (reserved for an arithmetic coder)",
+        sig + _rhdr(coder=spec.CODER_ARITHMETIC) + ritr1 + ritr2 + rend, _error("UnsupportedCoderError"))
+    add("non-minimal-varint", "width 32 written as two varint bytes",
+        sig + _rhdr(width=b"\xa0\x00") + ritr1 + ritr2 + rend, corrupt)
+    add("zero-width", "width 0", sig + _rhdr(width=b"\x00") + ritr1 + ritr2 + rend, corrupt)
+    add("bad-mode", "mode byte 2", sig + _rhdr(mode=2) + ritr1 + ritr2 + rend, corrupt)
+    add("bad-architecture", "architecture with upper-case letters",
+        sig + _rhdr(arch=b"Conf1") + ritr1 + ritr2 + rend, corrupt)
+    add("huge-chunk-length", "a RITR length of 2^31 - 1 (refused before reading)",
+        sig + rhdr + struct.pack(">I", spec.MAX_CHUNK_LENGTH) + spec.CHUNK_ITERATION + b"\0" * 16, corrupt)
+    add("raw-payload-short", "a raw payload one byte short",
+        sig + rhdr + pack_chunk(spec.CHUNK_ITERATION, ritr1[8:-5], index=1) + ritr2 + rend, corrupt)
+
+    zstd_header = _header(coder="zstd")
+    zstd_rhdr = pack_chunk(spec.CHUNK_HEADER, zstd_header.to_bytes())
+    size = zstd_header.payload_bytes
+
+    def zstd_file(payload: bytes) -> bytes:
+        return (sig + zstd_rhdr + pack_chunk(spec.CHUNK_ITERATION, payload, index=1)
+                + pack_chunk(spec.CHUNK_ITERATION, payload, index=2) + rend)
+
+    add("zstd-bomb-declared-size", "zstd frame declaring 2^40 bytes of content",
+        zstd_file(_zstd_frame(2**40, _rle_blocks(size))), corrupt)
+    blocks = (size + spec.ITERATION_PAYLOAD_SLACK - 6) // 4  # as many as the length cap allows
+    add("zstd-bomb-no-size", f"zstd frame with no content size expanding to {blocks // 8} MiB",
+        zstd_file(_zstd_frame(None, _rle_blocks(blocks << 17))), corrupt)
+    add("zstd-size-lies", "zstd frame declaring the right size but holding more",
+        zstd_file(_zstd_frame(size, _rle_blocks(size + 1))), corrupt)
+
+    meta = pack_chunk(spec.CHUNK_METADATA, b"[1, 2, 3]")
+    add("metadata-not-object", "mETa holding a JSON array", sig + rhdr + meta + ritr1 + ritr2 + rend, corrupt)
+    alpha_chunk = pack_chunk(spec.CHUNK_ALPHA, bytes([spec.ALPHA_METHOD_ZLIB]) + zlib.compress(bytes(32 * 32)))
+    add("alpha-after-iteration", "aLPh after the first RITR",
+        sig + rhdr + ritr1 + alpha_chunk + ritr2 + rend, corrupt)
+    alpha_bomb = pack_chunk(spec.CHUNK_ALPHA, bytes([spec.ALPHA_METHOD_ZLIB]) + zlib.compress(bytes(2**16)))
+    add("alpha-bomb", "aLPh within its length cap but inflating to 64 KiB, not 32 x 32 bytes",
+        sig + rhdr + alpha_bomb + ritr1 + ritr2 + rend, corrupt)
+
+    h2 = h16.replace(iterations=2)
+    add("truncated-16-to-2", "the 16-iteration vector cut to 2 iterations (what truncate gives)",
+        write_bytes(h2, codes16[:2]), _valid(h2, codes16[:2]))
+    return vectors
+
+
+def write_vectors(directory: str | Path) -> list[Vector]:
+    """Write every vector and ``manifest.json`` to ``directory`` (created if missing)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vectors = build_vectors()
+    for vector in vectors:
+        (directory / vector.name).write_bytes(vector.data)
+    manifest = {
+        "format_version": spec.FORMAT_VERSION,
+        "generator": "python -m rnncodec.formats.conformance formats/vectors",
+        "outcome": "reading the whole file: every chunk parsed, every iteration and the alpha "
+                   "plane decoded; strict and lenient mode",
+        "vectors": [vector.manifest_entry() for vector in vectors],
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return vectors
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m rnncodec.formats.conformance DIR")
+    write_vectors(sys.argv[1])
