@@ -1,0 +1,1 @@
+"""``rnncodec.cli``: the ``rnc`` command (click).  See :mod:`rnncodec.cli.main`."""

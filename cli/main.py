@@ -1,0 +1,100 @@
+"""The ``rnc`` command group.
+
+Subcommands are listed in :data:`COMMANDS` as ``"name": "module:attribute"`` and imported only
+when they run (or when ``rnc --help`` lists them), so ``rnc info`` never pays for torch.  To add
+a command, write ``cli/<name>.py`` with a ``@click.command("<name>")`` function ``<name>_command``
+and add one line to :data:`COMMANDS`.  Keep heavy imports (torch, torchvision) inside the command
+function so that ``rnc --help`` stays fast too.
+
+Exit status: 0 success; 1 a bad or unreadable file, an I/O error, or a refused overwrite (one
+line ``Error: …`` on stderr, no traceback; ``-vv`` logs the traceback); 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any, Mapping
+
+import click
+
+from rnncodec import __version__
+from rnncodec.formats.errors import RNCError
+
+__all__ = ["cli", "COMMANDS", "LazyGroup", "describe_error"]
+
+log = logging.getLogger("rnncodec.cli")
+
+#: Subcommand name → ``"module:attribute"`` of its :class:`click.Command`.
+COMMANDS: dict[str, str] = {
+    "info": "rnncodec.cli.info:info_command",
+    "truncate": "rnncodec.cli.truncate:truncate_command",
+    "encode": "rnncodec.cli.encode:encode_command",
+    "decode": "rnncodec.cli.decode:decode_command",
+    "models": "rnncodec.cli.models:models_command",
+    "train": "rnncodec.cli.train:train_command",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message for an error shown to a user."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {click.format_filename(exc.filename)}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class LazyGroup(click.Group):
+    """A :class:`click.Group` that imports its subcommands on first use.
+
+    Args:
+        lazy_commands: subcommand name → ``"module:attribute"`` of the command object.
+
+    Errors of the project (:class:`RNCError`) and :class:`OSError` raised by a subcommand become
+    ``Error: <one line>`` and exit status 1.
+    """
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # click's main() handles a closed stdout
+        except (RNCError, OSError) as exc:
+            log.debug("command failed", exc_info=True)
+            raise click.ClickException(describe_error(exc)) from exc
+
+
+def _configure_logging(verbose: int, quiet: int) -> None:
+    """WARNING by default; each -v one level more detail, each -q one level less."""
+    level = min(max(logging.WARNING + 10 * (quiet - verbose), logging.DEBUG), logging.CRITICAL)
+    logging.basicConfig(format="%(levelname)s: %(message)s")
+    logging.getLogger("rnncodec").setLevel(level)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="rnc")
+@click.option("-v", "--verbose", count=True, help="More messages (-vv: debug, with tracebacks).")
+@click.option("-q", "--quiet", count=True, help="Fewer messages (-q: errors only).")
+def cli(verbose: int, quiet: int) -> None:
+    """rnc: a progressive neural image codec and its .rnc files."""
+    _configure_logging(verbose, quiet)

@@ -1,0 +1,49 @@
+"""``rnc truncate FILE -n K (-o OUT | --in-place)``: keep the first K iterations, byte for byte."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from rnncodec.formats import read_header, truncate_to
+
+from .options import atomic_output, force_option
+
+__all__ = ["truncate_command"]
+
+log = logging.getLogger(__name__)
+
+
+@click.command("truncate", short_help="Keep the first K iterations of a file (no re-encoding).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-n", "--iterations", type=click.IntRange(min=0), required=True, metavar="K",
+    help="Iterations to keep (0 … those in FILE).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result here.",
+)
+@click.option("--in-place", is_flag=True, help="Replace FILE with the result.")
+@force_option
+def truncate_command(file: Path, iterations: int, output: Path | None, in_place: bool,
+                     force: bool) -> None:
+    """Cut FILE to its first K iterations: a smaller, lower-quality but complete .rnc file.
+
+    Chunks are copied, not re-encoded; the result is the file the encoder would have written
+    with K iterations.  Exactly one of -o/--output and --in-place is required.
+    """
+    if (output is None) != in_place:
+        raise click.UsageError("give exactly one of -o/--output and --in-place")
+    header = read_header(file)
+    if iterations > header.iterations:
+        raise click.BadParameter(
+            f"{click.format_filename(file)} has only {header.iterations} iterations",
+            param_hint="'-n' / '--iterations'",
+        )
+    target = file if in_place else output
+    with atomic_output(target, force=force or in_place) as out:
+        size = truncate_to(file, out, iterations)
+    log.info("wrote %s: %d iterations, %d bytes", click.format_filename(target), iterations, size)

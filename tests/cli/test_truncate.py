@@ -1,0 +1,78 @@
+"""rnc truncate."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from rnncodec.cli.main import cli
+from rnncodec.formats import read, truncate
+
+
+def _leftovers(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_is_the_library_result(runner, rnc_path, tmp_path):
+    out = tmp_path / "small.rnc"
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "2", "-o", str(out)])
+    assert result.exit_code == 0 and result.output == ""
+    assert out.read_bytes() == truncate(rnc_path, 2)
+    assert read(out).iterations == 2 and not _leftovers(tmp_path)
+
+
+def test_existing_output_needs_force(runner, rnc_path, tmp_path):
+    out = tmp_path / "small.rnc"
+    out.write_bytes(b"precious")
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {out} exists; use --force to overwrite it\n"
+    assert out.read_bytes() == b"precious"
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(out), "--force"])
+    assert result.exit_code == 0 and out.read_bytes() == truncate(rnc_path, 1)
+
+
+def test_in_place_keeps_permissions(runner, rnc_path):
+    original = rnc_path.read_bytes()
+    os.chmod(rnc_path, 0o640)
+    result = runner.invoke(cli, ["-v", "truncate", str(rnc_path), "-n", "3", "--in-place"])
+    assert result.exit_code == 0
+    assert rnc_path.read_bytes() == truncate(original, 3)
+    assert stat.S_IMODE(rnc_path.stat().st_mode) == 0o640
+    assert not _leftovers(rnc_path.parent)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-n", "1"], "give exactly one of -o/--output and --in-place"),
+        (["-n", "1", "--in-place", "-o", "x.rnc"], "give exactly one of -o/--output and --in-place"),
+        (["-n", "9", "--in-place"], "has only 4 iterations"),
+        (["-n", "-1", "--in-place"], "-1 is not in the range x>=0"),
+        (["--in-place"], "Missing option '-n'"),
+    ],
+)
+def test_usage_errors_exit_2(runner, rnc_path, args, message):
+    before = rnc_path.read_bytes()
+    result = runner.invoke(cli, ["truncate", str(rnc_path), *args])
+    assert result.exit_code == 2 and message in result.output
+    assert rnc_path.read_bytes() == before
+
+
+def test_a_bad_input_leaves_no_output(runner, rnc_path, tmp_path):
+    data = bytearray(rnc_path.read_bytes())
+    data[-20] ^= 0xFF  # inside the last RITR chunk: found after earlier chunks were written
+    rnc_path.write_bytes(bytes(data))
+    out = tmp_path / "out.rnc"
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("Error: broken RNC file: bad CRC in chunk RITR #4")
+    assert not out.exists() and not _leftovers(tmp_path)
+
+
+def test_missing_input_and_missing_output_folder(runner, rnc_path, tmp_path):
+    result = runner.invoke(cli, ["truncate", str(tmp_path / "nope.rnc"), "-n", "1", "--in-place"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(tmp_path / "no" / "x.rnc")])
+    assert result.exit_code == 1 and "its folder does not exist" in result.output

@@ -1,0 +1,24 @@
+"""The top-level package: version and lazy codec entry points."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import version
+
+import pytest
+
+import rnncodec
+
+
+def test_version_matches_the_installed_metadata():
+    assert rnncodec.__version__ == version("rnncodec")
+
+
+def test_encode_and_decode_are_the_codec_functions():
+    codec = importlib.import_module("rnncodec.codec")
+    assert rnncodec.encode is codec.encode and rnncodec.decode is codec.decode
+
+
+def test_unknown_attributes_raise_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rnncodec.nope  # noqa: B018
