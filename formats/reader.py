@@ -19,7 +19,7 @@ from .parser import AlphaEvent, Event, IterationEvent, MetadataEvent, StreamRead
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["RNCFile", "Source", "read", "read_header", "iter_blocks", "READ_BLOCK_BYTES"]
+__all__ = ["RNCFile", "Source", "read", "read_header", "iter_blocks", "parse_source", "READ_BLOCK_BYTES"]
 
 #: Size of each ``read()`` on a file object.
 READ_BLOCK_BYTES = 1 << 20

@@ -1,0 +1,29 @@
+"""The wheel holds the remapped packages (formats/ → rnncodec.formats, cli/ → rnncodec.cli)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_contains_formats_and_cli(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("rnncodec-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("rnncodec/__init__.py", "rnncodec/formats/__init__.py", "rnncodec/formats/spec.py",
+                     "rnncodec/formats/SPEC.md", "rnncodec/cli/__init__.py", "rnncodec/cli/main.py"):
+        assert required in names
+    assert not any(name.startswith(("formats/", "cli/", "tests/")) for name in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
