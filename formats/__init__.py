@@ -22,31 +22,14 @@ Reading::
 
 from __future__ import annotations
 
+from . import errors, parser
 from .chunks import Chunk
 from .coders import Coder, coder_names, get_coder, register_coder
 from .edit import truncate, truncate_to
-from .errors import (
-    CorruptChunkError,
-    LimitExceededError,
-    NotRNCError,
-    RNCError,
-    TruncatedFileError,
-    UnknownCriticalChunkError,
-    UnsupportedCoderError,
-    UnsupportedVersionError,
-)
+from .errors import *  # noqa: F403 - every error class
 from .header import Header
 from .limits import DEFAULT_LIMITS, Limits
-from .parser import (
-    AlphaEvent,
-    AncillaryEvent,
-    EndEvent,
-    Event,
-    HeaderEvent,
-    IterationEvent,
-    MetadataEvent,
-    StreamReader,
-)
+from .parser import *  # noqa: F403 - StreamReader and its events
 from .reader import RNCFile, read, read_header
 from .summary import info
 from .writer import RNCWriter, write_bytes
@@ -57,14 +40,6 @@ __all__ = [
     "DEFAULT_LIMITS",
     "RNCWriter",
     "write_bytes",
-    "StreamReader",
-    "Event",
-    "HeaderEvent",
-    "MetadataEvent",
-    "AlphaEvent",
-    "AncillaryEvent",
-    "IterationEvent",
-    "EndEvent",
     "RNCFile",
     "Chunk",
     "read",
@@ -76,12 +51,6 @@ __all__ = [
     "register_coder",
     "get_coder",
     "coder_names",
-    "RNCError",
-    "NotRNCError",
-    "CorruptChunkError",
-    "TruncatedFileError",
-    "UnsupportedVersionError",
-    "UnsupportedCoderError",
-    "UnknownCriticalChunkError",
-    "LimitExceededError",
+    *parser.__all__,
+    *errors.__all__,
 ]

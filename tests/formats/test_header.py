@@ -98,26 +98,26 @@ def test_replace_validates(make_header):
         header.replace(iterations=-1)
 
 
-def _patched(header: Header, position: int, value: int) -> bytes:
-    data = bytearray(header.to_bytes())
+@pytest.mark.parametrize(
+    "position, value, error, message",
+    [  # width 40, height 24: one varint byte each, so the u8 fields start at byte 3
+        (0, 2, UnsupportedVersionError, "version 2.*byte 8"),
+        (3, 2, CorruptChunkError, "mode 2"),
+        (4, 0, CorruptChunkError, "bits_per_block 0"),
+        (5, 3, CorruptChunkError, "tile_log2 3"),
+        (6, 2, UnsupportedCoderError, "coder id 2"),
+        (7, 65, LimitExceededError, "max_iterations = 65 > 64"),
+    ],
+)
+def test_bad_fields(make_header, position, value, error, message):
+    data = bytearray(make_header().to_bytes())
     data[position] = value
-    return bytes(data)
+    with pytest.raises(error, match=message):
+        Header.parse(bytes(data), offset=8)
 
 
-def test_parse_errors(make_header):
-    header = make_header()  # width 40, height 24: one varint byte each → fields from byte 3
-    with pytest.raises(UnsupportedVersionError, match="version 2.*byte 8"):
-        Header.parse(_patched(header, 0, 2), offset=8)
-    with pytest.raises(CorruptChunkError, match="mode 2"):
-        Header.parse(_patched(header, 3, 2), offset=8)
-    with pytest.raises(CorruptChunkError, match="bits_per_block 0"):
-        Header.parse(_patched(header, 4, 0), offset=8)
-    with pytest.raises(CorruptChunkError, match="tile_log2 3"):
-        Header.parse(_patched(header, 5, 3), offset=8)
-    with pytest.raises(UnsupportedCoderError, match="coder id 2"):
-        Header.parse(_patched(header, 6, 2), offset=8)
-    with pytest.raises(LimitExceededError, match="max_iterations = 65 > 64"):
-        Header.parse(_patched(header, 7, 65), offset=8)
+def test_bad_lengths(make_header):
+    header = make_header()
     with pytest.raises(CorruptChunkError, match="too short"):
         Header.parse(header.to_bytes()[:20], offset=8)
     with pytest.raises(CorruptChunkError, match="empty header"):
