@@ -209,8 +209,8 @@ def build_vectors() -> list[Vector]:
         sig + _rhdr(iterations=200) + ritr1 + ritr2 + rend, _error("LimitExceededError"))
     add("unsupported-version", "RHDR version 2", sig + _rhdr(version=2) + ritr1 + ritr2 + rend,
         _error("UnsupportedVersionError"))
-    add("unsupported-coder", "coder 2 (reserved for an arithmetic coder)",
-        sig + _rhdr(coder=spec.CODER_ARITHMETIC) + ritr1 + ritr2 + rend, _error("UnsupportedCoderError"))
+    add("unsupported-coder", "coder 255 (no coder has that id)",
+        sig + _rhdr(coder=255) + ritr1 + ritr2 + rend, _error("UnsupportedCoderError"))
     add("non-minimal-varint", "width 32 written as two varint bytes",
         sig + _rhdr(width=b"\xa0\x00") + ritr1 + ritr2 + rend, corrupt)
     add("zero-width", "width 0", sig + _rhdr(width=b"\x00") + ritr1 + ritr2 + rend, corrupt)
