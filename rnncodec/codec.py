@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 from . import __version__
 from .errors import WeightsMismatchError
-from .formats import Header, RNCFile, RNCWriter, coder_names, get_coder, read, write_bytes
+from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
 from .model import RecurrentCodec
@@ -148,14 +148,21 @@ class Codec:
         """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations (see :func:`encode`)."""
         source = load_image(image, alpha=alpha)
         codes = list(self.iter_codes(source.rgb, iterations))
+        return self.file_bytes(source, codes, coder=coder, metadata=metadata)
+
+    def file_bytes(self, source: SourceImage, codes: Sequence[np.ndarray], *, coder: str = "auto",
+                   metadata: Optional[dict] = None) -> bytes:
+        """The ``.rnc`` file holding ``codes`` (the first ``len(codes)`` iterations of ``source``).
+
+        ``coder="auto"`` writes the file with every registered coder and keeps the smallest.
+        Because the encoder is causal, the codes of a 2-iteration encode are the first two of an
+        8-iteration one: benchmarks code once and build the file for each prefix with this.
+        """
         metadata = _metadata(source, metadata)
-        names = [n for n in coder_names() if n != "raw"] + ["raw"] if coder == "auto" else [coder]
-        best = None
-        for name in names:
-            data = write_bytes(self.header_for(source, iterations, name), codes, metadata, source.alpha)
-            if best is None or len(data) < len(best):
-                best = data
-        return best
+        names = coder_names() if coder == "auto" else [coder]
+        files = [write_bytes(self.header_for(source, len(codes), name), codes, metadata, source.alpha)
+                 for name in names]
+        return min(files, key=len)
 
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "zstd",
                   metadata: Optional[dict] = None, alpha: str = "keep") -> Header:

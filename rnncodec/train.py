@@ -33,7 +33,7 @@ from .metrics import MIN_MSSSIM_SIDE, ms_ssim, msssim_window, psnr
 from .model import RecurrentCodec
 from .weights import save_weights
 
-__all__ = ["TrainOptions", "train", "validate"]
+__all__ = ["TrainOptions", "train", "validate", "export_checkpoint"]
 
 LOSSES = ("l1", "mse", "msssim-l1")
 
@@ -253,6 +253,16 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     checkpoint()
     meta = {"steps": step, "train_seconds": round(elapsed, 1), "options": options.to_json(), **options.extra_meta}
     return save_weights(model, options.out, meta=meta)
+
+
+def export_checkpoint(checkpoint: str | Path, out: str | Path) -> Path:
+    """Write the model of a training checkpoint as a weights file (to evaluate a run in progress)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    options = state["options"]
+    model = RecurrentCodec(get_config(options["config"]))
+    model.load_state_dict(state["model"])
+    meta = {"steps": state["step"], "train_seconds": round(state["elapsed"], 1), "options": options}
+    return save_weights(model, out, meta=meta)
 
 
 def _in_main_thread() -> bool:
