@@ -168,3 +168,7 @@ def coder_names() -> list[str]:
 
 register_coder(_RAW)
 register_coder(ZstdCoder())
+
+from .context_coder import ContextCoder  # noqa: E402 (it subclasses Coder, defined above)
+
+register_coder(ContextCoder())

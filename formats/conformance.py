@@ -30,7 +30,7 @@ from .chunks import pack_chunk
 from .header import Header, encode_varint
 from .writer import write_bytes
 
-__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "codes_sha256"]
+__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "codes_sha256"]
 
 WEIGHTS = hashlib.sha256(b"rnncodec conformance weights").digest()
 
@@ -40,6 +40,22 @@ def random_codes(header: Header, seed: int = 0, count: int | None = None) -> lis
     rng = np.random.default_rng(seed)
     count = header.iterations if count is None else count
     return [rng.integers(0, 2, header.code_shape, dtype=np.uint8) for _ in range(count)]
+
+
+def correlated_codes(shape: tuple[int, int, int], iterations: int, seed: int = 0,
+                     keep: float = 0.8) -> list[np.ndarray]:
+    """Reproducible codes with a network's structure (for coder 2): smooth planes, channels that
+    copy or invert others, and iterations that keep a fraction ``keep`` of the previous bits."""
+    rng = np.random.default_rng(seed)
+    codes: list[np.ndarray] = []
+    for _ in range(iterations):
+        smooth = rng.normal(size=shape).cumsum(axis=1).cumsum(axis=2)
+        bits = (smooth > 0).astype(np.uint8)
+        bits[1::2] = bits[0] ^ bits[2 % len(bits)]  # odd channels: an earlier channel, or its inverse
+        if codes:
+            bits = np.where(rng.random(shape) < keep, codes[-1], bits).astype(np.uint8)
+        codes.append(bits)
+    return codes
 
 
 def codes_sha256(codes: list[np.ndarray]) -> str:
@@ -143,7 +159,8 @@ def build_vectors() -> list[Vector]:
         vectors.append(Vector(f"{name}.rnc", description, data, strict, lenient or {}))
 
     def valid(name: str, description: str, header: Header, seed: int, metadata=None, alpha=None):
-        codes = random_codes(header, seed)
+        codes = (correlated_codes(header.code_shape, header.iterations, seed) if header.coder == "context"
+                 else random_codes(header, seed))
         add(name, description, write_bytes(header, codes, metadata, alpha),
             _valid(header, codes, metadata, alpha))
         return header, codes
@@ -163,6 +180,12 @@ def build_vectors() -> list[Vector]:
     valid("valid-0it", "no iterations at all", _header(iterations=0), 6)
     valid("valid-tiled-bpb8", "256 px tiles, 8 bits per block",
           _header(width=300, height=70, bits_per_block=8, tile_size=256, mode="L"), 7)
+    h_ctx, codes_ctx = valid("valid-70x45-RGB-context-4it", "coder 2 (context), correlated codes",
+                             _header(width=70, height=45, iterations=4, coder="context"), 9)
+    valid("valid-1x1-L-context-2it", "coder 2 on the smallest code (32 bits)",
+          _header(width=1, height=1, mode="L", coder="context"), 10)
+    valid("valid-33x17-RGB-context-3it-bpb5", "coder 2, odd grid, 5 bits per block",
+          _header(width=33, height=17, iterations=3, bits_per_block=5, coder="context"), 11)
 
     base_header, base_codes = _header(), random_codes(_header(), 8)
     base = write_bytes(base_header, base_codes)
@@ -246,6 +269,20 @@ def build_vectors() -> list[Vector]:
     alpha_bomb = pack_chunk(spec.CHUNK_ALPHA, bytes([spec.ALPHA_METHOD_ZLIB]) + zlib.compress(bytes(2**16)))
     add("alpha-bomb", "aLPh within its length cap but inflating to 64 KiB, not 32 x 32 bytes",
         sig + rhdr + alpha_bomb + ritr1 + ritr2 + rend, corrupt)
+
+    ctx_file = write_bytes(h_ctx, codes_ctx)
+    ctx_rhdr, ctx_first, *ctx_rest = _chunks_of(ctx_file)
+
+    def context_file(first_payload: bytes) -> bytes:
+        return (ctx_file[:8] + ctx_rhdr + pack_chunk(spec.CHUNK_ITERATION, first_payload, index=1)
+                + b"".join(ctx_rest))
+
+    first = ctx_first[8:-4]
+    add("context-zero-last-word", "coder 2 payload ending in a zero word", context_file(first + bytes(4)), corrupt)
+    add("context-data-left-over", "coder 2 payload with a first word that is never read",
+        context_file(b"\x01\x00\x00\x00" + first), corrupt)
+    add("context-not-whole-words", "coder 2 payload one byte short of whole 32-bit words",
+        context_file(first[:-1]), corrupt)
 
     h2 = h16.replace(iterations=2)
     add("truncated-16-to-2", "the 16-iteration vector cut to 2 iterations (what truncate gives)",

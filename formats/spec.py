@@ -55,8 +55,12 @@ MAX_HEADER_BYTES = 64
 # --- Coders (RHDR ``coder`` byte) ------------------------------------------------------------
 CODER_RAW = 0
 CODER_ZSTD = 1
-#: Reserved for a context-adaptive arithmetic coder; not implemented in version 1.
-CODER_ARITHMETIC = 2
+#: Context-adaptive binary entropy coder (rANS), formats/context_coder.py, SPEC.md §7.2.
+CODER_CONTEXT = 2
+#: Coder 2: probabilities are multiples of 2^-CONTEXT_PRECISION (constriction's default).
+CONTEXT_PRECISION = 24
+#: Coder 2: an iteration's counts start from the previous iteration's, shifted right this much.
+CONTEXT_INIT_SHIFT = 2
 #: A RITR payload may exceed the raw packed size by at most this many bytes (coder framing).
 ITERATION_PAYLOAD_SLACK = 1024
 #: zstd frame magic number, as it appears in the payload (little-endian 0xFD2FB528).

@@ -105,7 +105,7 @@ def test_replace_validates(make_header):
         (3, 2, CorruptChunkError, "mode 2"),
         (4, 0, CorruptChunkError, "bits_per_block 0"),
         (5, 3, CorruptChunkError, "tile_log2 3"),
-        (6, 2, UnsupportedCoderError, "coder id 2"),
+        (6, 255, UnsupportedCoderError, "coder id 255"),
         (7, 65, LimitExceededError, "max_iterations = 65 > 64"),
     ],
 )

@@ -52,10 +52,9 @@ def test_coder_ids_in_the_spec_match_the_registry():
     from rnncodec.formats.coders import coder_by_id
 
     text = SPEC_MD.read_text(encoding="utf-8")
-    for coder_id in (spec.CODER_RAW, spec.CODER_ZSTD):
+    for coder_id in (spec.CODER_RAW, spec.CODER_ZSTD, spec.CODER_CONTEXT):
         coder = coder_by_id(coder_id)
         assert re.search(rf"^\| {coder_id} \| `CODER_\w+` \| {coder.name} \|", text, re.MULTILINE)
-    assert coder_by_id(spec.CODER_ARITHMETIC) is None  # reserved
 
 
 def test_chunk_type_bits_follow_png():

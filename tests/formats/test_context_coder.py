@@ -1,0 +1,152 @@
+"""Coder 2 (``context``): bit-exact, prefix-decodable, hostile-input safe, and small on correlated codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rnncodec.formats import get_coder, read, spec, truncate, write_bytes
+from rnncodec.formats.coders import coder_by_id, packed_size
+from rnncodec.formats.conformance import correlated_codes
+from rnncodec.formats.context_model import References, groups
+
+CODER = get_coder("context")
+shapes = st.tuples(st.integers(1, 40), st.integers(1, 9), st.integers(1, 9))
+
+
+def random_codes(shape, iterations: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 2, shape, dtype=np.uint8) for _ in range(iterations)]
+
+
+def round_trip(codes: list[np.ndarray]) -> list[bytes]:
+    """Encode and decode each iteration with the coder alone; return the payloads."""
+    payloads = []
+    for t, bits in enumerate(codes):
+        payload = CODER.encode(bits, codes[:t])
+        assert len(payload) <= CODER.max_payload_bytes(bits.shape) and len(payload) % 4 == 0
+        decoded = CODER.decode(payload, bits.shape, codes[:t])
+        assert decoded.dtype == np.uint8 and np.array_equal(decoded, bits)
+        payloads.append(payload)
+    return payloads
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes, st.integers(1, 16), st.integers(0, 2**32 - 1), st.booleans())
+def test_round_trip_is_bit_exact(shape, iterations, seed, structured):
+    make = correlated_codes if structured else random_codes
+    round_trip(make(shape, iterations, seed))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (32, 1, 1), (1, 1, 17), (3, 2, 1), (255, 2, 3), (32, 32, 48)])
+def test_round_trip_edge_shapes(shape):
+    round_trip(correlated_codes(shape, 3, 0))
+    round_trip([np.zeros(shape, np.uint8), np.ones(shape, np.uint8), np.zeros(shape, np.uint8)])
+
+
+def test_registered_as_coder_2_and_used_by_writer_and_reader(make_header):
+    assert coder_by_id(spec.CODER_CONTEXT) is CODER and CODER.uses_history
+    header = make_header(width=70, height=45, iterations=5, coder="context")
+    codes = correlated_codes(header.code_shape, 5, 1)
+    data = write_bytes(header, codes)
+    assert data[8 + 8 + 6] == spec.CODER_CONTEXT  # RHDR coder byte (one-byte varints)
+    assert all(np.array_equal(a, b) for a, b in zip(read(data).codes(), codes))
+    for k in range(6):  # any prefix of iterations decodes, from a cut file too
+        prefix = read(truncate(data, iterations=k)).codes()
+        assert len(prefix) == k and all(np.array_equal(a, b) for a, b in zip(prefix, codes))
+
+
+def test_deterministic_and_reads_only_the_last_two_iterations():
+    codes = correlated_codes((32, 6, 7), 4, 2)
+    payload = CODER.encode(codes[3], codes[:3])
+    assert CODER.encode(codes[3], codes[:3]) == payload
+    other_first = [1 - codes[0]] + codes[1:3]
+    assert CODER.encode(codes[3], other_first) == payload
+    assert CODER.decode(payload, codes[3].shape, other_first).tolist() == codes[3].tolist()
+
+
+def test_much_smaller_than_raw_on_correlated_codes():
+    shape = (32, 32, 48)  # a 768×512 image
+    codes = correlated_codes(shape, 4, 3, keep=0.9)
+    sizes = [len(p) for p in round_trip(codes)]
+    assert sum(sizes) < 0.5 * 4 * packed_size(shape)
+    assert sum(sizes) < 0.8 * sum(len(get_coder("zstd").encode(b, [])) for b in codes)
+
+
+def test_random_codes_cost_little_more_than_raw():
+    shape = (32, 32, 48)
+    payloads = round_trip(random_codes(shape, 3, 4))
+    assert all(len(p) < 1.02 * packed_size(shape) for p in payloads)
+
+
+def test_references_pick_copies_and_inversions():
+    base = np.random.default_rng(5).integers(0, 2, (4, 8, 8), dtype=np.uint8)
+    bits = np.stack([base[0], 1 - base[0], base[1], base[0]])
+    refs = References.choose(bits)
+    assert refs.reference == (-1, 0, -1, 0) and refs.invert == (False, True, False, False)
+    assert [References.block_start(c) for c in range(9)] == [0, 1, 2, 2, 4, 4, 4, 4, 8]
+
+
+def test_groups_double_the_channel_blocks():
+    blocks = sorted({(lo, hi) for lo, hi, _ in groups(40)})
+    assert blocks == [(0, 1), (1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 40)]
+    assert [phase for lo, _, phase in groups(40) if lo == 0] == [0, 1, 2, 3]
+
+
+# -- hostile payloads ----------------------------------------------------------------------------
+
+def _decode_or_value_error(payload: bytes, shape, previous) -> None:
+    try:
+        bits = CODER.decode(payload, shape, previous)
+    except ValueError:
+        return
+    assert bits.shape == shape and bits.dtype == np.uint8 and set(np.unique(bits)) <= {0, 1}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400).map(lambda data: data[: len(data) // 4 * 4]) | st.binary(max_size=9),
+       shapes, st.integers(0, 2))
+def test_garbage_payload_gives_bits_or_value_error(payload, shape, history):
+    _decode_or_value_error(payload, shape, random_codes(shape, history, 6))
+
+
+@pytest.mark.parametrize("iteration", [0, 2])
+def test_every_truncation_and_bit_flip_gives_bits_or_value_error(iteration):
+    codes = correlated_codes((8, 5, 6), 3, 7)
+    payload = CODER.encode(codes[iteration], codes[:iteration])
+    for end in range(len(payload)):
+        _decode_or_value_error(payload[:end], (8, 5, 6), codes[:iteration])
+    for position in range(0, 8 * len(payload), 3):
+        damaged = bytearray(payload)
+        damaged[position // 8] ^= 1 << position % 8
+        _decode_or_value_error(bytes(damaged), (8, 5, 6), codes[:iteration])
+
+
+def test_invalid_payloads_are_named():
+    shape = (4, 3, 3)
+    bits = correlated_codes(shape, 1, 8)[0]
+    payload = CODER.encode(bits, [])
+    with pytest.raises(ValueError, match="whole 32-bit words"):
+        CODER.decode(payload + b"\x01", shape, [])
+    with pytest.raises(ValueError, match="zero word"):
+        CODER.decode(payload + bytes(4), shape, [])
+    with pytest.raises(ValueError, match="left over"):
+        CODER.decode(b"\x07\x00\x00\x00" + payload, shape, [])
+    with pytest.raises(ValueError, match="cap"):
+        CODER.decode(bytes(4) * (CODER.max_payload_bytes(shape) // 4 + 1), shape, [])
+    with pytest.raises(ValueError, match="previous code has shape"):
+        CODER.decode(payload, shape, [np.zeros((4, 3, 2), np.uint8)])
+    with pytest.raises(ValueError, match="previous code has shape"):
+        CODER.encode(bits, [np.zeros((4, 3, 2), np.uint8)])
+
+
+def test_payload_cap_holds_for_adversarial_codes():
+    """Bits that contradict every prediction (each iteration the inverse of the last)."""
+    shape = (32, 6, 6)
+    first = correlated_codes(shape, 1, 9)[0]
+    codes = [first if t % 2 == 0 else 1 - first for t in range(4)]
+    for t, bits in enumerate(codes):
+        assert len(CODER.encode(bits, codes[:t])) <= CODER.max_payload_bytes(shape)
+    assert CODER.max_payload_bytes(shape) >= packed_size(shape) * 3
