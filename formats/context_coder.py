@@ -29,9 +29,9 @@ _HALF = _ONE >> 1
 
 def max_payload_bytes(shape: Shape) -> int:
     """Largest payload for ``shape``: 25 bits per code bit (every probability is ≥ 2⁻²⁴), the
-    references (≤ 9 bits per channel) and the final state (8 bytes), rounded up to whole words."""
+    references (≤ 2 + 3·8 bits per channel) and the final state (8 bytes), in whole words."""
     bits, rows, cols = shape
-    return 4 * -(-(25 * bits * rows * cols + 9 * bits + 64) // 32)
+    return 4 * -(-(25 * bits * rows * cols + 26 * bits + 64) // 32)
 
 
 def _probability_of_one(weight_of_zero: np.ndarray) -> np.ndarray:
@@ -39,38 +39,6 @@ def _probability_of_one(weight_of_zero: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return 1.0 - np.asarray(weight_of_zero, dtype=np.float64) / _ONE
-
-
-def _reference_symbols(references: References) -> list[int]:
-    """The references as flat bits: a flag per channel 1…C−1, then for each flagged channel its
-    invert bit and its reference in ``bit_length(c) − 1`` bits, most significant first."""
-    channels = range(1, len(references.reference))
-    flagged = [c for c in channels if references.reference[c] >= 0]
-    symbols = [int(references.reference[c] >= 0) for c in channels]
-    for channel in flagged:
-        width = channel.bit_length() - 1
-        reference = references.reference[channel]
-        symbols.append(int(references.invert[channel]))
-        symbols.extend((reference >> (width - 1 - i)) & 1 for i in range(width))
-    return symbols
-
-
-def _decode_references(coder, bernoulli, channels: int) -> References:
-    """Read what :func:`_reference_symbols` wrote."""
-    import numpy as np
-
-    def flat_bits(count: int) -> list[int]:
-        return coder.decode(bernoulli, _probability_of_one(np.full(count, _HALF))).tolist() if count else []
-
-    flagged = [c for c, flag in zip(range(1, channels), flat_bits(channels - 1)) if flag]
-    extra = iter(flat_bits(sum(c.bit_length() for c in flagged)))  # invert bit + width bits each
-    reference, invert = [-1] * channels, [False] * channels
-    for channel in flagged:
-        invert[channel] = bool(next(extra))
-        reference[channel] = 0
-        for _ in range(channel.bit_length() - 1):
-            reference[channel] = 2 * reference[channel] + next(extra)
-    return References(tuple(reference), tuple(invert))
 
 
 def _check_previous(previous: Sequence[np.ndarray], shape: Shape) -> list[np.ndarray]:
@@ -96,7 +64,7 @@ class ContextCoder(Coder):
         references = References.choose(bits)
         model = Model(bits.shape, _check_previous(previous, bits.shape), references)
         padded = signed_padded(bits)  # a group's contexts never read a later group's bits
-        head = _reference_symbols(references)
+        head = references.to_symbols()
         symbols, weights = [np.array(head, dtype=np.int32)], [np.full(len(head), _HALF)]
         for lo, hi, phase in groups(bits.shape[0]):
             contexts = model.contexts(padded, bits, lo, hi, phase)
@@ -122,7 +90,11 @@ class ContextCoder(Coder):
         except ValueError:
             raise ValueError("payload ends in a zero word") from None
         bernoulli = _bernoulli()
-        model = Model(shape, last, _decode_references(coder, bernoulli, shape[0]))
+
+        def flat_bits(count: int) -> list[int]:
+            return coder.decode(bernoulli, _probability_of_one(np.full(count, _HALF))).tolist() if count else []
+
+        model = Model(shape, last, References.read(flat_bits, shape[0]))
         bits = np.zeros(shape, dtype=np.uint8)
         padded = signed_padded(bits)
         for lo, hi, phase in groups(shape[0]):

@@ -82,11 +82,25 @@ def test_random_codes_cost_little_more_than_raw():
 
 
 def test_references_pick_copies_and_inversions():
-    base = np.random.default_rng(5).integers(0, 2, (4, 8, 8), dtype=np.uint8)
+    base = np.random.default_rng(5).integers(0, 2, (2, 16, 16), dtype=np.uint8)
     bits = np.stack([base[0], 1 - base[0], base[1], base[0]])
-    refs = References.choose(bits)
-    assert refs.reference == (-1, 0, -1, 0) and refs.invert == (False, True, False, False)
+    assert References.choose(bits).of == ((), ((0, True),), (), ((0, False), (1, True)))
     assert [References.block_start(c) for c in range(9)] == [0, 1, 2, 2, 4, 4, 4, 4, 8]
+    with pytest.raises(ValueError, match="channel 2 cannot have"):
+        References(((), (), ((2, False),)))
+    with pytest.raises(ValueError, match="channel 1 cannot have"):
+        References(((), ((0, False),) * 4))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 255).flatmap(lambda channels: st.tuples(*[
+    st.lists(st.tuples(st.integers(0, max(References.block_start(c) - 1, 0)), st.booleans()),
+             max_size=References.MAX if c else 0).map(tuple) for c in range(channels)])))
+def test_references_survive_their_bits(of):
+    symbols = References(of).to_symbols()
+    stream = iter(symbols)
+    assert References.read(lambda count: [next(stream) for _ in range(count)], len(of)).of == of
+    assert next(stream, None) is None and len(symbols) <= 26 * len(of)
 
 
 def test_groups_double_the_channel_blocks():
