@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from rnncodec.formats import coder_names
+
 from .main import describe_error
 from .options import atomic_output, check_output, force_option, inputs_argument
 from .runtime import IMAGE_SUFFIXES, file_progress, threads_option, weights_option
@@ -32,8 +34,9 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
               help="Output file (one input only). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write every output into this folder (created if missing).")
-@click.option("--coder", type=click.Choice(["auto", "raw", "zstd"]), default="auto", show_default=True,
-              help="Payload coder; auto keeps the smallest.")
+@click.option("--coder", type=click.Choice(["auto", *coder_names()]), default="auto", show_default=True,
+              help="Payload coder: raw packed bits, zstd, or context (adaptive arithmetic coding); "
+                   "auto keeps the smallest.")
 @click.option("--tile-size", type=click.Choice(["0", "256", "512", "1024", "2048"]), default="1024",
               show_default=True, help="Tile side for large images (0: no tiling).")
 @click.option("--alpha", type=click.Choice(["keep", "drop", "refuse"]), default="keep", show_default=True,

@@ -164,7 +164,7 @@ class Codec:
                  for name in names]
         return min(files, key=len)
 
-    def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "zstd",
+    def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
                   metadata: Optional[dict] = None, alpha: str = "keep") -> Header:
         """Stream ``image`` into ``fileobj``: each iteration's chunk is written (and flushed) as
         soon as it exists.  Returns the header written."""

@@ -154,3 +154,40 @@ def describe_shipped() -> list[dict[str, Any]]:
         rows.append({"name": name, "default": member is default, "file": value.file, "sha256": value.sha256,
                      "architecture": value.architecture, **value.meta})
     return rows
+
+
+def weights_markdown() -> str:
+    """docs/weights.md, generated from the registry (``python -m rnncodec.weights > docs/weights.md``)."""
+    lines = [
+        "# Shipped weights",
+        "",
+        "Generated from `rnncodec.weights.RNCWeights` by `python -m rnncodec.weights > docs/weights.md`;",
+        "a test keeps this page equal to the registry. Metrics are measured on the 24 Kodak images with",
+        "`benchmarks/rd_kodak.py` (real file bytes, container included; PSNR-RGB and MS-SSIM).",
+        "",
+    ]
+    rows = describe_shipped()
+    if not rows:
+        lines.append("No weights are shipped yet.")
+    for row in rows:
+        lines += [
+            f"## {row['name']}{' (default)' if row['default'] else ''}",
+            "",
+            f"- file: `weights/{row['file']}` ({row['file_bytes']:,} bytes), sha256 `{row['sha256']}`",
+            f"- architecture: `{row['architecture']}`, {row['num_params']:,} parameters",
+            f"- trained on: {', '.join(row['training_data'])}; validated on {row['validation_data']}",
+            f"- training: {row['steps']:,} steps, {row['train_hours']:.1f} h on {row['trained_on']}",
+            f"- command: `{row['command']}`",
+            "",
+            "| iterations | bpp (file) | PSNR-RGB dB | MS-SSIM |",
+            "|---|---|---|---|",
+        ]
+        kodak = row["kodak"]
+        for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
+            lines.append(f"| {k} | {bpp:.3f} | {db:.2f} | {ssim:.4f} |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    print(weights_markdown(), end="")
