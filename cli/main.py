@@ -33,6 +33,10 @@ COMMANDS: dict[str, str] = {
     "decode": "rnncodec.cli.decode:decode_command",
     "models": "rnncodec.cli.models:models_command",
     "train": "rnncodec.cli.train:train_command",
+    "classify": "rnncodec.cli.classify:classify_command",
+    "detect": "rnncodec.cli.detect:detect_command",
+    "recognizers": "rnncodec.cli.recognizers:recognizers_command",
+    "eval": "rnncodec.cli.eval:eval_command",
 }
 
 

@@ -85,3 +85,55 @@ def photo():
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut()[100:172, 150:250])
+
+
+# -- recognition fixtures: random torchvision networks saved as --weights files (never downloaded) ----
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_weight_downloads():
+    """No test may download recognizer weights: RNC_OFFLINE=1 for the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RNC_OFFLINE", "1")
+        yield
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """An empty torch hub cache (TORCH_HOME) and downloads off; returns its checkpoints folder."""
+    monkeypatch.setenv("RNC_OFFLINE", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    return tmp_path / "torch-home" / "hub" / "checkpoints"
+
+
+@pytest.fixture(scope="session")
+def resnet50_weights(tmp_path_factory):
+    """A state dict file of a randomly initialised torchvision ResNet-50."""
+    import torch
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("recognizers") / "resnet50-random.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ssd_weights(tmp_path_factory):
+    """A state dict file of a random SSDlite320 MobileNetV3 whose class head favours 'person'.
+
+    The bias makes every anchor score ~0.97 for person and < 0.001 for the other classes, so the
+    network finds a few confident objects (for --draw and --stop-at-confidence) and its
+    post-processing stays fast.
+    """
+    import torch
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+    torch.manual_seed(0)
+    model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
+    with torch.no_grad():
+        for block in model.head.classification_head.module_list:
+            block[-1].bias.view(-1, 91)[:, 1] += 8.0  # 91 COCO categories per anchor; 1 is person
+    path = tmp_path_factory.mktemp("recognizers") / "ssdlite-random.pth"
+    torch.save(model.state_dict(), path)
+    return path

@@ -1,0 +1,238 @@
+"""What ``rnc classify``, ``rnc detect`` and ``rnc eval`` share: recognizer options, loading, output.
+
+Importing this module stays cheap (no torch): the recognizer and the codec load inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
+
+import click
+
+from .main import describe_error
+from .options import atomic_output, check_output, inputs_argument
+from .runtime import IMAGE_SUFFIXES, file_progress, threads_option
+
+if TYPE_CHECKING:
+    from rnncodec.recognition import Decoded, InputDecoder, Recognizer, Result
+
+__all__ = ["recognizer_options", "recognition_command", "open_recognizer", "draw_targets", "run_recognition",
+           "codec_weights_option", "stacked"]
+
+log = logging.getLogger(__name__)
+
+#: ``--codec-weights NAME|FILE``: the codec weights that decode ``.rnc`` inputs (or encode, in eval).
+codec_weights_option = click.option(
+    "--codec-weights", metavar="NAME|FILE", default=None,
+    help="Codec weights for .rnc files: shipped name or weights file. Default: the shipped weights the "
+         "file names (eval: the shipped default).")
+
+
+def recognizer_options(default: str) -> Callable:
+    """The options that pick and load a recognizer (``default``: the ``--recognizer`` default)."""
+    options = [
+        click.option("--recognizer", default=default, show_default=True, metavar="NAME",
+                     help="Recognizer (see 'rnc recognizers'); third parties add theirs via the "
+                          "'rnncodec.recognizers' entry point."),
+        click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Local state dict for the recognizer (e.g. fine-tuned on decoded images). "
+                          "Default: torchvision's DEFAULT weights from the torch hub cache."),
+        click.option("--no-download", is_flag=True,
+                     help="Never download weights (also: environment variable RNC_OFFLINE=1)."),
+        click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …"),
+        click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+                     help="auto: bfloat16 where the CPU has native support and it pays off."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Images per forward pass (default: the recognizer's)."),
+        codec_weights_option,
+        threads_option,
+    ]
+    return stacked(options)
+
+
+def stacked(decorators: list[Callable]) -> Callable:
+    """One decorator applying ``decorators`` as if written top to bottom above a function."""
+
+    def decorate(function: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def open_recognizer(name: str, task: str, *, weights: Optional[Path], device: str, precision: str,
+                    no_download: bool, labels: Optional[str] = None) -> "Recognizer":
+    """Load recognizer ``name`` once; a wrong name, task or label set is a usage error (exit 2)."""
+    from rnncodec.recognition import UnknownRecognizerError, recognizer_class
+
+    try:
+        cls = recognizer_class(name)
+    except UnknownRecognizerError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--recognizer'") from None
+    if cls.task != task:
+        raise click.BadParameter(f"{name} is a {cls.task} recognizer, not {task}", param_hint="'--recognizer'")
+    if labels is not None and labels not in cls.label_sets:
+        offered = ", ".join(cls.label_sets) or "none"
+        raise click.BadParameter(f"{name} has no label set {labels!r} (offered: {offered})",
+                                 param_hint="'--labels'")
+    return cls(name=name, weights=weights, device=device, precision=precision,
+               download=False if no_download else None, labels=labels)
+
+
+def recognition_command(name: str, task: str, default_recognizer: str, short_help: str) -> Callable:
+    """The decorators of ``rnc classify`` / ``rnc detect``: inputs and the options they share."""
+    options = [
+        click.command(name, short_help=short_help),
+        inputs_argument(suffixes=(".rnc", *IMAGE_SUFFIXES)),
+        click.option("-n", "--iterations", type=click.IntRange(min=1), default=None,
+                     help="Decode .rnc files from their first K iterations only (default: all)."),
+        click.option("--progressive", is_flag=True,
+                     help="Decode iteration by iteration and report the result after each."),
+        click.option("--stop-at-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
+                     help=("Progressive: stop at the first iteration where the top class reaches P."
+                           if task == "classification" else
+                           "Progressive: stop at the first iteration where every kept object reaches P.")),
+        click.option("--json", "as_json", is_flag=True, help="JSON Lines: one record per input."),
+        click.option("--lenient", is_flag=True, help="Use the complete iterations of cut .rnc files."),
+        click.option("--decode-workers", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+                     help="Decode in N processes (one thread each) while recognising; 0: decode in turn. "
+                          "Not with --progressive."),
+        recognizer_options(default_recognizer),
+    ]
+    return stacked(options)
+
+
+def draw_targets(inputs: list[Path], draw: Path, force: bool) -> list[Path]:
+    """Where ``--draw`` writes each input's picture: ``draw`` itself for one input (unless it is a
+    folder), else ``draw/<stem>-<suffix>.png`` (the folder is created)."""
+    from PIL import Image
+
+    if len(inputs) == 1 and not draw.is_dir():
+        if draw.suffix.lower() not in Image.registered_extensions():
+            raise click.BadParameter(f"{click.format_filename(draw)}: unknown image extension "
+                                     f"{draw.suffix or '(none)'!r}", param_hint="'--draw'")
+        targets = [draw]
+    else:
+        targets = [draw / f"{src.stem}-{src.suffix.lstrip('.').lower() or 'image'}.png" for src in inputs]
+        if len(set(targets)) < len(targets):
+            raise click.BadParameter("two inputs have the same name; draw them in separate runs",
+                                     param_hint="'--draw'")
+        draw.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        check_output(target, force)
+    return targets
+
+
+def run_recognition(recognizer: "Recognizer", decoder: "InputDecoder", inputs: list[Path], *,
+                    iterations: Optional[int], progressive: bool, stop_at: Optional[float], as_json: bool,
+                    batch_size: Optional[int], top_k: int = 5, threshold: float = 0.5,
+                    draw: Optional[list[Path]] = None, force: bool = False, decode_workers: int = 0) -> int:
+    """Recognise every input, print a table row or a JSON line for each; returns the failures.
+
+    A file that cannot be decoded is reported on stderr and skipped.
+    """
+    from rnncodec.recognition import build_record, draw_detections, recognize_batches, recognize_progressively
+    from rnncodec.recognition.workers import decode_in_workers
+
+    if decode_workers and (progressive or stop_at is not None):
+        raise click.UsageError("--decode-workers does not apply to progressive recognition")
+
+    failures = 0
+    width = min(max(len(str(p)) for p in inputs), 48)
+    targets = dict(zip(inputs, draw or []))
+
+    def report(item: "Decoded", result: "Result", steps=None) -> None:
+        path = Path(item.sample.file)
+        if as_json:
+            record = build_record(item.sample, result, recognizer=recognizer.name, steps=steps, stop_at=stop_at)
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            click.echo(_describe(item, result, steps, stop_at, width))
+        if path in targets:
+            with atomic_output(targets[path], force=force) as out:
+                draw_detections(item.image, result).save(out, format="PNG")
+
+    def failed(path: Path, error: Exception | str) -> None:
+        nonlocal failures
+        failures += 1
+        message = error if isinstance(error, str) else describe_error(error)
+        click.echo(f"Error: {click.format_filename(path)}: {message}", err=True)
+        log.debug("recognition failed", exc_info=not isinstance(error, str))
+
+    options = dict(top_k=top_k, threshold=threshold)
+    if progressive or stop_at is not None:
+        for path in file_progress(inputs, "recognising"):
+            try:
+                item, result, steps = recognize_progressively(
+                    recognizer, decoder.progressive(path, iterations), stop_at=stop_at, **options)
+            except click.ClickException:
+                raise
+            except Exception as exc:
+                failed(path, exc)
+                continue
+            report(item, result, steps)
+        return failures
+
+    def decoded() -> Iterator["Decoded"]:
+        if decode_workers:
+            source = decode_in_workers(inputs, iterations=iterations, codec_weights=decoder.codec_weights,
+                                       lenient=decoder.lenient, workers=decode_workers)
+            for _ in file_progress(inputs, "recognising"):  # ticks as decoded files arrive
+                path, item = next(source)
+                if isinstance(item, str):
+                    failed(path, item)
+                else:
+                    yield item
+            return
+        for path in file_progress(inputs, "recognising"):
+            try:
+                yield decoder.decode(path, iterations)
+            except Exception as exc:
+                failed(path, exc)
+
+    for item, result in recognize_batches(recognizer, decoded(), batch_size=batch_size or recognizer.batch_size,
+                                          **options):
+        report(item, result)
+    return failures
+
+
+def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float], width: int) -> str:
+    """The readable lines of one input."""
+    sample = item.sample
+    name = click.format_filename(sample.file).ljust(width)
+    if steps is None or sample.kind != "rnc":
+        return f"{name}  {_amount(sample.iterations, sample.iterations_in_file, sample.bytes_read)}  {_result(result)}"
+    lines = [f"{name}  {sample.iterations_in_file} iterations in the file, {sample.file_bytes:,} bytes"]
+    for step in steps:
+        lines.append(f"  {_amount(step.iterations, None, step.bytes_read)}  {_result(step.result)}")
+    if stop_at is not None:
+        used = sample.bytes_read / sample.file_bytes
+        share = f"{sample.bytes_read:,} of {sample.file_bytes:,} bytes ({100 * used:.0f}%)"
+        if result.confidence >= stop_at:
+            lines.append(f"  confidence {result.confidence:.3f} ≥ {stop_at} at iteration {sample.iterations}: "
+                         f"{share}")
+        else:
+            lines.append(f"  confidence {stop_at} not reached in {sample.iterations} iterations: {share}")
+    return "\n".join(lines)
+
+
+def _amount(iterations: Optional[int], in_file: Optional[int], bytes_read: int) -> str:
+    if iterations is None:
+        return f"{'image':>7}  {bytes_read:>9,} B"
+    done = f"{iterations}/{in_file}" if in_file is not None else str(iterations)
+    return f"{done + ' it':>7}  {bytes_read:>9,} B"
+
+
+def _result(result: "Result") -> str:
+    if result.task == "classification":
+        return " · ".join(f"{c.label} {100 * c.probability:.1f}%" for c in result.top)
+    if not result.objects:
+        return "no objects"
+    head = f"{len(result.objects)} object{'s' if len(result.objects) > 1 else ''}"
+    return head + "".join(f"\n    {d.label:<16} {d.score:.3f}  [{', '.join(f'{v:.0f}' for v in d.box)}]"
+                          for d in result.objects)
+

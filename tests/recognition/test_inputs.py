@@ -1,0 +1,63 @@
+"""Decoding recognition inputs: .rnc files (whole, first K iterations, progressively) and images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rnncodec import formats
+from rnncodec.recognition import InputDecoder, RecognitionError
+from rnncodec.recognition.inputs import bytes_through
+
+
+@pytest.fixture(scope="module")
+def rnc_file(tmp_path_factory, codec, photo):
+    path = tmp_path_factory.mktemp("inputs") / "photo.bin"  # recognised by its signature, not its name
+    path.write_bytes(codec.encode(photo, 3, metadata={"note": "x"}))
+    return path
+
+
+def test_bytes_through_counts_up_to_each_iteration_chunk(rnc_file):
+    rnc = formats.read(rnc_file)
+    ends = [bytes_through(rnc, k) for k in range(4)]
+    assert ends == sorted(set(ends))
+    assert ends[1] - ends[0] == rnc.bytes_per_iteration[0]
+    assert ends[3] + 12 == rnc.file_bytes  # then the 12-byte end chunk
+    assert formats.read(formats.truncate(rnc_file, iterations=2)).file_bytes == ends[2] + 12
+
+
+def test_decode_an_rnc_file_whole_or_from_its_first_iterations(rnc_file, weights_file, codec):
+    decoder = InputDecoder(weights_file)
+    whole, first = decoder.decode(rnc_file), decoder.decode(rnc_file, iterations=1)
+    assert (whole.sample.kind, whole.sample.iterations, whole.sample.iterations_in_file) == ("rnc", 3, 3)
+    assert first.sample.iterations == 1 and first.sample.bytes_read < whole.sample.bytes_read
+    assert whole.sample.file_bytes == rnc_file.stat().st_size
+    assert (whole.image.width, whole.image.height) == (100, 72)
+    assert np.array_equal(np.asarray(first.image), np.asarray(codec.decode(rnc_file.read_bytes(), 1)))
+    assert decoder.decode(rnc_file, iterations=9).sample.iterations == 3
+
+
+def test_progressive_refines_with_strictly_increasing_bytes(rnc_file, weights_file):
+    decoder = InputDecoder(weights_file)
+    steps = list(decoder.progressive(rnc_file))
+    assert [s.sample.iterations for s in steps] == [1, 2, 3]
+    assert [s.sample.bytes_read for s in steps] == [bytes_through(formats.read(rnc_file), k) for k in (1, 2, 3)]
+    for step in steps:
+        assert np.array_equal(np.asarray(step.image),
+                              np.asarray(decoder.decode(rnc_file, step.sample.iterations).image))
+    assert len(list(decoder.progressive(rnc_file, iterations=2))) == 2
+
+
+def test_plain_images_are_baselines(tmp_path, photo):
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(photo).convert("L").save(path)
+    decoded = InputDecoder().decode(path)
+    assert (decoded.sample.kind, decoded.sample.iterations, decoded.image.mode) == ("image", None, "RGB")
+    assert decoded.sample.bytes_read == decoded.sample.file_bytes == path.stat().st_size
+    assert [d.sample.kind for d in InputDecoder().progressive(path)] == ["image"]
+
+
+def test_a_file_from_unshipped_weights_asks_for_the_codec_weights(rnc_file):
+    with pytest.raises(RecognitionError, match="--codec-weights"):
+        InputDecoder().decode(rnc_file)
