@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["eval_command"]
 
 
-@click.group("eval", short_help="Accuracy vs bytes: originals, .rnc at 1…N iterations, same-size JPEG.")
+@click.group("eval", short_help="Accuracy vs bytes: originals, .rnc files, same-size JPEG.")
 def eval_command() -> None:
     """Evaluate recognition on a data set: the original files, the .rnc files at 1…N iterations, and
     JPEG files of the same size as each .rnc file; report mean file size, size reduction and
