@@ -40,14 +40,15 @@ from PIL import Image
 from torch.nn import functional as F
 
 from . import __version__
-from .errors import WeightsMismatchError
+from .errors import UnknownWeightsError, WeightsMismatchError
 from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
 from .model import RecurrentCodec
 from .weights import LoadedWeights, RNCWeights, load_weights
 
-__all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "DEFAULT_TILE_SIZE", "MAX_ITERATIONS"]
+__all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "codec_for", "bf16_native", "DEFAULT_TILE_SIZE",
+           "MAX_ITERATIONS"]
 
 DEFAULT_TILE_SIZE = 1024
 MAX_ITERATIONS = 16
@@ -57,7 +58,8 @@ WeightsArg = Union[None, str, os.PathLike, RNCWeights, LoadedWeights]
 Tile = tuple[int, int, int, int]  # top, left, height, width (padded pixels, multiples of 16)
 
 
-def _bf16_native() -> bool:
+def bf16_native() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (AVX-512 BF16 / AMX), where they are ~2× faster."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -89,7 +91,7 @@ class Codec:
         self.tile_size = tile_size
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-        self.bf16 = precision == "bf16" or (precision == "auto" and _bf16_native())
+        self.bf16 = precision == "bf16" or (precision == "auto" and bf16_native())
         self.model.to(memory_format=torch.channels_last)  # ~1.6× faster convolutions on CPU
 
     @property
@@ -306,7 +308,16 @@ def _metadata(source: SourceImage, extra: Optional[dict]) -> dict:
 _CODECS: dict[tuple, Codec] = {}
 
 
-def _codec(weights: WeightsArg, tile_size: int = DEFAULT_TILE_SIZE) -> Codec:
+def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
+              tile_size: int = DEFAULT_TILE_SIZE) -> Codec:
+    """A cached :class:`Codec` for ``weights``; without weights, for the shipped weights ``header`` names
+    (:class:`UnknownWeightsError` if none do), or the default weights when there is no header either."""
+    if weights is None and header is not None:
+        weights = next((member for member in RNCWeights
+                        if bytes.fromhex(member.value.sha256)[:16] == header.weights_id), None)
+        if weights is None:
+            raise UnknownWeightsError(f"the file was encoded with weights {header.weights_id.hex()} "
+                                      f"({header.architecture}), which are not shipped: pass that weights file")
     key = (str(weights) if not isinstance(weights, LoadedWeights) else id(weights), tile_size)
     if key not in _CODECS:
         _CODECS[key] = Codec(weights, tile_size=tile_size)
@@ -332,7 +343,8 @@ def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None
         >>> data = rnncodec.encode("photo.png", iterations=2)       # doctest: +SKIP
         >>> len(data)                                                 # ~ W·H/32 bytes + 58
     """
-    return _codec(weights, tile_size).encode(image, iterations, coder=coder, metadata=metadata, alpha=alpha)
+    return codec_for(weights=weights, tile_size=tile_size).encode(image, iterations, coder=coder, metadata=metadata,
+                                                                  alpha=alpha)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,
@@ -348,14 +360,4 @@ def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: 
         RNCError: a damaged file, or weights that do not match the file (WeightsMismatchError).
     """
     rnc = data if isinstance(data, RNCFile) else read(data, strict=strict)
-    if weights is None:
-        weights = _shipped_weights_for(rnc.header)
-    return _codec(weights).decode(rnc, iterations)
-
-
-def _shipped_weights_for(header: Header) -> WeightsArg:
-    """The shipped weights whose id the header names, else the default (which then mismatches)."""
-    for member in RNCWeights:
-        if bytes.fromhex(member.value.sha256)[:16] == header.weights_id:
-            return member
-    return None
+    return codec_for(rnc.header, weights).decode(rnc, iterations)

@@ -130,9 +130,9 @@ class Recognizer(abc.ABC):
         """
         import torch
 
-        from ..codec import _bf16_native
+        from ..codec import bf16_native
 
         device = torch.device(self.device).type
-        if self.precision == "bf16" or (self.precision == "auto" and device == "cpu" and _bf16_native()):
+        if self.precision == "bf16" or (self.precision == "auto" and device == "cpu" and bf16_native()):
             return torch.autocast(device, dtype=torch.bfloat16)
         return contextlib.nullcontext()

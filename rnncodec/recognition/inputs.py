@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from ..formats import RNCFile, read, spec
-from .errors import RecognitionError
 from .results import Sample
 
 if TYPE_CHECKING:
@@ -62,23 +61,12 @@ class InputDecoder:
     def __init__(self, codec_weights: Union[None, str, os.PathLike] = None, *, lenient: bool = False) -> None:
         self.codec_weights = codec_weights
         self.lenient = lenient
-        self._codecs: dict[object, "Codec"] = {}
 
     def codec_for(self, rnc: RNCFile) -> "Codec":
-        """The codec that decodes ``rnc`` (loaded on first use)."""
-        from ..codec import Codec, _shipped_weights_for
+        """The codec that decodes ``rnc``: ``codec_weights``, else the shipped weights the file names."""
+        from ..codec import codec_for
 
-        weights = self.codec_weights
-        if weights is None:
-            weights = _shipped_weights_for(rnc.header)
-            if weights is None:
-                raise RecognitionError(f"the file was encoded with weights {rnc.header.weights_id.hex()} "
-                                       f"({rnc.header.architecture}), which are not shipped: pass that weights "
-                                       "file as the codec weights (--codec-weights)")
-        key = os.fspath(weights) if isinstance(weights, (str, os.PathLike)) else weights
-        if key not in self._codecs:
-            self._codecs[key] = Codec(weights)
-        return self._codecs[key]
+        return codec_for(rnc.header, self.codec_weights)
 
     def decode(self, path: Path, iterations: Optional[int] = None) -> Decoded:
         """``path`` decoded: a ``.rnc`` file from its first ``iterations`` (all when ``None``)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from PIL import Image
 
 from rnncodec import formats
-from rnncodec.recognition import InputDecoder, RecognitionError
+from rnncodec.errors import UnknownWeightsError
+from rnncodec.recognition import InputDecoder
 from rnncodec.recognition.inputs import bytes_through
 
 
@@ -59,5 +61,5 @@ def test_plain_images_are_baselines(tmp_path, photo):
 
 
 def test_a_file_from_unshipped_weights_asks_for_the_codec_weights(rnc_file):
-    with pytest.raises(RecognitionError, match="--codec-weights"):
+    with pytest.raises(UnknownWeightsError, match="not shipped: pass that weights file"):
         InputDecoder().decode(rnc_file)
