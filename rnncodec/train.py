@@ -35,7 +35,7 @@ from .weights import save_weights
 
 __all__ = ["TrainOptions", "train", "validate", "export_checkpoint"]
 
-LOSSES = ("l1", "mse", "msssim-l1")
+LOSSES = ("msssim-psnr", "msssim-l1", "l1", "mse")
 
 
 @dataclass
@@ -53,8 +53,8 @@ class TrainOptions:
     lr: float = 1e-3
     lr_final: float = 1e-5
     warmup: int = 200
-    loss: str = "msssim-l1"
-    msssim_weight: float = 0.84
+    loss: str = "msssim-psnr"
+    msssim_weight: float = 0.5
     balance_iterations: bool = True
     grad_clip: float = 1.0
     bf16: bool = True
@@ -78,8 +78,8 @@ class TrainOptions:
             raise ValueError(f"iterations must be in 1…16, got {self.iterations}")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
-        if self.loss == "msssim-l1" and self.crop < MIN_MSSSIM_SIDE:
-            raise ValueError(f"the msssim-l1 loss needs crops of at least {MIN_MSSSIM_SIDE} pixels, got {self.crop}")
+        if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:
+            raise ValueError(f"the {self.loss} loss needs crops of at least {MIN_MSSSIM_SIDE} pixels, got {self.crop}")
         self.out = Path(self.out)
         self.checkpoint = Path(self.checkpoint) if self.checkpoint else self.out.with_suffix(".ckpt")
         self.log = Path(self.log) if self.log else self.out.with_suffix(".jsonl")
@@ -98,18 +98,27 @@ def learning_rate(options: TrainOptions, step: int) -> float:
 
 
 def _distortion(options: TrainOptions, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-iteration loss; images centred in [-0.5, 0.5]."""
+    """One iteration's loss; images centred in [-0.5, 0.5].
+
+    ``msssim-psnr`` is already logarithmic: ``w·ln(1 − MS-SSIM) + (1 − w)·ln(MSE)``, i.e. a weighted
+    sum of MS-SSIM in dB and PSNR (both negated, up to a constant factor) — the two figures the
+    codec is judged by.  The other losses are made logarithmic by :func:`training_loss` when
+    ``balance_iterations`` is set.
+    """
     reconstruction = reconstruction.float()
-    l1 = (reconstruction - target).abs().mean()
     if options.loss == "l1":
-        return l1
+        return (reconstruction - target).abs().mean()
+    mse = F.mse_loss(reconstruction, target)
     if options.loss == "mse":
-        return F.mse_loss(reconstruction, target)
+        return mse
     win = msssim_window(min(target.shape[-2:]))
     similarity = _ms_ssim_loss(reconstruction.clamp(-0.5, 0.5) + 0.5, target + 0.5, data_range=1.0,
                                win_size=win, size_average=True)
+    w = options.msssim_weight
+    if options.loss == "msssim-psnr":
+        return w * torch.log(1 - similarity + 1e-6) + (1 - w) * torch.log(mse + 1e-8)
     # Zhao et al. 2017 mix; L1 scaled so both terms have comparable magnitude early on.
-    return options.msssim_weight * (1 - similarity) + (1 - options.msssim_weight) * 2 * l1
+    return w * (1 - similarity) + (1 - w) * 2 * (reconstruction - target).abs().mean()
 
 
 def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
@@ -117,7 +126,7 @@ def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: to
     improvement counts the same (late iterations have small absolute errors and would otherwise
     get almost no gradient)."""
     losses = torch.stack([_distortion(options, out, target) for out in outputs])
-    if options.balance_iterations:
+    if options.balance_iterations and options.loss != "msssim-psnr":
         return torch.log(losses + 1e-6).mean()
     return losses.mean()
 

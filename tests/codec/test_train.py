@@ -29,7 +29,7 @@ def tiny_data(tmp_path_factory):
 
 def _options(tiny_data, out, **overrides):
     base = dict(data=[tiny_data], val=tiny_data, out=out, config="tiny", steps=6, batch_size=2, crop=48,
-                iterations=2, loss="msssim-l1", val_every=3, val_images=2, threads=1, progress=False,
+                iterations=2, val_every=3, val_images=2, threads=1, progress=False,
                 checkpoint_steps=1, warmup=2)
     return TrainOptions(**{**base, **overrides})
 
