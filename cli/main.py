@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "detect": "rnncodec.cli.detect:detect_command",
     "recognizers": "rnncodec.cli.recognizers:recognizers_command",
     "eval": "rnncodec.cli.eval:eval_command",
+    "serve": "rnncodec.cli.serve:serve_command",
+    "send": "rnncodec.cli.send:send_command",
 }
 
 

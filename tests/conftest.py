@@ -137,3 +137,31 @@ def ssd_weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("recognizers") / "ssdlite-random.pth"
     torch.save(model.state_dict(), path)
     return path
+
+
+# -- edge server fixtures: rnc serve in a thread of the test process, on a loopback port ----------------
+
+
+@pytest.fixture(scope="session")
+def coded_photo(tmp_path_factory, codec, photo):
+    """A folder with photo.png (the 100×72 ``photo``) and photo.rnc (4 iterations, tiny random codec)."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("coded")
+    Image.fromarray(photo).save(folder / "photo.png")
+    (folder / "photo.rnc").write_bytes(codec.encode(folder / "photo.png", 4))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def edge_server(weights_file, resnet50_weights, ssd_weights):
+    """A server (:class:`rnncodec.edge.runner.BackgroundServer`): classify with the random ResNet-50,
+    detect with the random SSDlite, ``.rnc`` bodies decoded with ``weights_file``; stopped at the end."""
+    from rnncodec.edge.config import RecognizerSpec, ServerConfig
+    from rnncodec.edge.runner import BackgroundServer
+
+    config = ServerConfig(recognizers={"classify": RecognizerSpec("resnet50", str(resnet50_weights)),
+                                       "detect": RecognizerSpec("mobilenet-ssd", str(ssd_weights))},
+                          codec_weights=str(weights_file), download=False)
+    with BackgroundServer(config) as server:
+        yield server
