@@ -18,6 +18,9 @@ __all__ = ["train_command"]
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Weights file written at the end (the checkpoint and log go beside it).")
 @click.option("--steps", type=click.IntRange(min=1), default=30000, show_default=True, help="Total optimizer steps.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Also end after this much training time; the learning-rate schedule then follows time "
+                   "(for fixed-length runs on a borrowed GPU; not bit-reproducible).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--crop", type=click.IntRange(min=16), default=128, show_default=True,
               help="Training crop side in pixels (multiple of 16).")
@@ -32,6 +35,8 @@ __all__ = ["train_command"]
                    "msssim-l1: Zhao et al.'s mix; l1/mse: pixel losses.")
 @click.option("--msssim-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="w above (for msssim-l1: the MS-SSIM share, 0.84 in Zhao et al.).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=10.0, show_default=True,
               help="Save a checkpoint this often (and on Ctrl-C / SIGTERM).")
 @click.option("--checkpoint-steps", type=click.IntRange(min=1), default=None,
@@ -39,6 +44,8 @@ __all__ = ["train_command"]
 @click.option("--val-every", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Validate every N steps.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint beside --out.")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Start from these weights (fine-tuning) instead of random ones.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--bf16/--no-bf16", default=True, show_default=True,
               help="bfloat16 autocast (≈1.5× faster on CPUs with AVX-512 BF16/AMX).")
@@ -46,9 +53,7 @@ __all__ = ["train_command"]
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads (use 1 to leave a core free while you work).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
-def train_command(data, val, config, out, steps, batch_size, crop, iterations, lr, warmup, loss, msssim_weight,
-                  checkpoint_minutes, checkpoint_steps, val_every, resume, device, bf16, seed, threads,
-                  progress) -> None:
+def train_command(config: str, data: tuple[Path, ...], **options) -> None:
     """Train weights for the codec on photos in DATA folders.
 
     \b
@@ -67,15 +72,11 @@ def train_command(data, val, config, out, steps, batch_size, crop, iterations, l
         raise click.BadParameter(f"unknown architecture {config!r} (known: {', '.join(list_configs())})",
                                  param_hint="'--config'")
     try:
-        options = TrainOptions(
-            data=list(data), val=val, config=config, out=out, steps=steps, batch_size=batch_size, crop=crop,
-            iterations=iterations, lr=lr, warmup=warmup, loss=loss, msssim_weight=msssim_weight,
-            checkpoint_minutes=checkpoint_minutes, checkpoint_steps=checkpoint_steps, val_every=val_every, resume=resume, device=device, bf16=bf16,
-            seed=seed, threads=threads, progress=progress)
+        run = TrainOptions(config=config, data=list(data), **options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        path = train(options)
+        path = train(run)
     except KeyboardInterrupt as exc:
         raise click.ClickException(f"{exc}; continue with --resume") from None
     click.echo(f"wrote {click.format_filename(path)}")

@@ -47,6 +47,7 @@ class TrainOptions:
     config: str = "gru-s"
     val: Optional[str | Path] = None
     steps: int = 30000
+    minutes: Optional[float] = None
     batch_size: int = 8
     crop: int = 128
     iterations: int = 8
@@ -68,6 +69,7 @@ class TrainOptions:
     val_images: int = 20
     log: Optional[str | Path] = None
     resume: bool = False
+    init: Optional[str | Path] = None
     progress: bool = True
     extra_meta: dict = field(default_factory=dict)
 
@@ -89,11 +91,23 @@ class TrainOptions:
         return json.loads(json.dumps(data, default=str))
 
 
-def learning_rate(options: TrainOptions, step: int) -> float:
-    """Linear warm-up, then cosine decay from ``lr`` to ``lr_final`` at ``steps``."""
+def run_fraction(options: TrainOptions, step: int, elapsed: float) -> float:
+    """How far the run is, 0…1: by steps, or by training time when ``minutes`` is set (whichever is further)."""
+    fraction = step / options.steps
+    if options.minutes:
+        fraction = max(fraction, elapsed / (options.minutes * 60))
+    return min(fraction, 1.0)
+
+
+def learning_rate(options: TrainOptions, step: int, fraction: float | None = None) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay from ``lr`` to ``lr_final`` at the
+    end of the run (``fraction`` of the run done; by default ``step / steps``)."""
     if step < options.warmup:
         return options.lr * (step + 1) / options.warmup
-    progress = min(1.0, (step - options.warmup) / max(1, options.steps - options.warmup))
+    if fraction is None:
+        fraction = step / options.steps
+    start = options.warmup / options.steps if not options.minutes else 0.0
+    progress = min(1.0, max(0.0, (fraction - start) / max(1e-9, 1 - start)))
     return options.lr_final + 0.5 * (options.lr - options.lr_final) * (1 + math.cos(math.pi * progress))
 
 
@@ -188,6 +202,13 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
         step, elapsed, best = state["step"], state["elapsed"], state.get("best")
     elif options.resume:
         raise FileNotFoundError(f"--resume: no checkpoint at {options.checkpoint}")
+    elif options.init:  # fine-tune: start from trained weights, with a fresh optimizer and schedule
+        from .weights import load_weights
+
+        initial = load_weights(options.init)
+        if initial.model.config != config:
+            raise ValueError(f"--init weights are {initial.architecture}, the run trains {config.name}")
+        model.load_state_dict(initial.model.state_dict())
 
     def checkpoint() -> None:
         _atomic_save({
@@ -212,13 +233,13 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     last_checkpoint = time.monotonic()
     running = None
     try:
-        while step < options.steps:
+        while run_fraction(options, step, elapsed) < 1:
             if stop["now"]:
                 raise _Interrupted
             started = time.perf_counter()
             model.train()
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(options, step)
+                group["lr"] = learning_rate(options, step, run_fraction(options, step, elapsed))
             batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16):
                 outputs = model(batch, options.iterations)
@@ -238,9 +259,10 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             if on_step:
                 on_step(step, value)
             if step % 100 == 0:
-                log({"step": step, "loss": round(running, 5), "lr": learning_rate(options, step),
+                log({"step": step, "loss": round(running, 5), "lr": optimizer.param_groups[0]["lr"],
                      "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1)})
-            if val_images and (step % options.val_every == 0 or step == options.steps):
+            done = run_fraction(options, step, elapsed) >= 1
+            if val_images and (step % options.val_every == 0 or done):
                 metrics = validate(model, val_images, options.iterations, bf16=options.bf16)
                 log({"step": step, "elapsed_s": round(elapsed, 1), "val": metrics})
                 score = float(np.mean(metrics["psnr"]))

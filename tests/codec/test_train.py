@@ -44,6 +44,18 @@ def test_learning_rate_schedule():
     assert learning_rate(options, 99) == pytest.approx(1e-3)
     assert learning_rate(options, 1000) == pytest.approx(1e-5)
     assert 1e-5 < learning_rate(options, 550) < 1e-3
+    timed = TrainOptions(data=[], out="x.pt", steps=10**9, minutes=10, warmup=0, lr=1e-3, lr_final=1e-5)
+    assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
+
+
+def test_time_limited_run_follows_time(tiny_data, tmp_path):
+    options = _options(tiny_data, tmp_path / "t.pt", steps=10**6, minutes=0.02, val_images=1, val_every=10**6)
+    started = time.monotonic()
+    path = train(options)
+    assert time.monotonic() - started < 60
+    from rnncodec.weights import load_weights
+
+    assert 1 <= load_weights(path).meta["steps"] < 10**6
 
 
 def test_train_writes_weights_log_and_validation(tiny_data, tmp_path):
