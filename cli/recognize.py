@@ -205,10 +205,10 @@ def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float]
     sample = item.sample
     name = click.format_filename(sample.file).ljust(width)
     if steps is None or sample.kind != "rnc":
-        return f"{name}  {_amount(sample.iterations, sample.iterations_in_file, sample.bytes_read)}  {_result(result)}"
+        return f"{name}  {_amount(sample.iterations, sample.iterations_in_file, sample.bytes_read)}  {describe_result(result)}"
     lines = [f"{name}  {sample.iterations_in_file} iterations in the file, {sample.file_bytes:,} bytes"]
     for step in steps:
-        lines.append(f"  {_amount(step.iterations, None, step.bytes_read)}  {_result(step.result)}")
+        lines.append(f"  {_amount(step.iterations, None, step.bytes_read)}  {describe_result(step.result)}")
     if stop_at is not None:
         used = sample.bytes_read / sample.file_bytes
         share = f"{sample.bytes_read:,} of {sample.file_bytes:,} bytes ({100 * used:.0f}%)"
@@ -227,7 +227,8 @@ def _amount(iterations: Optional[int], in_file: Optional[int], bytes_read: int) 
     return f"{done + ' it':>7}  {bytes_read:>9,} B"
 
 
-def _result(result: "Result") -> str:
+def describe_result(result: "Result") -> str:
+    """A one-line (detections: one line per object) summary of a result for the table output."""
     if result.task == "classification":
         return " · ".join(f"{c.label} {100 * c.probability:.1f}%" for c in result.top)
     if not result.objects:

@@ -13,7 +13,7 @@ import click
 
 from rnncodec.edge.protocol import TASKS
 
-from .recognize import _result
+from .recognize import describe_result
 
 if TYPE_CHECKING:
     from rnncodec.edge.client import Answer
@@ -81,12 +81,12 @@ def describe_answer(answer: "Answer") -> str:
     name = click.format_filename(payload.name)
     if answer.reason is None:
         amount = f"{record['iterations']}/{record['iterations_in_file']} it" if record["iterations"] else "image"
-        lines = [f"{name}  {amount}  {_result(answer.result)}"]
+        lines = [f"{name}  {amount}  {describe_result(answer.result)}"]
     else:
         lines = [f"{name}  streamed, {record['iterations_in_file']} iterations in the file"]
         for step in answer.steps:
             result = result_from_record({**step, "task": record["task"]})
-            lines.append(f"  {step['iterations']:>2} it  {step['bytes_read']:>9,} B  {_result(result)}")
+            lines.append(f"  {step['iterations']:>2} it  {step['bytes_read']:>9,} B  {describe_result(result)}")
         if answer.reason == "confident":
             lines.append(f"  stopped at iteration {record['iterations']}: confidence {record['confidence']:.3f}")
         elif record.get("target_reached") is False:
