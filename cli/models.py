@@ -32,4 +32,4 @@ def models_command(as_json: bool) -> None:
             click.echo("  Kodak, per iteration (bpp / PSNR dB / MS-SSIM):")
             for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
                 click.echo(f"    {k:2d}: {bpp:.3f} / {db:.2f} / {ssim:.4f}")
-        click.echo(f"  trained: {row.get('training', '—')}")
+        click.echo(f"  trained: {row['steps']:,} steps, {row['train_hours']:.1f} h on {row['trained_on']}")

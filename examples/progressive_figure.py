@@ -2,7 +2,7 @@
 next to the original, each labelled with the bytes it took.
 
     python examples/progressive_figure.py                      # examples/coffee.png, shipped weights
-    python examples/progressive_figure.py --image x.png --weights w.pt --out docs/img/progressive.png
+    python examples/progressive_figure.py --image x.png --weights w.pt --out docs/img/progressive.jpg
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=HERE / "coffee.png")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--iterations", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "img" / "progressive.png")
+    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "img" / "progressive.jpg")
     args = parser.parse_args(argv)
 
     codec = Codec(args.weights)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         sheet.paste(image, (i * original.width, label_h))
         draw.text((i * original.width + 6, 5), label, fill="black")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    sheet.save(args.out, quality=92)  # JPEG (the default) at high quality keeps the docs small
     print(f"wrote {args.out}")
     return 0
 

@@ -51,7 +51,32 @@ class Weights:
 class RNCWeights(enum.Enum):
     """Shipped weights.  ``DEFAULT`` is an alias of the recommended member."""
 
-    # Members are added as trained weights are committed; see docs/weights.md.
+    GRU_S_V1 = Weights(
+        file="gru-s-542a9a98.pt",
+        sha256="542a9a9873c84043f523063b45bb35c642a4654b4ae68401ac7487dabb743c13",
+        architecture="gru-s",
+        meta={
+            "num_params": 2_848_407,
+            "file_bytes": 11_404_795,
+            "training_data": ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"],
+            "validation_data": "bsds500/val (first 20 images)",
+            "steps": 2985,
+            "train_hours": 1.64,
+            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1 torch thread, beside development work",
+            "command": "rnc train --data bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 "
+                       "--val bsds500/val --config gru-s --out gru-s.pt --steps 12000 --crop 96 --batch-size 8 "
+                       "--iterations 8 --loss msssim-psnr --msssim-weight 0.5 (run r1: steps 0-2249 used "
+                       "--loss msssim-l1 --msssim-weight 0.84, steps 0-265 --crop 128; exported at step 2985)",
+            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                       "msssim_weight": 0.5},
+            "kodak": {
+                "bpp": [0.1012, 0.2152, 0.334, 0.4549, 0.5759, 0.697, 0.8182, 0.9373],
+                "psnr": [22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
+                "ms_ssim": [0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
+            },
+        },
+    )
+    DEFAULT = GRU_S_V1
 
     @classmethod
     def from_name(cls, name: str) -> "RNCWeights":
