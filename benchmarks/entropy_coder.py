@@ -3,11 +3,11 @@
 Each image is encoded once at N iterations (``Codec.iter_codes``; the encoder is causal, so the
 first k iterations are the codes of a k-iteration encode).  For every k = 1…N the table gives the
 payload bytes of a k-iteration file summed over the images (the container adds 12 bytes per
-iteration and ~60 per file, the same for every coder), the saving against raw packed bits, and
-the median time per image to encode and to decode iteration k.  Every k-iteration file is also
-written with the context coder and read back through the container (``write_bytes``/``read``),
-and must give the codes bit for bit.  The network's own decode time at 2 iterations is measured
-too, for the coder's share of the decode time.
+iteration and ~60 per file, the same for every coder), the saving against raw packed bits, the
+context coder's saving on iteration k alone, and the median time per image to encode and to
+decode iteration k.  Every k-iteration file is also written with the context coder and read back
+through the container (``write_bytes``/``read``), and must give the codes bit for bit.  The
+network's own decode time at 2 iterations is measured too, for the coder's share of the decode time.
 
     python benchmarks/entropy_coder.py                        # shipped default weights, ../shared/data/kodak
     python benchmarks/entropy_coder.py --weights /tmp/trial.pt --images 6
@@ -80,6 +80,8 @@ def summarise(images: list[dict], iterations: int) -> list[dict]:
             row[f"{name}_decode_ms"] = statistics.median(image["coders"][name][k - 1]["decode_ms"] for image in images)
         for name in coder_names():
             row[f"{name}_saving_percent"] = 100 * (1 - row[f"{name}_bytes"] / row["raw_bytes"])
+        alone = {name: sum(image["coders"][name][k - 1]["bytes"] for image in images) for name in coder_names()}
+        row["context_iteration_saving_percent"] = 100 * (1 - alone["context"] / alone["raw"])
         rows.append(row)
     return rows
 
@@ -127,12 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=1) + "\n")
 
     print(f"\n{len(paths)} images, weights {codec.weights.name}: payload bytes of k-iteration files "
-          "(saving vs raw), median ms per image for iteration k (encode / decode)")
-    print(f"{'k':>2} | {'raw':>8} | {'zstd':>17} | {'context':>17} | {'zstd ms':>11} | {'context ms':>11}")
+          "(saving vs raw), the context coder's saving on iteration k alone, median ms per image for "
+          "iteration k (encode / decode)")
+    print(f"{'k':>2} | {'raw':>8} | {'zstd':>17} | {'context':>17} | {'k alone':>7} | {'zstd ms':>11} | "
+          f"{'context ms':>11}")
     for row in table:
         print(f"{row['iterations']:>2} | {row['raw_bytes']:>8} | "
               f"{row['zstd_bytes']:>8} ({row['zstd_saving_percent']:5.1f} %) | "
               f"{row['context_bytes']:>8} ({row['context_saving_percent']:5.1f} %) | "
+              f"{row['context_iteration_saving_percent']:5.1f} % | "
               f"{row['zstd_encode_ms']:4.1f} / {row['zstd_decode_ms']:4.1f} | "
               f"{row['context_encode_ms']:4.1f} / {row['context_decode_ms']:4.1f}")
     print(f"context coder's share of the decode time at 2 iterations (median): "

@@ -30,7 +30,8 @@ from .chunks import pack_chunk
 from .header import Header, encode_varint
 from .writer import write_bytes
 
-__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "codes_sha256"]
+__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "flat_payload",
+           "codes_sha256"]
 
 WEIGHTS = hashlib.sha256(b"rnncodec conformance weights").digest()
 
@@ -56,6 +57,16 @@ def correlated_codes(shape: tuple[int, int, int], iterations: int, seed: int = 0
             bits = np.where(rng.random(shape) < keep, codes[-1], bits).astype(np.uint8)
         codes.append(bits)
     return codes
+
+
+def flat_payload(symbols: list[int]) -> bytes:
+    """A coder 2 payload of ``symbols`` each coded with probability ½ (SPEC.md §7.2 "flat")."""
+    import constriction
+
+    coder = constriction.stream.stack.AnsCoder()
+    coder.encode_reverse(np.array(symbols, dtype=np.int32), constriction.stream.model.Bernoulli(perfect=False),
+                         np.full(len(symbols), 0.5))
+    return coder.get_compressed().astype("<u4").tobytes()
 
 
 def codes_sha256(codes: list[np.ndarray]) -> str:
@@ -180,8 +191,10 @@ def build_vectors() -> list[Vector]:
     valid("valid-0it", "no iterations at all", _header(iterations=0), 6)
     valid("valid-tiled-bpb8", "256 px tiles, 8 bits per block",
           _header(width=300, height=70, bits_per_block=8, tile_size=256, mode="L"), 7)
-    h_ctx, codes_ctx = valid("valid-70x45-RGB-context-4it", "coder 2 (context), correlated codes",
-                             _header(width=70, height=45, iterations=4, coder="context"), 9)
+    valid("valid-70x45-RGB-context-4it", "coder 2 (context) on codes too small for a model: flat bits",
+          _header(width=70, height=45, iterations=4, coder="context"), 9)
+    h_ctx, codes_ctx = valid("valid-192x128-RGB-context-3it", "coder 2 with its model: weights, window 6, then 0",
+                             _header(width=192, height=128, iterations=3, coder="context"), 12)
     valid("valid-1x1-L-context-2it", "coder 2 on the smallest code (32 bits)",
           _header(width=1, height=1, mode="L", coder="context"), 10)
     valid("valid-33x17-RGB-context-3it-bpb5", "coder 2, odd grid, 5 bits per block",
@@ -283,6 +296,8 @@ def build_vectors() -> list[Vector]:
         context_file(b"\x01\x00\x00\x00" + first), corrupt)
     add("context-not-whole-words", "coder 2 payload one byte short of whole 32-bit words",
         context_file(first[:-1]), corrupt)
+    add("context-window-over-32", "coder 2 payload whose window is 33 channels (at most 32)",
+        context_file(flat_payload([1, 1, 0, 0, 0, 0, 1])), corrupt)
 
     h2 = h16.replace(iterations=2)
     add("truncated-16-to-2", "the 16-iteration vector cut to 2 iterations (what truncate gives)",

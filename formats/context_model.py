@@ -1,60 +1,64 @@
-"""The probability model of coder 2 (SPEC.md §7.2): coding order, contexts and adaptive counts.
+"""The probability model of coder 2 (SPEC.md §7.2): logits, probabilities and the order of the bits.
 
-Everything here is computed alike by the encoder and the decoder, from bits already coded and
-with integers only, so both sides derive the same probability for every bit:
+Every bit ``b[c][y][x]`` of an iteration gets a logit, in quarter bits of log-odds
+(``4·log2 P(1)/P(0)``), from a logistic model with integer weights per channel (:class:`Weights`,
+sent in the payload by :mod:`.context_weights`, chosen by the encoder, :mod:`.context_fit`)::
 
-* **order** — the code ``(C, H, W)`` is cut into *groups*: channel blocks ``[0,1) [1,2) [2,4)
-  [4,8) …`` (doubling, so the counts adapt early), and inside a block the four phases of the 2×2
-  grid: 0 = (even row, even column), 1 = (odd, odd), 2 = (even, odd), 3 = (odd, even).  A group's
-  contexts depend only on earlier groups, so it is coded in one vectorised call.
-* **context** of a bit — its phase; the signed sum (+1 for a 1, −1 for a 0) of its already-coded
-  neighbours in the same channel (phase 1: the 4 diagonal ones; phases 2 and 3: the 4 direct
-  ones; phase 0: none); the previous iteration's bit at the same place and the level (of 5) of
-  the signed sum of that bit's 8 neighbours; and the signed sum of the bits predicted at the same
-  place by the channel's *references* (earlier-block channels chosen by the encoder and sent in
-  the payload, :class:`References`).
-* **counts** — per context, the zeros and ones seen so far in this iteration, starting from the
-  counts of a replay of the previous iteration (with this iteration's references) shifted right
-  by ``CONTEXT_INIT_SHIFT``; updated after every group.  Iteration 1 has no previous-iteration
-  feature, so when iteration 2 replays it, its counts seed every value of that feature.
+    z = bias + Σ_j cross_j·s(b[j][y][x]) + spatial·S + previous·s(L[c][y][x])
+
+with ``s(v) = 2v − 1``, ``j`` over the ``window`` channels before ``c``, ``S`` the signed sum of the
+bit's already-coded neighbours in its own channel and ``L`` the previous iteration's code.  The
+logit, clamped to ``±CONTEXT_LOGIT_LIMIT``, gives the probability through :data:`SQUASH`, an integer table.
+The bits are coded channel by channel, each channel in the four phases of the 2×2 grid (0 = even
+row and column, 1 = odd and odd, 2 = even row and odd column, 3 = odd row and even column): a
+*group*, whose logits depend only on earlier groups and are computed in one vectorised step.
+Products are taken in float64 on exact small integers, so every result is an exact integer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import spec
 
 if TYPE_CHECKING:  # imported when a payload is coded, keeping ``import rnncodec.formats`` light
     import numpy as np
 
-__all__ = ["PHASES", "CONTEXTS", "groups", "References", "Model", "signed_padded"]
+__all__ = ["PHASES", "BIAS", "SPATIAL", "PREVIOUS", "CROSS", "CROSS_CHANNELS", "WEIGHT_LIMITS", "SQUASH",
+           "Weights", "signed_padded", "spatial_sum", "spatial_sums", "phase_grid", "logit_bound",
+           "probability_table"]
 
-Shape = tuple[int, int, int]
 Offsets = tuple[tuple[int, int], ...]
 
 _DIAGONAL: Offsets = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 _DIRECT: Offsets = ((-1, 0), (1, 0), (0, -1), (0, 1))
-#: Phases of the 2×2 polyphase grid in coding order: (row offset, column offset, neighbours).
+#: Phases of the 2×2 polyphase grid in coding order: (row offset, column offset, neighbours in S).
 PHASES: tuple[tuple[int, int, Offsets], ...] = ((0, 0, ()), (1, 1, _DIAGONAL), (0, 1, _DIRECT), (1, 0, _DIRECT))
-_SPATIAL_VALUES = 9  # a signed sum of at most 4 neighbours, −4 … 4
-_PREVIOUS_VALUES = 1 + 2 * 5  # none, or previous bit (0, 1) × level of the signed sum of its 8 neighbours
-#: Level of a signed sum of 8 neighbours (index: sum + 8): ≤−5, −4…−2, −1…1, 2…4, ≥5.
-_LEVELS = (0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4)
-_REFERENCE_VALUES = 2 * 3 + 1  # signed sum of up to References.MAX predicted bits, −3 … 3
-#: Number of contexts (the size of the count tables).
-CONTEXTS = len(PHASES) * _SPATIAL_VALUES * _PREVIOUS_VALUES * _REFERENCE_VALUES
+
+#: Columns of a channel's weights; column ``CROSS + j`` is the cross weight of channel ``j``.
+BIAS, SPATIAL, PREVIOUS, CROSS = 0, 1, 2, 3
+#: The largest window: a channel has cross weights for at most this many channels before it.
+CROSS_CHANNELS = spec.CONTEXT_CROSS_CHANNELS
+#: Smallest and largest weight (``CONTEXT_WEIGHT_BITS`` bits, offset binary).
+WEIGHT_LIMITS = (-(1 << (spec.CONTEXT_WEIGHT_BITS - 1)), (1 << (spec.CONTEXT_WEIGHT_BITS - 1)) - 1)
+
+_LIMIT = spec.CONTEXT_LOGIT_LIMIT
+#: ``round(2^(16 + r/4))`` for r = 0 … 3: the fractional powers of two of the logit scale.
+ROOTS = (65536, 77936, 92682, 110218)
 
 
-def groups(channels: int) -> Iterator[tuple[int, int, int]]:
-    """``(first channel, end channel, phase index)`` of each group, in coding order."""
-    start = 0
-    while start < channels:
-        end = min(2 * start or 1, channels)
-        for phase in range(len(PHASES)):
-            yield start, end, phase
-        start = end
+def _weight_of_zero(z: int) -> int:
+    """``m`` of the logit ``z``: ``2^40 // (2^16 + ROOTS[z mod 4]·2^(z div 4))`` for ``z ≥ 0``
+    (about ``2^24 / (1 + 2^(z/4))``), and ``2^24 − m(−z)`` for ``z < 0``."""
+    if z < 0:
+        return (1 << spec.CONTEXT_PRECISION) - _weight_of_zero(-z)
+    return (1 << 40) // ((1 << 16) + (ROOTS[z % 4] << (z // 4)))
+
+
+#: ``m`` (the weight of a 0, out of 2^24) of each logit ``−LIMIT … LIMIT`` (index ``z + LIMIT``).
+SQUASH: tuple[int, ...] = tuple(_weight_of_zero(z) for z in range(-_LIMIT, _LIMIT + 1))
 
 
 def signed_padded(bits: np.ndarray) -> np.ndarray:
@@ -67,172 +71,96 @@ def signed_padded(bits: np.ndarray) -> np.ndarray:
     return out
 
 
-def neighbour_sum(padded: np.ndarray, lo: int, hi: int, row0: int, col0: int, offsets: Offsets,
-                  step: int) -> np.ndarray:
-    """Sum of ``padded`` over ``offsets`` around the grid ``[lo:hi, row0::step, col0::step]``."""
+def phase_grid(array: np.ndarray, phase: int) -> np.ndarray:
+    """The view of ``array``'s last two axes on ``phase``'s grid."""
+    row0, col0, _ = PHASES[phase]
+    return array[..., row0::2, col0::2]
+
+
+def _neighbours(padded: np.ndarray, phase: int) -> np.ndarray:
+    """``S`` on ``phase``'s grid of the channels of ``padded`` (:func:`signed_padded`, int8)."""
     import numpy as np
 
-    rows, cols = padded.shape[1] - 2, padded.shape[2] - 2
-    total = np.zeros((hi - lo, -(-(rows - row0) // step), -(-(cols - col0) // step)), dtype=np.int8)
+    row0, col0, offsets = PHASES[phase]
+    rows, cols = padded.shape[-2] - 2, padded.shape[-1] - 2
+    total = np.zeros(phase_grid(padded[..., 1:-1, 1:-1], phase).shape, dtype=np.int8)
     for dy, dx in offsets:
-        total += padded[lo:hi, 1 + row0 + dy: rows + 1 + dy: step, 1 + col0 + dx: cols + 1 + dx: step]
+        total += padded[..., 1 + row0 + dy: rows + 1 + dy: 2, 1 + col0 + dx: cols + 1 + dx: 2]
     return total
 
 
-def phase_grid(array: np.ndarray, lo: int, hi: int, phase: int) -> np.ndarray:
-    """The view of channels lo…hi of ``array`` on ``phase``'s grid."""
-    row0, col0, _ = PHASES[phase]
-    return array[lo:hi, row0::2, col0::2]
+def spatial_sum(padded: np.ndarray, channel: int, phase: int) -> np.ndarray:
+    """``S`` on ``phase``'s grid of ``channel`` (reads only the channel's earlier phases)."""
+    return _neighbours(padded[channel], phase)
 
 
-@dataclass(frozen=True)
-class References:
-    """Each channel's references: earlier-block channels whose bits (inverted or not) predict it.
-
-    ``of[c]`` lists up to :attr:`MAX` pairs ``(channel, invert)`` with ``channel < block_start(c)``;
-    each predicts ``bits[channel] XOR invert`` at the same place.  Channel 0 has none.
-    """
-
-    of: tuple[tuple[tuple[int, bool], ...], ...]
-
-    #: References a channel may have (their count is sent in 2 bits).
-    MAX = 3
-
-    def __post_init__(self) -> None:
-        for channel, refs in enumerate(self.of):
-            if len(refs) > self.MAX or any(not 0 <= ref < self.block_start(channel) for ref, _ in refs):
-                raise ValueError(f"channel {channel} cannot have the references {refs}")
-
-    @staticmethod
-    def block_start(channel: int) -> int:
-        """First channel of ``channel``'s block: the largest power of two ≤ channel (0 for 0)."""
-        return 1 << (channel.bit_length() - 1) if channel else 0
-
-    @classmethod
-    def choose(cls, bits: np.ndarray, most: int = 2, threshold: float = 0.1) -> "References":
-        """The encoder's choice: per channel, the ``most`` earlier-block channels that agree (or
-        disagree) most often with it, each if it does so for a fraction ``threshold`` beyond one
-        half and beyond chance (three standard deviations)."""
-        import numpy as np
-
-        channels = bits.shape[0]
-        signed = 2.0 * bits.reshape(channels, -1) - 1.0
-        agreement = signed @ signed.T  # integers, exact in float64
-        needed = max(threshold * signed.shape[1], 3.0 * signed.shape[1] ** 0.5)
-        of = []
-        for channel in range(channels):
-            row = agreement[channel, : cls.block_start(channel)]
-            best = np.argsort(-np.abs(row), kind="stable")[:most]
-            of.append(tuple((int(j), bool(row[j] < 0)) for j in best if abs(row[j]) >= needed))
-        return cls(tuple(of))
-
-    def to_symbols(self) -> list[int]:
-        """The references as flat bits (SPEC.md §7.2): for each channel 1…C−1 its count in 2 bits;
-        then for each reference of each channel, its invert bit and its channel in
-        ``bit_length(c) − 1`` bits, most significant first."""
-        symbols = []
-        for refs in self.of[1:]:
-            symbols += [len(refs) >> 1, len(refs) & 1]
-        for channel, refs in enumerate(self.of):
-            width = channel.bit_length() - 1
-            for reference, invert in refs:
-                symbols += [int(invert)] + [(reference >> (width - 1 - i)) & 1 for i in range(width)]
-        return symbols
-
-    @classmethod
-    def read(cls, read_bits: Callable[[int], list[int]], channels: int) -> "References":
-        """Parse :meth:`to_symbols`' bits, taken ``read_bits(count)`` at a time (two calls)."""
-        pairs = read_bits(2 * (channels - 1))
-        counts = [0] + [2 * high + low for high, low in zip(pairs[::2], pairs[1::2])]
-        extra = iter(read_bits(sum(n * c.bit_length() for c, n in enumerate(counts))))
-        of = []
-        for channel, count in enumerate(counts):
-            refs = []
-            for _ in range(count):
-                invert, reference = bool(next(extra)), 0
-                for _ in range(channel.bit_length() - 1):
-                    reference = 2 * reference + next(extra)
-                refs.append((reference, invert))
-            of.append(tuple(refs))
-        return cls(tuple(of))
-
-
-def _previous_feature(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray:
-    """Per position: 0 without a previous iteration, else ``1 + 5·bit + level`` of the last
-    iteration's bit and the level of the signed sum of its 8 neighbours."""
+def spatial_sums(padded: np.ndarray) -> np.ndarray:
+    """``S`` at every place of every channel (int8), when every bit is known (the encoder)."""
     import numpy as np
 
-    if not previous:
-        return np.zeros(shape, dtype=np.int32)
-    level_of_sum = np.array(_LEVELS, dtype=np.int32)
-    last = previous[-1]
-    around = neighbour_sum(signed_padded(last), 0, shape[0], 0, 0, _DIAGONAL + _DIRECT, 1)
-    return 1 + 5 * last.astype(np.int32) + level_of_sum[around + 8]
+    out = np.zeros(padded[:, 1:-1, 1:-1].shape, dtype=np.int8)
+    for phase in range(len(PHASES)):
+        phase_grid(out, phase)[...] = _neighbours(padded, phase)
+    return out
 
 
-class Model:
-    """Contexts and counts for one iteration of ``shape``, given the earlier iterations' bits
-    (only the last two are used) and this iteration's references."""
+@dataclass
+class Weights:
+    """The integer weights of every channel: ``table[c, column]`` (zero where not sent)."""
 
-    def __init__(self, shape: Shape, previous: Sequence[np.ndarray], references: References, *,
-                 replay: bool = True):
+    table: np.ndarray  # int64 (C, CROSS + C)
+    has_previous: bool  # iteration ≥ 2: the PREVIOUS weights are sent
+    window: int  # channels before a channel that have cross weights, 0 … CROSS_CHANNELS
+
+    def present(self) -> np.ndarray:
+        """Which entries of :attr:`table` are sent: the bias, spatial and (from iteration 2)
+        previous weights of every channel, and ``CROSS + j`` for ``c − window ≤ j < c``."""
         import numpy as np
 
-        slots = max((len(refs) for refs in references.of), default=0)
-        self.reference = np.full((shape[0], slots), -1, dtype=np.intp)  # channel per slot, or −1
-        self.invert = np.zeros((shape[0], slots, 1, 1), dtype=np.uint8)
-        for channel, refs in enumerate(references.of):
-            for slot, (reference, invert) in enumerate(refs):
-                self.reference[channel, slot], self.invert[channel, slot] = reference, invert
-        self.references = references
-        self.feature = _previous_feature(previous, shape)
-        self.counts = np.zeros((CONTEXTS, 2), dtype=np.int64)  # zeros, ones
-        if previous and replay:
-            self.counts = self._replayed(previous) >> spec.CONTEXT_INIT_SHIFT
+        channels = self.table.shape[0]
+        offset = np.arange(channels)[:, None] - np.arange(channels)[None, :]  # c − j
+        mask = np.concatenate([np.ones((channels, CROSS), dtype=bool),
+                               (offset >= 1) & (offset <= self.window)], axis=1)
+        mask[:, PREVIOUS] = self.has_previous
+        return mask
 
-    def _replayed(self, previous: Sequence[np.ndarray]) -> np.ndarray:
-        """Counts of the last iteration's bits in their contexts (with this iteration's references)."""
-        last = previous[-1]
-        model = Model(last.shape, previous[-2:-1], self.references, replay=False)
-        padded = signed_padded(last)
-        for phase in range(len(PHASES)):
-            model.update(model.contexts(padded, last, 0, last.shape[0], phase),
-                         phase_grid(last, 0, last.shape[0], phase).ravel())
-        if len(previous) == 1:  # iteration 1 had no previous one: seed every previous-feature value
-            by_feature = model.counts.reshape(-1, _PREVIOUS_VALUES, _REFERENCE_VALUES, 2)
-            by_feature[:, 1:] = by_feature[:, :1]
-        return model.counts
+    def base_logits(self, signed: np.ndarray, last_signed: np.ndarray | None, channel: int) -> np.ndarray:
+        """``z`` without ``spatial·S`` at every place of ``channel`` (float64), ``signed`` (float64)
+        holding ``2b − 1`` of the channels before it."""
+        row = self.table[channel].astype(float)
+        first = max(channel - self.window, 0)
+        flat = signed[first:channel].reshape(channel - first, signed[0].size)
+        z = (row[CROSS + first:CROSS + channel] @ flat).reshape(signed.shape[1:]) + row[BIAS]
+        if last_signed is not None:
+            z += row[PREVIOUS] * last_signed[channel]
+        return z
 
-    def contexts(self, padded: np.ndarray, bits: np.ndarray, lo: int, hi: int, phase: int) -> np.ndarray:
-        """Context of each bit of group (lo, hi, phase), in coding order (C order of its grid).
-
-        ``padded`` (:func:`signed_padded`) and ``bits`` must hold every bit of the earlier groups.
-        """
+    def all_logits(self, padded: np.ndarray, last_signed: np.ndarray | None) -> np.ndarray:
+        """``z`` (before the clamp) of every bit, when every bit is known (the encoder)."""
         import numpy as np
 
-        row0, col0, offsets = PHASES[phase]
-        spatial = neighbour_sum(padded, lo, hi, row0, col0, offsets, 2).astype(np.int32) + 4
-        previous = phase_grid(self.feature, lo, hi, phase)
-        reference = self.predicted_sum(bits, lo, hi, phase) + References.MAX
-        return (((phase * _SPATIAL_VALUES + spatial) * _PREVIOUS_VALUES + previous) * _REFERENCE_VALUES
-                + reference).ravel()
+        table = self.table.astype(float)
+        signed = padded[:, 1:-1, 1:-1].astype(float)
+        z = np.einsum("cj,jyx->cyx", table[:, CROSS:], signed)  # not BLAS: see context_fit
+        z += table[:, BIAS, None, None] + table[:, SPATIAL, None, None] * spatial_sums(padded)
+        if last_signed is not None:
+            z += table[:, PREVIOUS, None, None] * last_signed
+        return z
 
-    def predicted_sum(self, bits: np.ndarray, lo: int, hi: int, phase: int) -> np.ndarray:
-        """Signed sum of the bits the references of channels lo…hi predict on ``phase``'s grid."""
-        import numpy as np
 
-        reference = self.reference[lo:hi]
-        predicted = phase_grid(bits, 0, bits.shape[0], phase)[np.maximum(reference, 0)] ^ self.invert[lo:hi]
-        signed = np.where((reference >= 0)[:, :, None, None], 2 * predicted.astype(np.int32) - 1, 0)
-        return signed.sum(axis=1, dtype=np.int32)
+def logit_bound(channels: int) -> int:
+    """A bound on ``|z|`` before the clamp: 32 per term, 32·4 for ``spatial·S``."""
+    return -WEIGHT_LIMITS[0] * (min(channels, CROSS_CHANNELS) + 6)
 
-    def weights_of_zero(self, contexts: np.ndarray) -> np.ndarray:
-        """``m = floor(2²⁴·(zeros + 1) / (zeros + ones + 2))`` of each context (SPEC.md §7.2)."""
-        zeros, ones = self.counts[:, 0], self.counts[:, 1]
-        return (((zeros + 1) << spec.CONTEXT_PRECISION) // (zeros + ones + 2))[contexts]
 
-    def update(self, contexts: np.ndarray, bits: np.ndarray) -> None:
-        """Count ``bits`` (``{0,1}``) in their ``contexts``."""
-        import numpy as np
+@lru_cache(maxsize=8)
+def probability_table(channels: int) -> np.ndarray:
+    """constriction's probability of a 1, ``1 − SQUASH[clamp(z)] / 2²⁴`` (float64, exact), for
+    every ``|z| ≤`` :func:`logit_bound`, indexed by ``z + logit_bound(channels)``."""
+    import numpy as np
 
-        self.counts += np.bincount(2 * contexts + bits, minlength=2 * CONTEXTS).reshape(CONTEXTS, 2)
+    bound = logit_bound(channels)
+    z = np.clip(np.arange(-bound, bound + 1), -_LIMIT, _LIMIT)
+    out = 1.0 - np.array(SQUASH, dtype=np.float64)[z + _LIMIT] / (1 << spec.CONTEXT_PRECISION)
+    out.flags.writeable = False
+    return out

@@ -59,8 +59,12 @@ CODER_ZSTD = 1
 CODER_CONTEXT = 2
 #: Coder 2: probabilities are multiples of 2^-CONTEXT_PRECISION (constriction's default).
 CONTEXT_PRECISION = 24
-#: Coder 2: an iteration's counts start from the previous iteration's, shifted right this much.
-CONTEXT_INIT_SHIFT = 2
+#: Coder 2: each weight of the logistic model is sent in this many bits (offset binary).
+CONTEXT_WEIGHT_BITS = 6
+#: Coder 2: a channel's logit reads (at most) this many channels before it.
+CONTEXT_CROSS_CHANNELS = 32
+#: Coder 2: logits (quarter bits of log-odds) are clamped to ±CONTEXT_LOGIT_LIMIT.
+CONTEXT_LOGIT_LIMIT = 64
 #: A RITR payload may exceed the raw packed size by at most this many bytes (coder framing).
 ITERATION_PAYLOAD_SLACK = 1024
 #: zstd frame magic number, as it appears in the payload (little-endian 0xFD2FB528).

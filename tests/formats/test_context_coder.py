@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from rnncodec.formats import get_coder, read, spec, truncate, write_bytes
 from rnncodec.formats.coders import coder_by_id, packed_size
-from rnncodec.formats.conformance import correlated_codes
-from rnncodec.formats.context_model import References, groups
+from rnncodec.formats.conformance import correlated_codes, flat_payload
+from rnncodec.formats.context_model import CROSS, WEIGHT_LIMITS, Weights
+from rnncodec.formats.context_weights import read_weights, weight_symbols
 
 CODER = get_coder("context")
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 9), st.integers(1, 9))
@@ -58,13 +59,13 @@ def test_registered_as_coder_2_and_used_by_writer_and_reader(make_header):
         assert len(prefix) == k and all(np.array_equal(a, b) for a, b in zip(prefix, codes))
 
 
-def test_deterministic_and_reads_only_the_last_two_iterations():
+def test_deterministic_and_reads_only_the_last_iteration():
     codes = correlated_codes((32, 6, 7), 4, 2)
     payload = CODER.encode(codes[3], codes[:3])
     assert CODER.encode(codes[3], codes[:3]) == payload
-    other_first = [1 - codes[0]] + codes[1:3]
-    assert CODER.encode(codes[3], other_first) == payload
-    assert CODER.decode(payload, codes[3].shape, other_first).tolist() == codes[3].tolist()
+    other_earlier = [1 - codes[0], 1 - codes[1], codes[2]]
+    assert CODER.encode(codes[3], other_earlier) == payload
+    assert CODER.decode(payload, codes[3].shape, other_earlier).tolist() == codes[3].tolist()
 
 
 def test_much_smaller_than_raw_on_correlated_codes():
@@ -75,38 +76,27 @@ def test_much_smaller_than_raw_on_correlated_codes():
     assert sum(sizes) < 0.8 * sum(len(get_coder("zstd").encode(b, [])) for b in codes)
 
 
+def test_cross_weights_predict_channels_from_earlier_ones():
+    """The model's main term: channels that repeat (or invert) earlier ones, up to 32 back."""
+    shape = (32, 32, 48)
+    rng = np.random.default_rng(10)
+    bits = rng.integers(0, 2, shape, dtype=np.uint8)
+    bits[20:] = 1 - bits[:12]  # channels 20 … 31 invert channels 0 … 11: 20 channels back
+    (payload,) = round_trip([bits])
+    assert len(payload) < 0.7 * packed_size(shape)  # 20 of 32 channels are random: 0.625 at best
+
+
+def test_small_codes_fall_back_to_flat_bits():
+    """Where a model costs more than it saves, the payload is the flag and the bits, flat."""
+    for shape in [(32, 2, 2), (255, 2, 3), (8, 1, 1)]:
+        payloads = round_trip(random_codes(shape, 2, 11))
+        assert all(len(p) <= packed_size(shape) + 8 for p in payloads)
+
+
 def test_random_codes_cost_little_more_than_raw():
     shape = (32, 32, 48)
     payloads = round_trip(random_codes(shape, 3, 4))
     assert all(len(p) < 1.02 * packed_size(shape) for p in payloads)
-
-
-def test_references_pick_copies_and_inversions():
-    base = np.random.default_rng(5).integers(0, 2, (2, 16, 16), dtype=np.uint8)
-    bits = np.stack([base[0], 1 - base[0], base[1], base[0]])
-    assert References.choose(bits).of == ((), ((0, True),), (), ((0, False), (1, True)))
-    assert [References.block_start(c) for c in range(9)] == [0, 1, 2, 2, 4, 4, 4, 4, 8]
-    with pytest.raises(ValueError, match="channel 2 cannot have"):
-        References(((), (), ((2, False),)))
-    with pytest.raises(ValueError, match="channel 1 cannot have"):
-        References(((), ((0, False),) * 4))
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.integers(1, 255).flatmap(lambda channels: st.tuples(*[
-    st.lists(st.tuples(st.integers(0, max(References.block_start(c) - 1, 0)), st.booleans()),
-             max_size=References.MAX if c else 0).map(tuple) for c in range(channels)])))
-def test_references_survive_their_bits(of):
-    symbols = References(of).to_symbols()
-    stream = iter(symbols)
-    assert References.read(lambda count: [next(stream) for _ in range(count)], len(of)).of == of
-    assert next(stream, None) is None and len(symbols) <= 26 * len(of)
-
-
-def test_groups_double_the_channel_blocks():
-    blocks = sorted({(lo, hi) for lo, hi, _ in groups(40)})
-    assert blocks == [(0, 1), (1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 40)]
-    assert [phase for lo, _, phase in groups(40) if lo == 0] == [0, 1, 2, 3]
 
 
 # -- hostile payloads ----------------------------------------------------------------------------
@@ -136,6 +126,34 @@ def test_every_truncation_and_bit_flip_gives_bits_or_value_error(iteration):
         damaged = bytearray(payload)
         damaged[position // 8] ^= 1 << position % 8
         _decode_or_value_error(bytes(damaged), (8, 5, 6), codes[:iteration])
+
+
+def test_a_window_over_32_is_invalid():
+    payload = flat_payload([1, 1, 0, 0, 0, 0, 1] + [0] * 9000)  # a model, window 33, then zeros
+    with pytest.raises(ValueError, match="window of 33 channels, over 32"):
+        CODER.decode(payload, (40, 3, 3), [])
+    assert CODER.decode(flat_payload([0] + [1] * 360), (40, 3, 3), []).all()  # no model: flat bits
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 70), st.integers(0, 32), st.booleans(), st.integers(0, 2**32 - 1))
+def test_weights_survive_their_symbols(channels, window, has_previous, seed):
+    rng = np.random.default_rng(seed)
+    low, high = WEIGHT_LIMITS
+    table = rng.integers(low, high + 1, (channels, CROSS + channels)) * (rng.random((channels, 1)) < 0.7)
+    weights = Weights(table, has_previous, window)
+    weights.table[~weights.present()] = 0
+    symbols, weights_of_zero = weight_symbols(weights)
+    stream = iter(zip(np.concatenate(symbols), np.concatenate(weights_of_zero)))
+
+    def read(m):
+        sent = [next(stream) for _ in m]
+        assert [w for _, w in sent] == list(m)  # the decoder derives the same probabilities
+        return np.array([s for s, _ in sent])
+
+    decoded = read_weights(read, channels, has_previous)
+    assert next(stream, None) is None
+    assert decoded.window == window and np.array_equal(decoded.table, weights.table)
 
 
 def test_invalid_payloads_are_named():
