@@ -1,10 +1,10 @@
 """End-to-end time of ``rnc classify`` on 100 ``.rnc`` files at 2 iterations (target: < 20 s on 2 cores).
 
-    python benchmarks/classify_speed.py                               # runs/r1/gru-s.ckpt, 100 ImageNet photos
+    python benchmarks/classify_speed.py                               # shipped codec weights, 100 ImageNet photos
     python benchmarks/classify_speed.py --work /tmp/speed --repeats 3 # keep the prepared files for reruns
 
-Setup (not timed): codec weights exported from a training checkpoint (``--checkpoint``, with
-``rnncodec.train.export_checkpoint``; or ``--codec-weights FILE``), a randomly initialised
+Setup (not timed): the shipped codec weights (or ``--codec-weights FILE``, or weights exported
+from a training checkpoint with ``--checkpoint``), a randomly initialised
 ResNet-50 saved as the ``--weights`` file (same cost as torchvision's, no download), and the photos
 of ``--data`` encoded at ``--iterations``.  Timed: the ``rnc classify FOLDER -n K --json`` command
 in a fresh process (``RNC_OFFLINE=1``), for each of :data:`VARIANTS` (threads, precision,
@@ -108,8 +108,9 @@ def breakdown(folder: Path, codec_weights: Path, resnet: Path, iterations: int, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "imagenet-sample-100")
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "runs" / "r1" / "gru-s.ckpt")
-    parser.add_argument("--codec-weights", type=Path, default=None, help="A codec weights file (else --checkpoint).")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="A training checkpoint to take codec weights from.")
+    parser.add_argument("--codec-weights", type=Path, default=None,
+                        help="A codec weights file (default: --checkpoint if given, else the shipped default).")
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--coder", default="auto", help="Payload coder of the .rnc files (auto: the smallest).")
@@ -121,11 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from rnncodec.train import export_checkpoint
+    from rnncodec.weights import resolve_weights
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        codec_weights = args.codec_weights or export_checkpoint(args.checkpoint, work / f"{args.checkpoint.stem}.pt")
+        codec_weights = args.codec_weights or (
+            export_checkpoint(args.checkpoint, work / f"{args.checkpoint.stem}.pt") if args.checkpoint
+            else resolve_weights(None)[0])
         resnet = random_resnet50(work / "resnet50-random.pth")
         photos = sorted(p for p in args.data.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:args.count]
         folder = encode_all(photos, codec_weights, args.iterations, args.coder, work)

@@ -180,25 +180,72 @@ class _Interrupted(Exception):
     pass
 
 
+class _Processes:
+    """Data-parallel training over ``WORLD_SIZE`` processes (started by ``torchrun``), gloo on CPU.
+
+    Every process samples its own crops; gradients are averaged after each backward pass; rank 0
+    logs, validates and checkpoints (the checkpoint holds every rank's random states).  With one
+    process all of this is a no-op.
+    """
+
+    def __init__(self) -> None:
+        self.size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.size > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("gloo")
+
+    @property
+    def leader(self) -> bool:
+        return self.rank == 0
+
+    def average_gradients(self, model: torch.nn.Module) -> None:
+        if self.size == 1:
+            return
+        for parameter in model.parameters():
+            if parameter.grad is not None:
+                torch.distributed.all_reduce(parameter.grad)
+                parameter.grad /= self.size
+
+    def agree(self, stop: bool, checkpoint_due: bool, elapsed: float) -> tuple[bool, bool, float]:
+        """Any rank's stop request, and the leader's checkpoint decision and clock, for every rank."""
+        if self.size == 1:
+            return stop, checkpoint_due, elapsed
+        flags = torch.tensor([float(stop), float(checkpoint_due and self.leader), elapsed if self.leader else 0.0],
+                             dtype=torch.float64)
+        torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+        return bool(flags[0]), bool(flags[1]), float(flags[2])
+
+    def gather(self, value):
+        if self.size == 1:
+            return [value]
+        values = [None] * self.size
+        torch.distributed.all_gather_object(values, value)
+        return values
+
+
 def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]] = None) -> Path:
     """Run (or resume) training; returns the path of the weights file written at the end."""
     if options.threads:
         torch.set_num_threads(options.threads)
-    torch.manual_seed(options.seed)
+    processes = _Processes()
+    torch.manual_seed(options.seed)  # the same initial weights in every process
     device = torch.device(options.device)
     config = get_config(options.config)
     model = RecurrentCodec(config).to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=options.lr)
-    sampler = CropSampler.from_folders(options.data, options.crop, seed=options.seed)
-    val_images = load_validation(Path(options.val), options.val_images) if options.val else []
+    sampler = CropSampler.from_folders(options.data, options.crop, seed=options.seed + 7919 * processes.rank)
+    torch.manual_seed(options.seed + 7919 * processes.rank)
+    val_images = load_validation(Path(options.val), options.val_images) if options.val and processes.leader else []
 
     step, elapsed, best = 0, 0.0, None
     if options.resume and options.checkpoint.exists():
         state = torch.load(options.checkpoint, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        sampler.set_state(state["sampler"])
-        torch.set_rng_state(state["torch_rng"])
+        samplers, rngs = state.get("samplers", [state["sampler"]]), state.get("torch_rngs", [state["torch_rng"]])
+        if processes.rank < len(samplers):  # a rank the checkpoint knows (else: it keeps its fresh seeds)
+            sampler.set_state(samplers[processes.rank])
+            torch.set_rng_state(rngs[processes.rank])
         step, elapsed, best = state["step"], state["elapsed"], state.get("best")
     elif options.resume:
         raise FileNotFoundError(f"--resume: no checkpoint at {options.checkpoint}")
@@ -210,16 +257,19 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             raise ValueError(f"--init weights are {initial.architecture}, the run trains {config.name}")
         model.load_state_dict(initial.model.state_dict())
 
-    def checkpoint() -> None:
-        _atomic_save({
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "sampler": sampler.state(),
-            "torch_rng": torch.get_rng_state(), "step": step, "elapsed": elapsed, "best": best,
-            "options": options.to_json(),
-        }, options.checkpoint)
+    def checkpoint() -> None:  # collective: every rank calls it
+        samplers, rngs = processes.gather(sampler.state()), processes.gather(torch.get_rng_state())
+        if processes.leader:
+            _atomic_save({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "sampler": samplers[0],
+                "torch_rng": rngs[0], "samplers": samplers, "torch_rngs": rngs, "step": step, "elapsed": elapsed,
+                "best": best, "options": options.to_json(),
+            }, options.checkpoint)
 
     def log(record: dict) -> None:
-        with open(options.log, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+        if processes.leader:
+            with open(options.log, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
 
     stop = {"now": False}
 
@@ -229,13 +279,11 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     previous_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)} \
         if _in_main_thread() else {}
 
-    progress = _progress(options, step)
+    progress = _progress(options, step, enabled=processes.leader)
     last_checkpoint = time.monotonic()
     running = None
     try:
         while run_fraction(options, step, elapsed) < 1:
-            if stop["now"]:
-                raise _Interrupted
             started = time.perf_counter()
             model.train()
             for group in optimizer.param_groups:
@@ -246,6 +294,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             loss = training_loss(options, outputs, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            processes.average_gradients(model)
             if options.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
             optimizer.step()
@@ -268,8 +317,11 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 score = float(np.mean(metrics["psnr"]))
                 if best is None or score > best:
                     best = score
-            due_by_steps = options.checkpoint_steps and step % options.checkpoint_steps == 0
+            due_by_steps = bool(options.checkpoint_steps) and step % options.checkpoint_steps == 0
             due_by_time = time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60
+            stopping, due_by_time, elapsed = processes.agree(stop["now"], due_by_time, elapsed)
+            if stopping:
+                raise _Interrupted
             if due_by_steps or due_by_time:
                 checkpoint()
                 last_checkpoint = time.monotonic()
@@ -282,8 +334,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             signal.signal(signum, handler)
     progress.close()
     checkpoint()
-    meta = {"steps": step, "train_seconds": round(elapsed, 1), "options": options.to_json(), **options.extra_meta}
-    return save_weights(model, options.out, meta=meta)
+    meta = {"steps": step, "train_seconds": round(elapsed, 1), "processes": processes.size, "options": options.to_json(),
+            **options.extra_meta}
+    return save_weights(model, options.out, meta=meta) if processes.leader else options.out
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path) -> Path:
@@ -302,8 +355,8 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _progress(options: TrainOptions, initial: int):
+def _progress(options: TrainOptions, initial: int, enabled: bool = True):
     from tqdm import tqdm
 
-    return tqdm(total=options.steps, initial=initial, unit="step", disable=not options.progress,
+    return tqdm(total=options.steps, initial=initial, unit="step", disable=not (options.progress and enabled),
                 mininterval=1.0 if os.isatty(2) else 60.0, dynamic_ncols=True)

@@ -97,3 +97,20 @@ def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(tiny_data, tmp_pa
     assert ref_state.keys() == resumed_state.keys()
     for key in ref_state:
         assert torch.equal(ref_state[key], resumed_state[key]), key
+
+
+@pytest.mark.slow
+def test_two_processes_train_data_parallel(tiny_data, tmp_path):
+    """torchrun with 2 processes: gradients averaged, rank 0 writes weights and a checkpoint with both ranks' states."""
+    out = tmp_path / "ddp.pt"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+               "-m", "rnncodec.cli", "train", "--data", str(tiny_data), "--out", str(out), "--config", "tiny",
+               "--steps", "4", "--batch-size", "2", "--crop", "48", "--iterations", "2", "--threads", "1",
+               "--no-progress", "--warmup", "2"]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    state = torch.load(out.with_suffix(".ckpt"), weights_only=True)
+    assert state["step"] == 4 and len(state["samplers"]) == 2
+    assert state["samplers"][0] != state["samplers"][1]
+    from rnncodec.weights import load_weights
+
+    assert load_weights(out).meta["processes"] == 2
