@@ -9,6 +9,15 @@ import click
 __all__ = ["train_command"]
 
 
+def _floats(value: str | None) -> list[float] | None:
+    if not value:
+        return None
+    try:
+        return [float(w) for w in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+
+
 @click.command("train", short_help="Train codec weights on folders of photos.")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Folder of training photos (repeatable; searched recursively).")
@@ -26,6 +35,10 @@ __all__ = ["train_command"]
               help="Training crop side in pixels (multiple of 16).")
 @click.option("--iterations", type=click.IntRange(1, 16), default=8, show_default=True,
               help="Iterations unrolled per step.")
+@click.option("--iteration-weights", default=None, metavar="W1,W2,…",
+              callback=lambda ctx, param, value: _floats(value),
+              help="Weight of each iteration's loss (one per iteration; default: equal). "
+                   "E.g. 2,2,2,1.5,1,1,1,1 favours the first iterations, where edge clients live.")
 @click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (cosine decay).")
 @click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
               help="Steps of linear learning-rate warm-up.")

@@ -57,6 +57,7 @@ class TrainOptions:
     loss: str = "msssim-psnr"
     msssim_weight: float = 0.5
     balance_iterations: bool = True
+    iteration_weights: Optional[Sequence[float]] = None
     grad_clip: float = 1.0
     bf16: bool = True
     device: str = "cpu"
@@ -78,6 +79,11 @@ class TrainOptions:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if not 1 <= self.iterations <= 16:
             raise ValueError(f"iterations must be in 1…16, got {self.iterations}")
+        if self.iteration_weights is not None:
+            self.iteration_weights = [float(w) for w in self.iteration_weights]
+            if len(self.iteration_weights) != self.iterations or min(self.iteration_weights) < 0 \
+                    or sum(self.iteration_weights) <= 0:
+                raise ValueError(f"iteration weights need {self.iterations} non-negative values, not all zero")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:
@@ -136,13 +142,16 @@ def _distortion(options: TrainOptions, reconstruction: torch.Tensor, target: tor
 
 
 def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-    """Mean over iterations.  Balanced: mean of log-losses, so that every iteration's *relative*
-    improvement counts the same (late iterations have small absolute errors and would otherwise
-    get almost no gradient)."""
+    """Mean over iterations (weighted by ``iteration_weights`` when given).  Balanced: mean of
+    log-losses, so that every iteration's *relative* improvement counts the same (late iterations
+    have small absolute errors and would otherwise get almost no gradient)."""
     losses = torch.stack([_distortion(options, out, target) for out in outputs])
     if options.balance_iterations and options.loss != "msssim-psnr":
-        return torch.log(losses + 1e-6).mean()
-    return losses.mean()
+        losses = torch.log(losses + 1e-6)
+    if options.iteration_weights is None:
+        return losses.mean()
+    weights = torch.tensor(options.iteration_weights, dtype=losses.dtype)
+    return (losses * weights).sum() / weights.sum()
 
 
 def load_validation(folder: Path, count: int) -> list[torch.Tensor]:

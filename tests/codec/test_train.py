@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -46,6 +47,18 @@ def test_learning_rate_schedule():
     assert 1e-5 < learning_rate(options, 550) < 1e-3
     timed = TrainOptions(data=[], out="x.pt", steps=10**9, minutes=10, warmup=0, lr=1e-3, lr_final=1e-5)
     assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
+
+
+def test_iteration_weights(tiny_data, tmp_path):
+    from rnncodec.train import training_loss
+
+    target = torch.zeros(1, 3, 48, 48)
+    outputs = [torch.full_like(target, 0.1), torch.full_like(target, 0.2)]
+    equal = training_loss(_options(tiny_data, tmp_path / "a.pt", loss="mse"), outputs, target)
+    first = training_loss(_options(tiny_data, tmp_path / "b.pt", loss="mse", iteration_weights=[1, 0]), outputs, target)
+    assert first == pytest.approx(math.log(0.01 + 1e-6)) and equal > first
+    with pytest.raises(ValueError, match="iteration weights"):
+        _options(tiny_data, tmp_path / "c.pt", iteration_weights=[1, 2, 3])
 
 
 def test_time_limited_run_follows_time(tiny_data, tmp_path):
