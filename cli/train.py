@@ -27,6 +27,9 @@ def _floats(value: str | None) -> list[float] | None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Weights file written at the end (the checkpoint and log go beside it).")
 @click.option("--steps", type=click.IntRange(min=1), default=30000, show_default=True, help="Total optimizer steps.")
+@click.option("--stop-at", type=click.IntRange(min=1), default=None, metavar="STEP",
+              help="End at this step (checkpoint and weights written) without changing the schedule; "
+                   "resume later, possibly with other options, to run a recipe in phases.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Also end after this much training time; the learning-rate schedule then follows time "
                    "(for fixed-length runs on a borrowed GPU; not bit-reproducible).")

@@ -48,6 +48,7 @@ class TrainOptions:
     val: Optional[str | Path] = None
     steps: int = 30000
     minutes: Optional[float] = None
+    stop_at: Optional[int] = None
     batch_size: int = 8
     crop: int = 128
     iterations: int = 8
@@ -292,7 +293,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     last_checkpoint = time.monotonic()
     running = None
     try:
-        while run_fraction(options, step, elapsed) < 1:
+        while run_fraction(options, step, elapsed) < 1 and not (options.stop_at and step >= options.stop_at):
             started = time.perf_counter()
             model.train()
             for group in optimizer.param_groups:

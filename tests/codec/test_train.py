@@ -49,6 +49,16 @@ def test_learning_rate_schedule():
     assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
 
 
+def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path):
+    reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None))
+    phased = tmp_path / "phased.pt"
+    train(_options(tiny_data, phased, val=None, stop_at=4))
+    assert torch.load(phased.with_suffix(".ckpt"), weights_only=True)["step"] == 4
+    train(_options(tiny_data, phased, val=None, resume=True))
+    for key, value in _state(reference).items():
+        assert torch.equal(value, _state(phased)[key]), key
+
+
 def test_iteration_weights(tiny_data, tmp_path):
     from rnncodec.train import training_loss
 

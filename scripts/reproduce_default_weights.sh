@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Re-run the recipe of the shipped default weights (run r1), phase by phase, on 2 CPU cores:
+#     scripts/reproduce_default_weights.sh [DATA_DIR] [OUT_DIR]        (defaults: ../shared/data, runs/repro)
+# The phases are the changes made while r1 ran (docs/training.md says why each was made); each
+# resumes the previous one's checkpoint exactly. Expect the same quality within noise, not the
+# same bits: r1 itself ran with other thread counts (and 163 steps on two processes).
+# About 4-5 hours on an otherwise idle 2-core machine (AMX bf16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:-../shared/data}
+out=${2:-runs/repro}
+mkdir -p "$out"
+export OMP_WAIT_POLICY=PASSIVE
+rnc=${RNC:-.venv/bin/rnc}
+common=(--data "$data/bsds500/train" --data "$data/bsds500/test" --data "$data/sun-hays80" --data "$data/urban100-40"
+        --val "$data/bsds500/val" --config gru-s --out "$out/gru-s.pt" --batch-size 8 --iterations 8
+        --threads 2 --no-progress)
+"$rnc" train "${common[@]}" --steps 16000 --crop 128 --loss msssim-l1 --msssim-weight 0.84 --stop-at 265
+"$rnc" train "${common[@]}" --steps 12000 --crop 96 --loss msssim-l1 --msssim-weight 0.84 --stop-at 2249 --resume
+"$rnc" train "${common[@]}" --steps 12000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5163 --resume
+"$rnc" train "${common[@]}" --steps 9000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5306 --resume
+"$rnc" train "${common[@]}" --steps 9000 --crop 96 --loss msssim-psnr --msssim-weight 0.35 \
+  --iteration-weights 2,2,2,1.5,1,1,1,1 --resume
