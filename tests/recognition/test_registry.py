@@ -122,9 +122,11 @@ def test_rnc_lists_and_runs_the_plugin(plugin_site, picture):
 
 
 def test_a_fresh_process_finds_the_plugin(plugin_site):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")])}
+    # No empty PYTHONPATH entry (it would mean the working directory, whose source folders shadow an installed wheel).
+    paths = [str(plugin_site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run([sys.executable, "-m", "rnncodec.cli", "recognizers", "--json"], capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=env, timeout=120, cwd=plugin_site.parent)
     assert done.returncode == 0, done.stderr
     names = [json.loads(line)["name"] for line in done.stdout.splitlines()]
     assert {"brightness", "resnet50", "mobilenet-ssd"} <= set(names)
