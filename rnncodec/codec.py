@@ -18,8 +18,9 @@ Lower level, for streaming and for servers (:class:`Codec`)::
 
 Images are padded by edge replication to a multiple of 16 and cropped back.  Images larger than
 one tile (``tile_size``, recorded in the header) are coded tile by tile; **tiles are independent**:
-each tile's codes and pixels are exactly those of the same crop coded alone, so memory stays
-bounded by one tile whatever the image size.
+each tile's codes are exactly those of the same crop coded alone, and so are its pixels except the
+one next to each seam, which the decoder blends across the seam (:mod:`rnncodec.seams`); memory
+stays bounded by one tile whatever the image size.
 
 Determinism: the same image, weights, machine and thread count give the same bytes, and the same
 bytes the same pixels.  The network runs in bfloat16 where the CPU has native support for it
@@ -44,6 +45,7 @@ from .errors import UnknownWeightsError, WeightsMismatchError
 from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
+from .seams import smooth_seams
 from .model import RecurrentCodec
 from .weights import LoadedWeights, RNCWeights, load_weights
 
@@ -200,6 +202,7 @@ class Codec:
             for top, left, h, w in tiles_of(grid_h * BLOCK, grid_w * BLOCK, header.tile_size):
                 tile_codes = stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK]
                 out[top:top + h, left:left + w] = self._decode_tile(tile_codes)
+            smooth_seams(out, header.tile_size)
         return out[:header.height, :header.width]
 
     @torch.inference_mode()
@@ -274,6 +277,7 @@ class ProgressiveDecoder:
         if self.iterations:
             for (top, left, h, w), decoder in zip(self.tiles, self.decoders):
                 out[top:top + h, left:left + w] = decoder.pixels()
+            smooth_seams(out, self.header.tile_size)
         return to_pil(out[:self.header.height, :self.header.width], self.header.mode, self.alpha)
 
 

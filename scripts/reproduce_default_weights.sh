@@ -19,5 +19,5 @@ common=(--data "$data/bsds500/train" --data "$data/bsds500/test" --data "$data/s
 "$rnc" train "${common[@]}" --steps 12000 --crop 96 --loss msssim-l1 --msssim-weight 0.84 --stop-at 2249 --resume
 "$rnc" train "${common[@]}" --steps 12000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5163 --resume
 "$rnc" train "${common[@]}" --steps 9000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5306 --resume
-"$rnc" train "${common[@]}" --steps 9000 --crop 96 --loss msssim-psnr --msssim-weight 0.35 \
+"$rnc" train "${common[@]}" --steps 8000 --crop 96 --loss msssim-psnr --msssim-weight 0.35 \
   --iteration-weights 2,2,2,1.5,1,1,1,1 --resume

@@ -11,6 +11,7 @@ from PIL import Image
 import rnncodec
 from rnncodec import formats
 from rnncodec.codec import Codec, tiles_of
+from rnncodec.seams import smooth_seams
 from rnncodec.errors import RNCError, WeightsMismatchError
 
 
@@ -117,7 +118,8 @@ def test_tiles_cover_the_image_once():
 
 
 def test_tiles_are_independent(weights_file, photo):
-    """Each tile's codes and pixels are exactly those of the same crop coded alone."""
+    """Each tile's codes are exactly those of the same crop coded alone, and so are its pixels except the
+    one next to each seam (the decoder's seam smoothing)."""
     tiled = Codec(weights_file, tile_size=32)
     whole = Codec(weights_file, tile_size=0)
     data = tiled.encode(photo, 2)
@@ -133,4 +135,24 @@ def test_tiles_are_independent(weights_file, photo):
                                   alone.codes()[k])
         alone_pixels = np.asarray(whole.decode(alone))
         bottom, right = min(top + h, 72), min(left + w, 100)
-        assert np.array_equal(decoded[top:bottom, left:right], alone_pixels[:bottom - top, :right - left])
+        inner = (slice(1 if top else 0, h - 1 if top + h < 80 else h),
+                 slice(1 if left else 0, w - 1 if left + w < 112 else w))
+        assert np.array_equal(decoded[top:bottom, left:right][inner], alone_pixels[:bottom - top, :right - left][inner])
+
+
+def test_seam_smoothing_touches_only_the_two_pixels_at_each_seam():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)
+    smoothed = pixels.copy()
+    smooth_seams(smoothed, 32)
+    changed = np.argwhere((smoothed != pixels).any(axis=2))
+    assert len(changed)
+    assert all(x in (31, 32, 63, 64) or y in (31, 32) for y, x in changed)
+    line = np.zeros((32, 64, 3), np.uint8)
+    line[:, 31:33] = 200  # a bright two-pixel line exactly on the seam at x = 32 …
+    smooth_seams(line, 32)
+    assert line[:, 31:33].max() <= round(0.3 * 200)  # … is mostly blended away
+    flat = np.full((64, 64, 3), 77, np.uint8)
+    smooth_seams(flat, 16)
+    assert (flat == 77).all()  # a flat image stays flat
+    smooth_seams(flat, 0)
