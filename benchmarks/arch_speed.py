@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +24,15 @@ from rnncodec.configs import get_config, list_configs
 from rnncodec.model import RecurrentCodec
 from rnncodec.train import TrainOptions, training_loss
 from rnncodec.weights import LoadedWeights
+from speed import median_seconds  # benchmarks/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def median_time(fn, repeats: int) -> float:
+    """Median of ``repeats`` timed calls after one untimed warm-up call."""
     fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_seconds(fn, repeats)
 
 
 def train_step_seconds(name: str, batch: int, crop: int, iterations: int, repeats: int) -> float:
