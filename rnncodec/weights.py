@@ -76,7 +76,32 @@ class RNCWeights(enum.Enum):
             },
         },
     )
-    DEFAULT = GRU_S_V1
+    GRU_S_V2 = Weights(
+        file="gru-s-876503c0.pt",
+        sha256="876503c0e6167c5fcd8e8a819940cb36d354d77400a55c3fa3bb969fb3b68830",
+        architecture="gru-s",
+        meta={
+            "num_params": 2_848_407,
+            "file_bytes": 11_404_847,
+            "training_data": ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"],
+            "validation_data": "bsds500/val (first 20 images)",
+            "steps": 8000,
+            "train_hours": 3.96,
+            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work",
+            "command": "scripts/reproduce_default_weights.sh (run r1 in phases; the last: rnc train --data "
+                       "bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 --val bsds500/val "
+                       "--config gru-s --out gru-s.pt --steps 8000 --crop 96 --batch-size 8 --iterations 8 "
+                       "--loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 --resume)",
+            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                       "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]},
+            "kodak": {
+                "bpp": [0.0863, 0.192, 0.3049, 0.4205, 0.5367, 0.6533, 0.7688, 0.884],
+                "psnr": [23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
+                "ms_ssim": [0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
+            },
+        },
+    )
+    DEFAULT = GRU_S_V2
 
     @classmethod
     def from_name(cls, name: str) -> "RNCWeights":

@@ -4,7 +4,7 @@
 # The phases are the changes made while r1 ran (docs/training.md says why each was made); each
 # resumes the previous one's checkpoint exactly. Expect the same quality within noise, not the
 # same bits: r1 itself ran with other thread counts (and 163 steps on two processes).
-# About 4-5 hours on an otherwise idle 2-core machine (AMX bf16).
+# About 2.5-3 hours on an otherwise idle 2-core machine (AMX bf16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data}
