@@ -36,8 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from rnncodec.edge.config import DEFAULT_RECOGNIZERS
+from rnncodec.edge.protocol import HEALTH_PATH, stream_path, task_path
+
 ROOT = Path(__file__).resolve().parents[1]
-RECOGNIZERS = {"classify": "resnet50", "detect": "mobilenet-ssd"}
 
 
 def random_weights(task: str, path: Path) -> Path:
@@ -103,7 +105,7 @@ def start_server(args: argparse.Namespace, weights: Path, codec: Path, port: int
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).raise_for_status()
+            httpx.get(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=2).raise_for_status()
             return server
         except httpx.HTTPError:
             time.sleep(0.25)
@@ -137,7 +139,7 @@ async def load(url: str, task: str, payloads: list[bytes], requests: int, client
             issued += 1
             sent = time.perf_counter()
             try:
-                response = await http.post(f"/v1/{task}", content=body)
+                response = await http.post(task_path(task), content=body)
                 if response.status_code != 200:
                     errors.append(f"{response.status_code} {response.text[:200]}")
             except httpx.HTTPError as exc:
@@ -172,7 +174,7 @@ def abandon_streams(url: str, task: str, payload: bytes, count: int) -> None:
     logging.getLogger("websockets").setLevel(logging.CRITICAL)  # the client's side of a dropped socket is noisy
     head, chunks = split_iterations(payload)
     places = [[head], [head, chunks[0][: len(chunks[0]) // 2]], [head + chunks[0]]]
-    stream = url.replace("http", "ws", 1) + f"/v1/{task}/stream?stop_at_confidence=1.01"
+    stream = url.replace("http", "ws", 1) + stream_path(task) + "?stop_at_confidence=1.01"
     for index in range(count):
         with connect(stream) as websocket:
             for frame in places[2 if index % 20 == 0 else index % 2]:
@@ -187,7 +189,7 @@ def disconnects(url: str, task: str, payload: bytes, count: int) -> dict:
 
     def settled() -> dict:
         deadline = time.monotonic() + 30
-        while (health := httpx.get(f"{url}/v1/health").json())["streams"] and time.monotonic() < deadline:
+        while (health := httpx.get(f"{url}{HEALTH_PATH}").json())["streams"] and time.monotonic() < deadline:
             time.sleep(0.05)
         return {**health, "rss_bytes": server_memory(health["pid"])}
 
@@ -204,7 +206,7 @@ def disconnects(url: str, task: str, payload: bytes, count: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", choices=list(RECOGNIZERS), default="classify")
+    parser.add_argument("--task", choices=list(DEFAULT_RECOGNIZERS), default="classify")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--max-seconds", type=float, default=600, help="Stop sending after this long.")
@@ -231,14 +233,14 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(load(url, args.task, payloads, args.requests, args.clients, args.max_seconds))
             import httpx
 
-            health = httpx.get(f"{url}/v1/health").json()
+            health = httpx.get(f"{url}{HEALTH_PATH}").json()
             result["mean_batch"] = round(health["images"] / max(health["batches"], 1), 2)
             if args.disconnects and args.workers == 1:
                 result["disconnects"] = disconnects(url, args.task, payloads[0], args.disconnects)
         finally:
             stop_server(server)
 
-    result.update(task=args.task, recognizer=RECOGNIZERS[args.task], recognizer_weights=args.weights and
+    result.update(task=args.task, recognizer=DEFAULT_RECOGNIZERS[args.task], recognizer_weights=args.weights and
                   args.weights.name or "random", codec_weights=codec.name, clients=args.clients,
                   workers=args.workers, body_bytes_mean=round(statistics.fmean(map(len, payloads))),
                   image=f"{args.size}x{args.size * 3 // 4}", iterations=args.iterations, cpu_count=os.cpu_count(),

@@ -30,6 +30,14 @@ codec_weights_option = click.option(
     help="Codec weights for .rnc files: shipped name or weights file. Default: the shipped weights the "
          "file names (eval: the shipped default).")
 
+#: How recognizers are loaded and run (shared with ``rnc serve``).
+no_download_option = click.option("--no-download", is_flag=True,
+                                  help="Never download weights (also: environment variable RNC_OFFLINE=1).")
+device_option = click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …")
+precision_option = click.option(
+    "--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+    help="auto: bfloat16 where the CPU has native support and it pays off.")
+
 
 def recognizer_options(default: str) -> Callable:
     """The options that pick and load a recognizer (``default``: the ``--recognizer`` default)."""
@@ -40,11 +48,9 @@ def recognizer_options(default: str) -> Callable:
         click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                      help="Local state dict for the recognizer (e.g. fine-tuned on decoded images). "
                           "Default: torchvision's DEFAULT weights from the torch hub cache."),
-        click.option("--no-download", is_flag=True,
-                     help="Never download weights (also: environment variable RNC_OFFLINE=1)."),
-        click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …"),
-        click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
-                     help="auto: bfloat16 where the CPU has native support and it pays off."),
+        no_download_option,
+        device_option,
+        precision_option,
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
                      help="Images per forward pass (default: the recognizer's)."),
         codec_weights_option,

@@ -13,7 +13,7 @@ import click
 from rnncodec.edge.config import DEFAULT_RECOGNIZERS, RecognizerSpec, ServerConfig
 from rnncodec.edge.protocol import TASKS
 
-from .recognize import codec_weights_option
+from .recognize import codec_weights_option, device_option, no_download_option, precision_option
 from .runtime import threads_option
 
 __all__ = ["serve_command"]
@@ -48,9 +48,9 @@ def _per_task(values: tuple[str, ...], option: str) -> dict[str, str]:
                    "torch hub cache.")
 @click.option("--labels", default=None, metavar="SET", help="Label set of the detector: coco (default) or voc.")
 @codec_weights_option
-@click.option("--no-download", is_flag=True, help="Never download weights (also: RNC_OFFLINE=1).")
-@click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …")
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True)
+@no_download_option
+@device_option
+@precision_option
 @threads_option
 @click.option("--max-body-bytes", type=click.IntRange(min=1024), default=_DEFAULTS.max_body_bytes, show_default=True,
               help="Largest request body, and most bytes one stream may send.")

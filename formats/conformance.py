@@ -27,6 +27,7 @@ import numpy as np
 
 from . import spec
 from .chunks import pack_chunk
+from .context_coder import ans_payload
 from .header import Header, encode_varint
 from .writer import write_bytes
 
@@ -61,12 +62,7 @@ def correlated_codes(shape: tuple[int, int, int], iterations: int, seed: int = 0
 
 def flat_payload(symbols: list[int]) -> bytes:
     """A coder 2 payload of ``symbols`` each coded with probability ½ (SPEC.md §7.2 "flat")."""
-    import constriction
-
-    coder = constriction.stream.stack.AnsCoder()
-    coder.encode_reverse(np.array(symbols, dtype=np.int32), constriction.stream.model.Bernoulli(perfect=False),
-                         np.full(len(symbols), 0.5))
-    return coder.get_compressed().astype("<u4").tobytes()
+    return ans_payload(np.array(symbols, dtype=np.int32), np.full(len(symbols), 0.5))
 
 
 def codes_sha256(codes: list[np.ndarray]) -> str:

@@ -63,8 +63,6 @@ class ContextCoder(Coder):
     uses_history = True
 
     def encode(self, bits: np.ndarray, previous: Sequence[np.ndarray]) -> bytes:
-        import constriction
-
         last_signed = _last_signed(previous, bits.shape)
         padded = signed_padded(bits)
         plan, cost = None, 1 + bits.size  # without a model: a flag, then a bit per bit
@@ -73,10 +71,7 @@ class ContextCoder(Coder):
             candidate_cost = _ideal_bits(*candidate)
             if candidate_cost < cost:
                 plan, cost = candidate, candidate_cost
-        symbols, probabilities = plan or _symbols(bits, None, padded, last_signed)
-        coder = constriction.stream.stack.AnsCoder()
-        coder.encode_reverse(symbols, _bernoulli(), probabilities)
-        return coder.get_compressed().astype("<u4").tobytes()
+        return ans_payload(*(plan or _symbols(bits, None, padded, last_signed)))
 
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
         import constriction
@@ -161,6 +156,15 @@ def _decode_bits(read, weights: Weights, shape: Shape, last_signed: np.ndarray |
             phase_grid(padded[c, 1:-1, 1:-1], phase)[...] = value
             phase_grid(signed[c], phase)[...] = value
     return bits
+
+
+def ans_payload(symbols: np.ndarray, probabilities: np.ndarray) -> bytes:
+    """The rANS payload of binary ``symbols``, each with its probability of a 1 (little-endian words)."""
+    import constriction
+
+    coder = constriction.stream.stack.AnsCoder()
+    coder.encode_reverse(symbols, _bernoulli(), probabilities)
+    return coder.get_compressed().astype("<u4").tobytes()
 
 
 def _bernoulli():

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import BinaryIO, Iterator, Optional, Sequence, Union
+from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -194,16 +194,13 @@ class Codec:
         """``(H, W, 3)`` uint8 pixels from the first ``len(codes)`` iterations (tile by tile)."""
         self.check_header(header)
         _, grid_h, grid_w = header.code_shape
-        out = np.zeros((grid_h * BLOCK, grid_w * BLOCK, 3), dtype=np.uint8)
-        if not codes:  # zero iterations: the network's starting point, mid-grey
-            out[:] = 128
-        else:
-            stacked = np.stack(codes)
-            for top, left, h, w in tiles_of(grid_h * BLOCK, grid_w * BLOCK, header.tile_size):
-                tile_codes = stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK]
-                out[top:top + h, left:left + w] = self._decode_tile(tile_codes)
-            smooth_seams(out, header.tile_size)
-        return out[:header.height, :header.width]
+        tiles = tiles_of(grid_h * BLOCK, grid_w * BLOCK, header.tile_size)
+        if not codes:
+            return _stitch(header, tiles, ())
+        stacked = np.stack(codes)
+        return _stitch(header, tiles, (  # decoded one tile at a time, as they are placed
+            self._decode_tile(stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK])
+            for top, left, h, w in tiles))
 
     @torch.inference_mode()
     def _decode_tile(self, codes: np.ndarray) -> np.ndarray:
@@ -272,13 +269,19 @@ class ProgressiveDecoder:
         return self.image()
 
     def image(self) -> Image.Image:
-        _, grid_h, grid_w = self.header.code_shape
-        out = np.full((grid_h * BLOCK, grid_w * BLOCK, 3), 128, dtype=np.uint8)
-        if self.iterations:
-            for (top, left, h, w), decoder in zip(self.tiles, self.decoders):
-                out[top:top + h, left:left + w] = decoder.pixels()
-            smooth_seams(out, self.header.tile_size)
-        return to_pil(out[:self.header.height, :self.header.width], self.header.mode, self.alpha)
+        tile_pixels = (decoder.pixels() for decoder in self.decoders) if self.iterations else ()
+        return to_pil(_stitch(self.header, self.tiles, tile_pixels), self.header.mode, self.alpha)
+
+
+def _stitch(header: Header, tiles: Sequence[Tile], tile_pixels: Iterable[np.ndarray]) -> np.ndarray:
+    """The ``(H, W, 3)`` image from its tiles' pixels, seams smoothed, cropped to the header's size.
+    Without tile pixels (zero iterations) it is the network's starting point, mid-grey."""
+    _, grid_h, grid_w = header.code_shape
+    out = np.full((grid_h * BLOCK, grid_w * BLOCK, 3), 128, dtype=np.uint8)
+    for (top, left, h, w), pixels in zip(tiles, tile_pixels):
+        out[top:top + h, left:left + w] = pixels
+    smooth_seams(out, header.tile_size)  # a flat image stays flat
+    return out[:header.height, :header.width]
 
 
 def _check_iterations(iterations: int) -> None:
@@ -322,6 +325,8 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
         if weights is None:
             raise UnknownWeightsError(f"the file was encoded with weights {header.weights_id.hex()} "
                                       f"({header.architecture}), which are not shipped: pass that weights file")
+    if weights is None:  # one cache entry per network: the default is also named by its member
+        weights = RNCWeights.DEFAULT
     key = (str(weights) if not isinstance(weights, LoadedWeights) else id(weights), tile_size)
     if key not in _CODECS:
         _CODECS[key] = Codec(weights, tile_size=tile_size)

@@ -151,7 +151,7 @@ def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: to
         losses = torch.log(losses + 1e-6)
     if options.iteration_weights is None:
         return losses.mean()
-    weights = torch.tensor(options.iteration_weights, dtype=losses.dtype)
+    weights = torch.tensor(options.iteration_weights, dtype=losses.dtype, device=losses.device)
     return (losses * weights).sum() / weights.sum()
 
 
@@ -252,7 +252,10 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
         state = torch.load(options.checkpoint, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        samplers, rngs = state.get("samplers", [state["sampler"]]), state.get("torch_rngs", [state["torch_rng"]])
+        if "samplers" in state:
+            samplers, rngs = state["samplers"], state["torch_rngs"]
+        else:  # a checkpoint from a single-process version
+            samplers, rngs = [state["sampler"]], [state["torch_rng"]]
         if processes.rank < len(samplers):  # a rank the checkpoint knows (else: it keeps its fresh seeds)
             sampler.set_state(samplers[processes.rank])
             torch.set_rng_state(rngs[processes.rank])
@@ -271,9 +274,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
         samplers, rngs = processes.gather(sampler.state()), processes.gather(torch.get_rng_state())
         if processes.leader:
             _atomic_save({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "sampler": samplers[0],
-                "torch_rng": rngs[0], "samplers": samplers, "torch_rngs": rngs, "step": step, "elapsed": elapsed,
-                "best": best, "options": options.to_json(),
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "samplers": samplers,
+                "torch_rngs": rngs, "step": step, "elapsed": elapsed, "best": best, "options": options.to_json(),
             }, options.checkpoint)
 
     def log(record: dict) -> None:

@@ -33,6 +33,10 @@ __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weigh
 FORMAT = "rnncodec-weights"
 FORMAT_VERSION = 1
 
+# What every shipped weights file was trained and validated on (folders of ../shared/data; never Kodak).
+TRAINING_DATA = ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"]
+VALIDATION_DATA = "bsds500/val (first 20 images)"
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -58,8 +62,8 @@ class RNCWeights(enum.Enum):
         meta={
             "num_params": 2_848_407,
             "file_bytes": 11_404_795,
-            "training_data": ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"],
-            "validation_data": "bsds500/val (first 20 images)",
+            "training_data": TRAINING_DATA,
+            "validation_data": VALIDATION_DATA,
             "steps": 2985,
             "train_hours": 1.64,
             "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1 torch thread, beside development work",
@@ -83,8 +87,8 @@ class RNCWeights(enum.Enum):
         meta={
             "num_params": 2_848_407,
             "file_bytes": 11_404_847,
-            "training_data": ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"],
-            "validation_data": "bsds500/val (first 20 images)",
+            "training_data": TRAINING_DATA,
+            "validation_data": VALIDATION_DATA,
             "steps": 8000,
             "train_hours": 3.96,
             "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work",

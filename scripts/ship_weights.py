@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINING_DATA = ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy", action="store_true", help="copy into weights/ (else just print)")
     args = parser.parse_args(argv)
 
-    from rnncodec.weights import load_weights, sha256_file
+    from rnncodec.weights import TRAINING_DATA, VALIDATION_DATA, load_weights
 
     loaded = load_weights(args.weights)
-    digest = sha256_file(args.weights)
+    digest = loaded.sha256
     target = ROOT / "weights" / f"{loaded.architecture}-{digest[:8]}.pt"
     if args.copy:
         shutil.copyfile(args.weights, target)
@@ -44,12 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         "num_params": loaded.model.num_parameters(),
         "file_bytes": args.weights.stat().st_size,
         "training_data": TRAINING_DATA,
-        "validation_data": "bsds500/val (first 20 images)",
+        "validation_data": VALIDATION_DATA,
         "steps": loaded.meta.get("steps"),
         "train_hours": round(loaded.meta.get("train_seconds", 0) / 3600, 2),
         "trained_on": args.trained_on,
         "command": args.command,
-        "recipe": {k: options.get(k) for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight")},
+        "recipe": {k: options.get(k) for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight",
+                                                      "iteration_weights")},
     }
     if args.kodak:
         result = json.loads(args.kodak.read_text())

@@ -143,14 +143,28 @@ def ssd_weights(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def coded_photo(tmp_path_factory, codec, photo):
-    """A folder with photo.png (the 100×72 ``photo``) and photo.rnc (4 iterations, tiny random codec)."""
+def save_coded(codec):
+    """``save_coded(folder, name, pixels, iterations)`` writes NAME.png and NAME.rnc (tiny random codec)."""
     from PIL import Image
 
+    def save(folder, name: str, pixels, iterations: int) -> None:
+        Image.fromarray(pixels).save(folder / f"{name}.png")
+        (folder / f"{name}.rnc").write_bytes(codec.encode(folder / f"{name}.png", iterations))
+    return save
+
+
+@pytest.fixture(scope="session")
+def coded_photo(tmp_path_factory, save_coded, photo):
+    """A folder with photo.png (the 100×72 ``photo``) and photo.rnc (4 iterations, tiny random codec)."""
     folder = tmp_path_factory.mktemp("coded")
-    Image.fromarray(photo).save(folder / "photo.png")
-    (folder / "photo.rnc").write_bytes(codec.encode(folder / "photo.png", 4))
+    save_coded(folder, "photo", photo, 4)
     return folder
+
+
+@pytest.fixture(scope="session")
+def rnc(coded_photo):
+    """The bytes of ``coded_photo``'s photo.rnc."""
+    return (coded_photo / "photo.rnc").read_bytes()
 
 
 @pytest.fixture(scope="session")

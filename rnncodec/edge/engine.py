@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import __version__
 from ..errors import UnknownWeightsError
 from ..formats import Header, read, spec
-from ..recognition import Decoded, RecognitionError, Sample, load_recognizer
-from ..recognition.inputs import bytes_through
+from ..recognition import Decoded, RecognitionError, Sample, load_recognizer, recognizer_class
+from ..recognition.inputs import bytes_through, iterations_to_decode
 from .config import ServerConfig
 from .errors import (EmptyBodyError, TaskNotServedError, TooManyPixelsError, UnknownCodecWeightsError,
                      UnsupportedBodyError)
@@ -59,11 +59,12 @@ class Engine:
         self.config = config
         self.recognizers: dict[str, "Recognizer"] = {}
         for task, recognizer in config.recognizers.items():
-            model = load_recognizer(recognizer.name, weights=recognizer.weights, device=config.device,
-                                    precision=config.precision, download=config.download, labels=recognizer.labels)
-            if model.task != TASKS[task]:
-                raise RecognitionError(f"{recognizer.name} is a {model.task} recognizer; {task} needs {TASKS[task]}")
-            self.recognizers[task] = model
+            served = recognizer_class(recognizer.name).task  # checked before the network is loaded
+            if served != TASKS[task]:
+                raise RecognitionError(f"{recognizer.name} is a {served} recognizer; {task} needs {TASKS[task]}")
+            self.recognizers[task] = load_recognizer(
+                recognizer.name, weights=recognizer.weights, device=config.device, precision=config.precision,
+                download=config.download, labels=recognizer.labels)
         self.codec: Optional["Codec"] = codec_for(weights=config.codec_weights) if config.codec_weights else None
         self.executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="rnc-serve")
         log.info("loaded %s", ", ".join(f"{task}: {m.name}" for task, m in self.recognizers.items()))
@@ -102,7 +103,7 @@ class Engine:
             return Decoded(Sample(file=name, kind="image", width=image.width, height=image.height,
                                   bytes_read=len(data), file_bytes=len(data)), image)
         rnc = read(data, strict=not lenient, limits=self.config.limits)
-        count = rnc.iterations if iterations is None else min(iterations, rnc.iterations)
+        count = iterations_to_decode(rnc, iterations)
         image = self.codec_for(rnc.header).decode(rnc, count)
         return Decoded(Sample(file=name, kind="rnc", width=image.width, height=image.height,
                               bytes_read=bytes_through(rnc, count), file_bytes=len(data), iterations=count,

@@ -36,7 +36,7 @@ from .errors import (BusyError, InvalidParameterError, RequestError, RequestTime
 from .session import StreamSession
 
 if TYPE_CHECKING:
-    from ..recognition import Decoded, Result
+    from ..recognition import Decoded, Recognizer, Result
     from .app import ServerState
 
 __all__ = ["StreamOptions", "serve_stream"]
@@ -80,13 +80,13 @@ async def serve_stream(websocket: WebSocket, state: "ServerState", task: str) ->
     config = state.engine.config
     try:
         options = StreamOptions.parse(websocket.query_params, config)
-        state.engine.recognizer(task)
+        recognizer = state.engine.recognizer(task)  # TaskNotServedError before a stream slot is taken
         if state.streams >= config.max_streams:
             raise BusyError(f"{state.streams} streams are open, the most this worker takes (--max-streams); "
                             "try again later")
         state.streams += 1
         try:
-            await asyncio.wait_for(_Stream(websocket, state, task, options).run(), config.stream_timeout)
+            await asyncio.wait_for(_Stream(websocket, state, task, recognizer, options).run(), config.stream_timeout)
         finally:
             state.streams -= 1
     except WebSocketDisconnect:
@@ -115,11 +115,12 @@ async def _refuse(websocket: WebSocket, error: RequestError) -> None:
 class _Stream:
     """One stream's loop: receive, parse, refine, recognise, answer."""
 
-    def __init__(self, websocket: WebSocket, state: "ServerState", task: str, options: StreamOptions) -> None:
+    def __init__(self, websocket: WebSocket, state: "ServerState", task: str, recognizer: "Recognizer",
+                 options: StreamOptions) -> None:
         self.websocket = websocket
         self.state = state
         self.options = options
-        self.recognizer = state.engine.recognizer(task)
+        self.recognizer = recognizer
         self.batcher = state.batchers[task]
         config = state.engine.config
         self.session = StreamSession(state.engine.codec_for, name=options.name, limits=config.limits,

@@ -73,7 +73,7 @@ class InputDecoder:
         if not is_rnc(path):
             return self._open_image(path)
         rnc = read(path, strict=not self.lenient)
-        count = _count(rnc, iterations)
+        count = iterations_to_decode(rnc, iterations)
         image = self.codec_for(rnc).decode(rnc, count)
         return Decoded(self._sample(path, rnc, count, image), image)
 
@@ -85,7 +85,7 @@ class InputDecoder:
             return
         rnc = read(path, strict=not self.lenient)
         decoder = self.codec_for(rnc).progressive_decoder(rnc.header, rnc.alpha)
-        for count, bits in enumerate(rnc.codes(_count(rnc, iterations)), 1):
+        for count, bits in enumerate(rnc.codes(iterations_to_decode(rnc, iterations)), 1):
             image = decoder.add(bits)
             yield Decoded(self._sample(path, rnc, count, image), image)
 
@@ -108,5 +108,6 @@ class InputDecoder:
                               bytes_read=size, file_bytes=size), image)
 
 
-def _count(rnc: RNCFile, iterations: Optional[int]) -> int:
+def iterations_to_decode(rnc: RNCFile, iterations: Optional[int]) -> int:
+    """How many of ``rnc``'s iterations a request for ``iterations`` (all when ``None``) decodes."""
     return rnc.iterations if iterations is None else min(iterations, rnc.iterations)

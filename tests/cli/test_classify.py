@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from PIL import Image
 
 from rnncodec import formats
 from rnncodec.cli.main import cli
@@ -18,13 +17,11 @@ RECORD_KEYS = {"schema", "file", "kind", "width", "height", "iterations", "itera
 
 
 @pytest.fixture(scope="module")
-def coded(tmp_path_factory, codec, photo):
+def coded(tmp_path_factory, save_coded, photo):
     """a.png, b.png and their 3-iteration .rnc files (tiny random codec)."""
     folder = tmp_path_factory.mktemp("classify")
-    Image.fromarray(photo).save(folder / "a.png")
-    Image.fromarray(photo[:48, :64]).save(folder / "b.png")
-    for name in ("a", "b"):
-        (folder / f"{name}.rnc").write_bytes(codec.encode(folder / f"{name}.png", 3))
+    save_coded(folder, "a", photo, 3)
+    save_coded(folder, "b", photo[:48, :64], 3)
     return folder
 
 

@@ -15,10 +15,9 @@ pytestmark = pytest.mark.usefixtures("offline")
 
 
 @pytest.fixture(scope="module")
-def coded(tmp_path_factory, codec, photo):
+def coded(tmp_path_factory, save_coded, photo):
     folder = tmp_path_factory.mktemp("detect")
-    Image.fromarray(photo).save(folder / "a.png")
-    (folder / "a.rnc").write_bytes(codec.encode(folder / "a.png", 2))
+    save_coded(folder, "a", photo, 2)
     return folder
 
 

@@ -17,6 +17,13 @@ import pytest
 from rnncodec.cli.main import cli
 
 
+def _free_port() -> int:
+    """A loopback port nobody listens on (free when probed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def send(runner, edge_server, weights_file):
     def run(*args):
@@ -67,9 +74,7 @@ def test_errors_are_one_line(runner, send, coded_photo, tmp_path):
     (tmp_path / "junk.bin").write_bytes(b"junk")
     refused = send(tmp_path / "junk.bin", "--original")
     assert refused.exit_code == 1 and "unsupported_body, 415" in refused.output
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     down = runner.invoke(cli, ["send", str(coded_photo / "photo.rnc"), "--server", f"http://127.0.0.1:{port}"])
     assert down.exit_code == 1 and "Error: cannot reach" in down.output
     usage = send(coded_photo / "photo.png", "--original", "--progressive")
@@ -90,9 +95,7 @@ def test_serve_checks_its_options_before_loading_anything(runner, args, words):
 @pytest.mark.slow
 def test_rnc_serve_with_two_workers_answers_and_stops(tmp_path, weights_file, ssd_weights, coded_photo):
     """The real command: two worker processes on a loopback port; SIGINT stops it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     command = [sys.executable, "-m", "rnncodec.cli", "serve", "--port", str(port), "--workers", "2", "--task",
                "detect", "--weights", f"detect={ssd_weights}", "--codec-weights", str(weights_file),
                "--threads", "1", "--log-level", "warning"]

@@ -55,8 +55,9 @@ def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path):
     train(_options(tiny_data, phased, val=None, stop_at=4))
     assert torch.load(phased.with_suffix(".ckpt"), weights_only=True)["step"] == 4
     train(_options(tiny_data, phased, val=None, resume=True))
+    phased_state = _state(phased)
     for key, value in _state(reference).items():
-        assert torch.equal(value, _state(phased)[key]), key
+        assert torch.equal(value, phased_state[key]), key
 
 
 def test_iteration_weights(tiny_data, tmp_path):

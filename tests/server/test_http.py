@@ -24,11 +24,6 @@ def http(edge_server):
         yield client
 
 
-@pytest.fixture(scope="module")
-def rnc(coded_photo):
-    return (coded_photo / "photo.rnc").read_bytes()
-
-
 def test_health_models_and_openapi(http):
     health = http.get("/v1/health").json()
     assert health["status"] == "ok" and health["tasks"] == ["classify", "detect"] and health["streams"] == 0

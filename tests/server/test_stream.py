@@ -25,11 +25,6 @@ def client(edge_server):
         yield client
 
 
-@pytest.fixture(scope="module")
-def rnc(coded_photo):
-    return (coded_photo / "photo.rnc").read_bytes()
-
-
 def test_a_threshold_met_at_once_stops_after_one_iteration(client, rnc):
     answer = client.stream(rnc, "classify", stop_at_confidence=0.0)
     head, chunks = split_iterations(rnc)
