@@ -8,7 +8,7 @@ from a training checkpoint with ``--checkpoint``), a randomly initialised
 ResNet-50 saved as the ``--weights`` file (same cost as torchvision's, no download), and the photos
 of ``--data`` encoded at ``--iterations``.  Timed: the ``rnc classify FOLDER -n K --json`` command
 in a fresh process (``RNC_OFFLINE=1``), for each of :data:`VARIANTS` (threads, precision,
-decode workers), wall clock and CPU time, median of ``--repeats``; then, in this process, how that time splits between decoding and classifying.
+decoding threads), wall clock and CPU time, median of ``--repeats``; then, in this process, how that time splits between decoding and classifying.
 The 1-minute load average is recorded: other work on the machine inflates every figure.
 Writes ``results/classify_speed/<codec weights>.json``.
 """
@@ -30,11 +30,10 @@ TARGET_S = 20.0
 
 #: The command lines timed: name → options added to ``rnc classify FOLDER -n K --json``.
 VARIANTS = {
-    "2 threads": ["--threads", "2"],
+    "2 threads (default: 2 decoding threads)": ["--threads", "2"],
+    "2 threads, decoding in turn": ["--threads", "2", "--decode-workers", "0"],
     "2 threads, fp32": ["--threads", "2", "--precision", "fp32"],
     "1 thread": ["--threads", "1"],
-    "1 thread, 1 decode worker": ["--threads", "1", "--decode-workers", "1"],
-    "1 thread, 2 decode workers": ["--threads", "1", "--decode-workers", "2"],
 }
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from .recognize import open_recognizer, recognition_command, run_recognition
+from .recognize import recognition_command, recognizer_loader, run_recognition
 
 __all__ = ["classify_command"]
 
@@ -15,7 +15,7 @@ __all__ = ["classify_command"]
 @recognition_command("classify", "classification", "resnet50", "Classify .rnc files (or images): top-k classes.")
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="Classes to report per input.")
 def classify_command(inputs: list[Path], iterations: Optional[int], progressive: bool,
-                     stop_at_confidence: Optional[float], as_json: bool, lenient: bool, decode_workers: int,
+                     stop_at_confidence: Optional[float], as_json: bool, lenient: bool, decode_workers: Optional[int],
                      recognizer: str, weights: Optional[Path], no_download: bool, device: str, precision: str,
                      batch_size: Optional[int], codec_weights: Optional[str], threads: Optional[int],
                      top_k: int) -> None:
@@ -35,9 +35,9 @@ def classify_command(inputs: list[Path], iterations: Optional[int], progressive:
     """
     from rnncodec.recognition import InputDecoder
 
-    model = open_recognizer(recognizer, "classification", weights=weights, device=device, precision=precision,
-                            no_download=no_download)
-    failures = run_recognition(model, InputDecoder(codec_weights, lenient=lenient), inputs, iterations=iterations,
+    load = recognizer_loader(recognizer, "classification", weights=weights, device=device, precision=precision,
+                             no_download=no_download)
+    failures = run_recognition(load, InputDecoder(codec_weights, lenient=lenient), inputs, iterations=iterations,
                                progressive=progressive, stop_at=stop_at_confidence, as_json=as_json,
                                batch_size=batch_size, top_k=top_k, decode_workers=decode_workers)
     if failures:

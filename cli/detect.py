@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from .options import force_option
-from .recognize import draw_targets, open_recognizer, recognition_command, run_recognition
+from .recognize import draw_targets, recognition_command, recognizer_loader, run_recognition
 
 __all__ = ["detect_command"]
 
@@ -23,7 +23,7 @@ __all__ = ["detect_command"]
                    "(OUT/<name>-<suffix>.png).")
 @force_option
 def detect_command(inputs: list[Path], iterations: Optional[int], progressive: bool,
-                   stop_at_confidence: Optional[float], as_json: bool, lenient: bool, decode_workers: int,
+                   stop_at_confidence: Optional[float], as_json: bool, lenient: bool, decode_workers: Optional[int],
                    recognizer: str, weights: Optional[Path], no_download: bool, device: str, precision: str,
                    batch_size: Optional[int], codec_weights: Optional[str], threads: Optional[int],
                    threshold: float, labels: Optional[str], draw: Optional[Path], force: bool) -> None:
@@ -43,9 +43,9 @@ def detect_command(inputs: list[Path], iterations: Optional[int], progressive: b
     from rnncodec.recognition import InputDecoder
 
     targets = draw_targets(inputs, draw, force) if draw else None
-    model = open_recognizer(recognizer, "detection", weights=weights, device=device, precision=precision,
-                            no_download=no_download, labels=labels)
-    failures = run_recognition(model, InputDecoder(codec_weights, lenient=lenient), inputs, iterations=iterations,
+    load = recognizer_loader(recognizer, "detection", weights=weights, device=device, precision=precision,
+                             no_download=no_download, labels=labels)
+    failures = run_recognition(load, InputDecoder(codec_weights, lenient=lenient), inputs, iterations=iterations,
                                progressive=progressive, stop_at=stop_at_confidence, as_json=as_json,
                                batch_size=batch_size, threshold=threshold, draw=targets, force=force,
                                decode_workers=decode_workers)

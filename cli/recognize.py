@@ -19,8 +19,9 @@ from .runtime import IMAGE_SUFFIXES, file_progress, threads_option
 if TYPE_CHECKING:
     from rnncodec.recognition import Decoded, InputDecoder, Recognizer, Result
 
-__all__ = ["recognizer_options", "recognition_command", "open_recognizer", "draw_targets", "run_recognition",
-           "codec_weights_option", "stacked"]
+__all__ = ["recognizer_options", "recognition_command", "recognizer_loader", "open_recognizer", "draw_targets",
+           "run_recognition",
+           "codec_weights_option", "stacked", "decode_workers_for"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,12 @@ def stacked(decorators: list[Callable]) -> Callable:
     return decorate
 
 
-def open_recognizer(name: str, task: str, *, weights: Optional[Path], device: str, precision: str,
-                    no_download: bool, labels: Optional[str] = None) -> "Recognizer":
-    """Load recognizer ``name`` once; a wrong name, task or label set is a usage error (exit 2)."""
+def recognizer_loader(name: str, task: str, *, weights: Optional[Path], device: str, precision: str,
+                      no_download: bool, labels: Optional[str] = None) -> Callable[[], "Recognizer"]:
+    """What loads recognizer ``name``, checked now: a wrong name, task or label set is a usage
+    error (exit 2) before anything is loaded or decoded."""
+    import functools
+
     from rnncodec.recognition import UnknownRecognizerError, recognizer_class
 
     try:
@@ -85,8 +89,13 @@ def open_recognizer(name: str, task: str, *, weights: Optional[Path], device: st
         offered = ", ".join(cls.label_sets) or "none"
         raise click.BadParameter(f"{name} has no label set {labels!r} (offered: {offered})",
                                  param_hint="'--labels'")
-    return cls(name=name, weights=weights, device=device, precision=precision,
-               download=False if no_download else None, labels=labels)
+    return functools.partial(cls, name=name, weights=weights, device=device, precision=precision,
+                             download=False if no_download else None, labels=labels)
+
+
+def open_recognizer(name: str, task: str, **options) -> "Recognizer":
+    """Recognizer ``name`` loaded (options as for :func:`recognizer_loader`)."""
+    return recognizer_loader(name, task, **options)()
 
 
 def recognition_command(name: str, task: str, default_recognizer: str, short_help: str) -> Callable:
@@ -104,9 +113,10 @@ def recognition_command(name: str, task: str, default_recognizer: str, short_hel
                            "Progressive: stop at the first iteration where every kept object reaches P.")),
         click.option("--json", "as_json", is_flag=True, help="JSON Lines: one record per input."),
         click.option("--lenient", is_flag=True, help="Use the complete iterations of cut .rnc files."),
-        click.option("--decode-workers", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-                     help="Decode in N processes (one thread each) while recognising; 0: decode in turn. "
-                          "Not with --progressive."),
+        click.option("--decode-workers", type=click.IntRange(min=0), default=None, metavar="N",
+                     help="Decode N files at a time, in threads of one torch thread each, while recognising. "
+                          "Default: one per --threads (torch's default: one per core) for several inputs; "
+                          "0: one file at a time on every thread. Not with --progressive."),
         recognizer_options(default_recognizer),
     ]
     return stacked(options)
@@ -133,19 +143,26 @@ def draw_targets(inputs: list[Path], draw: Path, force: bool) -> list[Path]:
     return targets
 
 
-def run_recognition(recognizer: "Recognizer", decoder: "InputDecoder", inputs: list[Path], *,
+def run_recognition(load_recognizer: Callable[[], "Recognizer"], decoder: "InputDecoder", inputs: list[Path], *,
                     iterations: Optional[int], progressive: bool, stop_at: Optional[float], as_json: bool,
                     batch_size: Optional[int], top_k: int = 5, threshold: float = 0.5,
-                    draw: Optional[list[Path]] = None, force: bool = False, decode_workers: int = 0) -> int:
+                    draw: Optional[list[Path]] = None, force: bool = False,
+                    decode_workers: Optional[int] = None) -> int:
     """Recognise every input, print a table row or a JSON line for each; returns the failures.
 
-    A file that cannot be decoded is reported on stderr and skipped.
+    A file that cannot be decoded is reported on stderr and skipped.  ``decode_workers``: files
+    decoded at a time in threads (:func:`decode_workers_for` when ``None``); they start before
+    ``load_recognizer`` is called, so that the first files decode while the recognizer loads.
     """
+    import torch
+
     from rnncodec.recognition import build_record, draw_detections, recognize_batches, recognize_progressively
-    from rnncodec.recognition.workers import decode_in_workers
+    from rnncodec.recognition.workers import decode_concurrently
 
     if decode_workers and (progressive or stop_at is not None):
         raise click.UsageError("--decode-workers does not apply to progressive recognition")
+    if decode_workers is None:
+        decode_workers = decode_workers_for(len(inputs), progressive or stop_at is not None)
 
     failures = 0
     width = min(max(len(str(p)) for p in inputs), 48)
@@ -162,15 +179,15 @@ def run_recognition(recognizer: "Recognizer", decoder: "InputDecoder", inputs: l
             with atomic_output(targets[path], force=force) as out:
                 draw_detections(item.image, result).save(out, format="PNG")
 
-    def failed(path: Path, error: Exception | str) -> None:
+    def failed(path: Path, error: Exception) -> None:
         nonlocal failures
         failures += 1
-        message = error if isinstance(error, str) else describe_error(error)
-        click.echo(f"Error: {click.format_filename(path)}: {message}", err=True)
-        log.debug("recognition failed", exc_info=not isinstance(error, str))
+        click.echo(f"Error: {click.format_filename(path)}: {describe_error(error)}", err=True)
+        log.debug("recognition failed", exc_info=error)
 
     options = dict(top_k=top_k, threshold=threshold)
     if progressive or stop_at is not None:
+        recognizer = load_recognizer()
         for path in file_progress(inputs, "recognising"):
             try:
                 item, result, steps = recognize_progressively(
@@ -183,27 +200,44 @@ def run_recognition(recognizer: "Recognizer", decoder: "InputDecoder", inputs: l
             report(item, result, steps)
         return failures
 
-    def decoded() -> Iterator["Decoded"]:
-        if decode_workers:
-            source = decode_in_workers(inputs, iterations=iterations, codec_weights=decoder.codec_weights,
-                                       lenient=decoder.lenient, workers=decode_workers)
-            for _ in file_progress(inputs, "recognising"):  # ticks as decoded files arrive
-                path, item = next(source)
-                if isinstance(item, str):
-                    failed(path, item)
-                else:
-                    yield item
-            return
-        for path in file_progress(inputs, "recognising"):
+    def in_turn() -> Iterator[tuple[Path, "Decoded | Exception"]]:
+        for path in inputs:
             try:
-                yield decoder.decode(path, iterations)
+                yield path, decoder.decode(path, iterations)
             except Exception as exc:
-                failed(path, exc)
+                yield path, exc
 
-    for item, result in recognize_batches(recognizer, decoded(), batch_size=batch_size or recognizer.batch_size,
-                                          **options):
-        report(item, result)
+    def decoded(source: Iterator[tuple[Path, "Decoded | Exception"]]) -> Iterator["Decoded"]:
+        for _ in file_progress(inputs, "recognising"):  # ticks as decoded files arrive
+            path, item = next(source)
+            if isinstance(item, Exception):
+                failed(path, item)
+            else:
+                yield item
+
+    threads = torch.get_num_threads()
+    if decode_workers:  # one core per decoding thread and for the recognizer, no intra-op threads
+        torch.set_num_threads(1)
+    source = (decode_concurrently(decoder, inputs, iterations=iterations, workers=decode_workers)
+              if decode_workers else in_turn())
+    try:
+        recognizer = load_recognizer()  # while the first files decode
+        for item, result in recognize_batches(recognizer, decoded(source),
+                                              batch_size=batch_size or recognizer.batch_size, **options):
+            report(item, result)
+    finally:
+        source.close()  # on an error: cancel the decoding not yet started
+        torch.set_num_threads(threads)
     return failures
+
+
+def decode_workers_for(inputs: int, progressive: bool) -> int:
+    """The default of ``--decode-workers``: one decoding thread per torch thread (``--threads``)
+    when there are several inputs to recognise in batches, else 0 (decode in turn)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    return threads if inputs > 1 and not progressive and threads > 1 else 0
 
 
 def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float], width: int) -> str:

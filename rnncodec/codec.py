@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -313,6 +314,7 @@ def _metadata(source: SourceImage, extra: Optional[dict]) -> dict:
 
 
 _CODECS: dict[tuple, Codec] = {}
+_CODECS_LOCK = threading.Lock()  # decoding threads share the cache (rnncodec.recognition.workers)
 
 
 def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
@@ -328,9 +330,10 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
     if weights is None:  # one cache entry per network: the default is also named by its member
         weights = RNCWeights.DEFAULT
     key = (str(weights) if not isinstance(weights, LoadedWeights) else id(weights), tile_size)
-    if key not in _CODECS:
-        _CODECS[key] = Codec(weights, tile_size=tile_size)
-    return _CODECS[key]
+    with _CODECS_LOCK:
+        if key not in _CODECS:
+            _CODECS[key] = Codec(weights, tile_size=tile_size)
+        return _CODECS[key]
 
 
 def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None,

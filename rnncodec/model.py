@@ -34,6 +34,12 @@ __all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "binarize"]
 State = Optional[tuple[torch.Tensor, ...]]
 
 
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    """``tanh``, computed in float32 for a bfloat16 ``x``: the same values (rounded back), twice as
+    fast on CPU, where this build's bfloat16 ``tanh`` is not vectorised (a sixth of decoding time before)."""
+    return torch.tanh(x.float()).to(x.dtype) if x.dtype == torch.bfloat16 else torch.tanh(x)
+
+
 class ConvGRUCell(nn.Module):
     """Convolutional GRU.  ``forward(x, state) -> state``; the output is ``state[0]``."""
 
@@ -48,12 +54,12 @@ class ConvGRUCell(nn.Module):
         reset_x, update_x, new_x = gates.chunk(3, dim=1)
         if state is None:  # h₀ = 0: the hidden convolution contributes nothing
             update = torch.sigmoid(update_x)
-            return ((1 - update) * torch.tanh(new_x),)
+            return ((1 - update) * _tanh(new_x),)
         (h,) = state
         reset_h, update_h, new_h = self.hidden_conv(h).chunk(3, dim=1)
         reset = torch.sigmoid(reset_x + reset_h)
         update = torch.sigmoid(update_x + update_h)
-        candidate = torch.tanh(new_x + reset * new_h)
+        candidate = _tanh(new_x + reset * new_h)
         return (torch.lerp(candidate, h, update),)
 
 
@@ -72,10 +78,10 @@ class ConvLSTMCell(nn.Module):
             h, c = state
             gates = gates + self.hidden_conv(h)
         in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, dim=1)
-        c_new = torch.sigmoid(in_gate) * torch.tanh(cell_gate)
+        c_new = torch.sigmoid(in_gate) * _tanh(cell_gate)
         if state is not None:
             c_new = c_new + torch.sigmoid(forget_gate) * c
-        h_new = torch.sigmoid(out_gate) * torch.tanh(c_new)
+        h_new = torch.sigmoid(out_gate) * _tanh(c_new)
         return (h_new, c_new)
 
 

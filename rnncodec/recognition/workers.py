@@ -1,64 +1,77 @@
-"""Decoding in worker processes, so that decoding overlaps recognition.
+"""Decoding in threads, so that decoding overlaps recognition and uses every core.
 
 Decoding a ``.rnc`` file costs more than classifying it, and the codec's small element-wise
-operations scale poorly over threads (a second thread that waits at every operation for a busy
-core costs more than it brings).  :func:`decode_in_workers` runs :class:`~.inputs.InputDecoder`
-in ``workers`` processes of one torch thread each, while the calling process recognises what
-they have decoded.  At most ``ahead`` files are decoded before they are consumed, so memory
-stays bounded on any number of files.
+operations scale poorly over torch's intra-op threads (every operation waits for the slowest
+thread).  Independent files scale better: :func:`decode_concurrently` decodes ``workers`` files at
+once in threads while the caller recognises what they have decoded; run with one torch thread
+per operation (``torch.set_num_threads(1)``), each thread keeps one core busy, and torch releases
+the GIL inside its operations.  Threads, not processes: no second copy of torch and the codec to
+start, and nothing to pickle.  At most ``ahead`` files are decoded before they are consumed, so
+memory stays bounded on any number of files.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections import deque
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Optional, Union
 
 from .inputs import Decoded, InputDecoder
 
-__all__ = ["decode_in_workers"]
-
-_decoder: Optional[InputDecoder] = None  # one per worker process
+__all__ = ["decode_concurrently"]
 
 
-def decode_in_workers(paths: Iterable[Path], *, iterations: Optional[int] = None,
-                      codec_weights: Union[None, str, os.PathLike] = None, lenient: bool = False, workers: int = 1,
-                      ahead: int = 32) -> Iterator[tuple[Path, Union[Decoded, str]]]:
-    """``(path, decoded)`` for each path, in order; ``decoded`` is the error message (one line)
-    when the file could not be decoded (exceptions do not all survive the trip between processes).
+class decode_concurrently:  # noqa: N801 - used like a generator function
+    """``(path, decoded)`` for each path, in order; ``decoded`` is the exception raised when the
+    file could not be decoded.  Decoding starts at the call, not at the first ``next()``, so the
+    caller can load its recognizer meanwhile; :meth:`close` stops early (files not yet started
+    are dropped).  Also a context manager that closes.
 
     Args:
-        iterations, codec_weights, lenient: as for :class:`InputDecoder`.
-        workers: decoding processes (one torch thread each).
-        ahead: how many files may be decoded before they are consumed.
+        decoder: decodes each path (:meth:`InputDecoder.decode`); its codecs are shared by the threads.
+        paths: the files.
+        iterations: as for :meth:`InputDecoder.decode`.
+        workers: decoding threads.
+        ahead: how many files may be decoded before they are consumed (at least ``workers``).
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    paths = iter(paths)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                             initargs=(codec_weights, lenient)) as pool:
-        pending = deque((path, pool.submit(_decode, path, iterations)) for path in itertools.islice(paths, ahead))
-        while pending:
-            path, future = pending.popleft()
-            following = next(paths, None)
-            if following is not None:
-                pending.append((following, pool.submit(_decode, following, iterations)))
-            yield path, future.result()
+    def __init__(self, decoder: InputDecoder, paths: Iterable[Path], *, iterations: Optional[int] = None,
+                 workers: int = 2, ahead: int = 32) -> None:
+        from concurrent.futures import ThreadPoolExecutor
 
+        self._decoder, self._iterations = decoder, iterations
+        self._paths = iter(paths)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rnc-decode")
+        self._pending = deque((path, self._pool.submit(self._decode, path))
+                              for path in itertools.islice(self._paths, max(ahead, workers)))
 
-def _start(codec_weights: Union[None, str, os.PathLike], lenient: bool) -> None:
-    import torch
+    def _decode(self, path: Path) -> Union[Decoded, Exception]:
+        try:
+            return self._decoder.decode(path, self._iterations)
+        except Exception as exc:  # noqa: BLE001 - reported per file by the caller
+            return exc
 
-    global _decoder
-    torch.set_num_threads(1)
-    _decoder = InputDecoder(codec_weights, lenient=lenient)
+    def __iter__(self) -> "decode_concurrently":
+        return self
 
+    def __next__(self) -> tuple[Path, Union[Decoded, Exception]]:
+        if not self._pending:
+            self.close()
+            raise StopIteration
+        path, future = self._pending.popleft()
+        following = next(self._paths, None)
+        if following is not None:
+            self._pending.append((following, self._pool.submit(self._decode, following)))
+        return path, future.result()
 
-def _decode(path: Path, iterations: Optional[int]) -> Union[Decoded, str]:
-    try:
-        return _decoder.decode(path, iterations)
-    except Exception as exc:  # sent back as text: not every exception can be pickled
-        return " ".join(str(exc).split()) or type(exc).__name__
+    def close(self) -> None:
+        """Drop the files not started, wait for those being decoded."""
+        self._pending.clear()
+        self._pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> "decode_concurrently":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

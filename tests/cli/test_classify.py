@@ -117,12 +117,15 @@ def test_decode_workers_give_the_same_records(classify, coded, tmp_path):
     broken.write_bytes((coded / "a.rnc").read_bytes()[:-30])
     inputs = [coded / "a.rnc", broken, coded / "b.png", coded / "b.rnc"]
     threads = torch.get_num_threads()
-    try:  # workers decode with one thread: so does this process, for the same pixels
-        alone = classify(*inputs, "--json", "-n", "2", "--threads", "1")
-        workers = classify(*inputs, "--json", "-n", "2", "--threads", "1", "--decode-workers", "2")
+    try:  # decoding threads run one torch thread each: so does this process, for the same pixels
+        alone = classify(*inputs, "--json", "-n", "2", "--threads", "1", "--decode-workers", "0")
+        workers = classify(*inputs, "--json", "-n", "2", "--threads", "1", "--decode-workers", "3")
+        default = classify(*inputs, "--json", "-n", "2", "--threads", "2")  # two decoding threads
+        assert torch.get_num_threads() == 2  # restored after the run
     finally:
         torch.set_num_threads(threads)
-    assert workers.exit_code == alone.exit_code == 1
-    assert workers.output == alone.output and "Error: " in workers.output and "truncated RNC file" in workers.output
+    assert workers.exit_code == alone.exit_code == default.exit_code == 1
+    assert workers.output == alone.output == default.output
+    assert "Error: " in workers.output and "truncated RNC file" in workers.output
     refused = classify(coded / "a.rnc", "--decode-workers", "1", "--progressive")
     assert refused.exit_code == 2 and "does not apply to progressive" in refused.output
