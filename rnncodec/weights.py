@@ -105,7 +105,31 @@ class RNCWeights(enum.Enum):
             },
         },
     )
-    DEFAULT = GRU_S_V2
+    GRU_S_V3 = Weights(
+        file="gru-s-152fd80b.pt",
+        sha256="152fd80bb32f4abb1b347cc5db0064a05d16ddb3ad969cf1fe2281637a956d18",
+        architecture="gru-s",
+        meta={
+            "num_params": 2_848_407,
+            "file_bytes": 11_404_911,
+            "training_data": TRAINING_DATA,
+            "validation_data": VALIDATION_DATA,
+            "steps": 8000 + 4939,
+            "train_hours": 3.96 + 1.92,
+            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work",
+            "command": "scripts/reproduce_default_weights.sh (GRU_S_V2's recipe, then run r3 from it: rnc train "
+                       "--init GRU_S_V2 ... --steps 4939 --lr 0.0005 --warmup 100 --seed 3, the same loss, "
+                       "iteration weights and data)",
+            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.0005, "loss": "msssim-psnr",
+                       "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]},
+            "kodak": {
+                "bpp": [0.0872, 0.1939, 0.3077, 0.4239, 0.5412, 0.659, 0.7755, 0.8916],
+                "psnr": [23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
+                "ms_ssim": [0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
+            },
+        },
+    )
+    DEFAULT = GRU_S_V3
 
     @classmethod
     def from_name(cls, name: str) -> "RNCWeights":
