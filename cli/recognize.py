@@ -157,12 +157,13 @@ def run_recognition(load_recognizer: Callable[[], "Recognizer"], decoder: "Input
     import torch
 
     from rnncodec.recognition import build_record, draw_detections, recognize_batches, recognize_progressively
-    from rnncodec.recognition.workers import decode_concurrently
+    from rnncodec.recognition.workers import ConcurrentDecoding
 
-    if decode_workers and (progressive or stop_at is not None):
+    progressive = progressive or stop_at is not None
+    if decode_workers and progressive:
         raise click.UsageError("--decode-workers does not apply to progressive recognition")
     if decode_workers is None:
-        decode_workers = decode_workers_for(len(inputs), progressive or stop_at is not None)
+        decode_workers = decode_workers_for(len(inputs), progressive)
 
     failures = 0
     width = min(max(len(str(p)) for p in inputs), 48)
@@ -186,7 +187,7 @@ def run_recognition(load_recognizer: Callable[[], "Recognizer"], decoder: "Input
         log.debug("recognition failed", exc_info=error)
 
     options = dict(top_k=top_k, threshold=threshold)
-    if progressive or stop_at is not None:
+    if progressive:
         recognizer = load_recognizer()
         for path in file_progress(inputs, "recognising"):
             try:
@@ -218,7 +219,7 @@ def run_recognition(load_recognizer: Callable[[], "Recognizer"], decoder: "Input
     threads = torch.get_num_threads()
     if decode_workers:  # one core per decoding thread and for the recognizer, no intra-op threads
         torch.set_num_threads(1)
-    source = (decode_concurrently(decoder, inputs, iterations=iterations, workers=decode_workers)
+    source = (ConcurrentDecoding(decoder, inputs, iterations=iterations, workers=decode_workers)
               if decode_workers else in_turn())
     try:
         recognizer = load_recognizer()  # while the first files decode

@@ -118,7 +118,7 @@ class Encoder(nn.Module):
             state = rnn(h, state)
             new_states.append(state)
             h = state[0]
-        return torch.tanh(self.to_bits(h)), new_states
+        return _tanh(self.to_bits(h)), new_states
 
 
 class Decoder(nn.Module):

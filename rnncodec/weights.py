@@ -36,6 +36,10 @@ FORMAT_VERSION = 1
 # What every shipped weights file was trained and validated on (folders of ../shared/data; never Kodak).
 TRAINING_DATA = ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"]
 VALIDATION_DATA = "bsds500/val (first 20 images)"
+_SHARED_CPU_CORES = "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work"
+#: The recipe r1 converged to (GRU_S_V2), which r3 kept (GRU_S_V3) with another learning rate.
+_FINAL_RECIPE = {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                 "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]}
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,12 @@ class RNCWeights(enum.Enum):
             "validation_data": VALIDATION_DATA,
             "steps": 8000,
             "train_hours": 3.96,
-            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work",
+            "trained_on": _SHARED_CPU_CORES,
             "command": "scripts/reproduce_default_weights.sh (run r1 in phases; the last: rnc train --data "
                        "bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 --val bsds500/val "
                        "--config gru-s --out gru-s.pt --steps 8000 --crop 96 --batch-size 8 --iterations 8 "
                        "--loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 --resume)",
-            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
-                       "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]},
+            "recipe": _FINAL_RECIPE,
             "kodak": {
                 "bpp": [0.0863, 0.192, 0.3049, 0.4205, 0.5367, 0.6533, 0.7688, 0.884],
                 "psnr": [23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
@@ -116,12 +119,11 @@ class RNCWeights(enum.Enum):
             "validation_data": VALIDATION_DATA,
             "steps": 8000 + 4939,
             "train_hours": 3.96 + 1.92,
-            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work",
+            "trained_on": _SHARED_CPU_CORES,
             "command": "scripts/reproduce_default_weights.sh (GRU_S_V2's recipe, then run r3 from it: rnc train "
                        "--init GRU_S_V2 ... --steps 4939 --lr 0.0005 --warmup 100 --seed 3, the same loss, "
                        "iteration weights and data)",
-            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.0005, "loss": "msssim-psnr",
-                       "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]},
+            "recipe": {**_FINAL_RECIPE, "lr": 0.0005},
             "kodak": {
                 "bpp": [0.0872, 0.1939, 0.3077, 0.4239, 0.5412, 0.659, 0.7755, 0.8916],
                 "psnr": [23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],

@@ -2,7 +2,7 @@
 
 Decoding a ``.rnc`` file costs more than classifying it, and the codec's small element-wise
 operations scale poorly over torch's intra-op threads (every operation waits for the slowest
-thread).  Independent files scale better: :func:`decode_concurrently` decodes ``workers`` files at
+thread).  Independent files scale better: :class:`ConcurrentDecoding` decodes ``workers`` files at
 once in threads while the caller recognises what they have decoded; run with one torch thread
 per operation (``torch.set_num_threads(1)``), each thread keeps one core busy, and torch releases
 the GIL inside its operations.  Threads, not processes: no second copy of torch and the codec to
@@ -19,10 +19,10 @@ from typing import Iterable, Optional, Union
 
 from .inputs import Decoded, InputDecoder
 
-__all__ = ["decode_concurrently"]
+__all__ = ["ConcurrentDecoding"]
 
 
-class decode_concurrently:  # noqa: N801 - used like a generator function
+class ConcurrentDecoding:
     """``(path, decoded)`` for each path, in order; ``decoded`` is the exception raised when the
     file could not be decoded.  Decoding starts at the call, not at the first ``next()``, so the
     caller can load its recognizer meanwhile; :meth:`close` stops early (files not yet started
@@ -52,7 +52,7 @@ class decode_concurrently:  # noqa: N801 - used like a generator function
         except Exception as exc:  # noqa: BLE001 - reported per file by the caller
             return exc
 
-    def __iter__(self) -> "decode_concurrently":
+    def __iter__(self) -> "ConcurrentDecoding":
         return self
 
     def __next__(self) -> tuple[Path, Union[Decoded, Exception]]:
@@ -70,7 +70,7 @@ class decode_concurrently:  # noqa: N801 - used like a generator function
         self._pending.clear()
         self._pool.shutdown(cancel_futures=True)
 
-    def __enter__(self) -> "decode_concurrently":
+    def __enter__(self) -> "ConcurrentDecoding":
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from rnncodec.recognition.workers import decode_concurrently
+from rnncodec.recognition.workers import ConcurrentDecoding
 
 
 class FakeDecoder:
@@ -32,7 +32,7 @@ class FakeDecoder:
 def test_results_come_in_input_order_with_errors_in_place():
     paths = [Path(f"f{i}.rnc") for i in range(40)]
     decoder = FakeDecoder(bad={paths[3], paths[17]})
-    results = list(decode_concurrently(decoder, paths, iterations=2, workers=3, ahead=5))
+    results = list(ConcurrentDecoding(decoder, paths, iterations=2, workers=3, ahead=5))
     assert [path for path, _ in results] == paths
     for path, item in results:
         if path in decoder.bad:
@@ -44,7 +44,7 @@ def test_results_come_in_input_order_with_errors_in_place():
 def test_decoding_starts_at_the_call_and_looks_ahead_a_bounded_number_of_files():
     paths = [Path(f"f{i}.rnc") for i in range(20)]
     decoder = FakeDecoder()
-    decoding = decode_concurrently(decoder, paths, workers=2, ahead=4)
+    decoding = ConcurrentDecoding(decoder, paths, workers=2, ahead=4)
     assert started(decoder, 4) == 4  # before anything is consumed
     next(decoding)
     assert started(decoder, 5) == 5  # one more per file consumed
@@ -64,7 +64,7 @@ def test_close_drops_the_files_not_started():
     gate = threading.Event()
     decoder = FakeDecoder(gate=gate)
     paths = [Path(f"f{i}.rnc") for i in range(10)]
-    decoding = decode_concurrently(decoder, paths, workers=1, ahead=10)
+    decoding = ConcurrentDecoding(decoder, paths, workers=1, ahead=10)
     closing = threading.Thread(target=decoding.close)  # waits for the file being decoded
     closing.start()
     time.sleep(0.1)
@@ -74,5 +74,5 @@ def test_close_drops_the_files_not_started():
 
 
 def test_no_paths():
-    with decode_concurrently(FakeDecoder(), []) as decoding:
+    with ConcurrentDecoding(FakeDecoder(), []) as decoding:
         assert list(decoding) == []
