@@ -51,6 +51,10 @@ def _floats(value: str | None) -> list[float] | None:
                    "msssim-l1: Zhao et al.'s mix; l1/mse: pixel losses.")
 @click.option("--msssim-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="w above (for msssim-l1: the MS-SSIM share, 0.84 in Zhao et al.).")
+@click.option("--binarizer", type=click.Choice(["stochastic", "sign"]), default="stochastic", show_default=True,
+              help="How training turns the encoder's outputs into bits (gradient straight through): "
+                   "stochastic (+1 with probability (1+y)/2, Toderici et al.) or sign, the bits the "
+                   "decoder gets at inference (the fine-tuning step of the shipped weights).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=10.0, show_default=True,

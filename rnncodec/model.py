@@ -15,8 +15,9 @@ CVPR 2017 (https://arxiv.org/abs/1608.05148)::
 Every iteration adds 32 bits per 16×16 block (0.125 bpp).  In the *one-shot* variant the
 decoder emits the whole image estimate at every iteration (x̂ₜ = Dₜ(bₜ)) and the encoder sees
 the image next to the current reconstruction; in the *additive* variant (the 2017 paper's)
-x̂ₜ = x̂ₜ₋₁ + Dₜ(bₜ) and the encoder sees the residual.  Binarization is stochastic while
-training (b = +1 with probability (1+y)/2, straight-through gradient) and the sign at inference.
+x̂ₜ = x̂ₜ₋₁ + Dₜ(bₜ) and the encoder sees the residual.  Binarization is the sign at inference;
+in training either stochastic (b = +1 with probability (1+y)/2) or the sign, with a
+straight-through gradient (:func:`binarize`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from torch.nn import functional as F
 
 from .configs import ArchConfig
 
-__all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "binarize"]
+__all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "BINARIZERS", "binarize"]
 
 State = Optional[tuple[torch.Tensor, ...]]
 
@@ -88,17 +89,26 @@ class ConvLSTMCell(nn.Module):
 _CELL_CLASSES = {"gru": ConvGRUCell, "lstm": ConvLSTMCell}
 
 
-def binarize(y: torch.Tensor, stochastic: bool) -> torch.Tensor:
+#: How training binarizes (:func:`binarize`); inference always takes the sign.
+BINARIZERS = ("stochastic", "sign")
+
+
+def binarize(y: torch.Tensor, training: Optional[str] = None) -> torch.Tensor:
     """Map ``y ∈ (-1, 1)`` to ``{-1, +1}``.
 
-    Stochastic: +1 with probability (1+y)/2, gradient passed straight through (identity).
-    Deterministic: the sign, with 0 mapped to +1.
+    ``training=None`` (inference): the sign, with 0 mapped to +1.  In training the gradient passes
+    straight through (identity) and the value is ``"stochastic"``: +1 with probability (1+y)/2
+    (Toderici et al.), or ``"sign"``: the sign, the value the decoder gets at inference.
     """
-    if stochastic:
-        noise = torch.rand_like(y)
-        bits = torch.where(noise < (1 + y) / 2, 1.0, -1.0).to(y.dtype)
-        return y + (bits - y).detach()
-    return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
+    if training is None:
+        return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
+    if training == "stochastic":
+        bits = torch.where(torch.rand_like(y) < (1 + y) / 2, 1.0, -1.0).to(y.dtype)
+    elif training == "sign":
+        bits = torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
+    else:
+        raise ValueError(f"binarizer must be one of {BINARIZERS}, got {training!r}")
+    return y + (bits - y).detach()
 
 
 class Encoder(nn.Module):
@@ -180,11 +190,12 @@ class RecurrentCodec(nn.Module):
         return [None] * len(self.encoder.rnns), [None] * len(self.decoder.rnns)
 
     def encode_step(self, x: torch.Tensor, reconstruction: torch.Tensor, states: list[State],
-                    stochastic: bool = False) -> tuple[torch.Tensor, list[State]]:
-        """One iteration's codes in {-1, +1}, shape (N, bits, H/16, W/16)."""
+                    binarizer: Optional[str] = None) -> tuple[torch.Tensor, list[State]]:
+        """One iteration's codes in {-1, +1}, shape (N, bits, H/16, W/16); ``binarizer``: the
+        training binarizer (:func:`binarize`), ``None`` at inference."""
         inputs = torch.cat([x, reconstruction], 1) if self.oneshot else x - reconstruction
         y, states = self.encoder(inputs, states)
-        return binarize(y, stochastic), states
+        return binarize(y, binarizer), states
 
     def decode_step(self, bits: torch.Tensor, reconstruction: torch.Tensor,
                     states: list[State]) -> tuple[torch.Tensor, list[State]]:
@@ -192,13 +203,14 @@ class RecurrentCodec(nn.Module):
         out, states = self.decoder(bits, states)
         return (out if self.oneshot else reconstruction + out), states
 
-    def forward(self, x: torch.Tensor, iterations: int) -> list[torch.Tensor]:
-        """Training pass: the reconstruction after each of ``iterations`` iterations."""
+    def forward(self, x: torch.Tensor, iterations: int, binarizer: str = "stochastic") -> list[torch.Tensor]:
+        """The reconstruction after each of ``iterations`` iterations; in training mode the codes
+        come from the training ``binarizer`` (:data:`BINARIZERS`), in eval mode from the sign."""
         enc_states, dec_states = self.initial_states()
         reconstruction = torch.zeros_like(x)
         outputs = []
         for _ in range(iterations):
-            bits, enc_states = self.encode_step(x, reconstruction, enc_states, stochastic=self.training)
+            bits, enc_states = self.encode_step(x, reconstruction, enc_states, binarizer if self.training else None)
             reconstruction, dec_states = self.decode_step(bits, reconstruction, dec_states)
             outputs.append(reconstruction)
         return outputs

@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
 from .metrics import MIN_MSSSIM_SIDE, ms_ssim, msssim_window, psnr
-from .model import RecurrentCodec
+from .model import BINARIZERS, RecurrentCodec
 from .weights import save_weights
 
 __all__ = ["TrainOptions", "train", "validate", "export_checkpoint"]
@@ -59,6 +59,7 @@ class TrainOptions:
     msssim_weight: float = 0.5
     balance_iterations: bool = True
     iteration_weights: Optional[Sequence[float]] = None
+    binarizer: str = "stochastic"
     grad_clip: float = 1.0
     bf16: bool = True
     device: str = "cpu"
@@ -78,6 +79,8 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.binarizer not in BINARIZERS:
+            raise ValueError(f"binarizer must be one of {BINARIZERS}, got {self.binarizer!r}")
         if not 1 <= self.iterations <= 16:
             raise ValueError(f"iterations must be in 1…16, got {self.iterations}")
         if self.iteration_weights is not None:
@@ -302,7 +305,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 group["lr"] = learning_rate(options, step, run_fraction(options, step, elapsed))
             batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16):
-                outputs = model(batch, options.iterations)
+                outputs = model(batch, options.iterations, options.binarizer)
             loss = training_loss(options, outputs, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

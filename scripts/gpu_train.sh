@@ -5,6 +5,7 @@
 #               scripts/gpu_train.sh --fetch-wheels                        # .whl/: packages that image lacks
 # There (the device tool's run, carry: data-pack, .whl [, the --init weights file]):
 #               MINUTES=8 INIT=weights/gru-s-xxxxxxxx.pt scripts/gpu_train.sh
+# (optional: LR=0.0002 for a fine-tune, BINARIZER=sign for the sign binarizer's fine-tune)
 # It writes $OUT/gru-s-gpu.pt (weights), $OUT/gru-s-gpu.jsonl (loss + validation log).
 # The GPU image has torch, torchvision, numpy, pillow, click and tqdm; zstandard, constriction and
 # pytorch-msssim travel as Python 3.12 wheels.
@@ -32,4 +33,4 @@ export PYTHONPATH=$site PYTHONUNBUFFERED=1
 "$PYTHON" -m rnncodec.cli train --data data-pack/train --val data-pack/val --config gru-s --device "$DEVICE" \
   --batch-size 64 --crop 128 --iterations 8 --steps 1000000 --minutes "$MINUTES" --val-every 500 \
   --checkpoint /tmp/rnc-gpu.ckpt --checkpoint-minutes 2 --no-progress \
-  --out "$OUT/gru-s-gpu.pt" ${INIT:+--init "$INIT"}
+  --out "$OUT/gru-s-gpu.pt" ${INIT:+--init "$INIT"} ${LR:+--lr "$LR"} ${BINARIZER:+--binarizer "$BINARIZER"}

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained_on": args.trained_on,
         "command": args.command,
         "recipe": {k: options.get(k) for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight",
-                                                      "iteration_weights")},
+                                               "iteration_weights", "binarizer")},
     }
     if args.kodak:
         result = json.loads(args.kodak.read_text())

@@ -72,6 +72,17 @@ def test_iteration_weights(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "c.pt", iteration_weights=[1, 2, 3])
 
 
+def test_binarizer_option(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="binarizer"):
+        _options(tiny_data, tmp_path / "a.pt", binarizer="round")
+    sign = train(_options(tiny_data, tmp_path / "sign.pt", val=None, binarizer="sign"))
+    stochastic = train(_options(tiny_data, tmp_path / "stochastic.pt", val=None))
+    from rnncodec.weights import load_weights
+
+    assert load_weights(sign).meta["options"]["binarizer"] == "sign"
+    assert any(not torch.equal(value, _state(stochastic)[key]) for key, value in _state(sign).items())
+
+
 def test_time_limited_run_follows_time(tiny_data, tmp_path):
     options = _options(tiny_data, tmp_path / "t.pt", steps=10**6, minutes=0.02, val_images=1, val_every=10**6)
     started = time.monotonic()
