@@ -100,15 +100,11 @@ def binarize(y: torch.Tensor, training: Optional[str] = None) -> torch.Tensor:
     straight through (identity) and the value is ``"stochastic"``: +1 with probability (1+y)/2
     (Toderici et al.), or ``"sign"``: the sign, the value the decoder gets at inference.
     """
-    if training is None:
-        return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
-    if training == "stochastic":
-        bits = torch.where(torch.rand_like(y) < (1 + y) / 2, 1.0, -1.0).to(y.dtype)
-    elif training == "sign":
-        bits = torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
-    else:
+    if training not in (None, *BINARIZERS):
         raise ValueError(f"binarizer must be one of {BINARIZERS}, got {training!r}")
-    return y + (bits - y).detach()
+    ones = torch.rand_like(y) < (1 + y) / 2 if training == "stochastic" else y >= 0
+    bits = torch.where(ones, 1.0, -1.0).to(y.dtype)
+    return bits if training is None else y + (bits - y).detach()
 
 
 class Encoder(nn.Module):

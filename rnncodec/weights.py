@@ -43,6 +43,24 @@ _FINAL_RECIPE = {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "los
                  "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]}
 
 
+def _gru_s_meta(*, file_bytes: int, steps: int, train_hours: float, command: str, recipe: dict,
+                bpp: list[float], psnr: list[float], ms_ssim: list[float],
+                trained_on: str = _SHARED_CPU_CORES) -> dict[str, Any]:
+    """The meta of a shipped ``gru-s`` file: trained on TRAINING_DATA, measured on Kodak per iteration."""
+    return {
+        "num_params": 2_848_407,
+        "file_bytes": file_bytes,
+        "training_data": TRAINING_DATA,
+        "validation_data": VALIDATION_DATA,
+        "steps": steps,
+        "train_hours": train_hours,
+        "trained_on": trained_on,
+        "command": command,
+        "recipe": recipe,
+        "kodak": {"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim},
+    }
+
+
 @dataclass(frozen=True)
 class Weights:
     """A shipped weights file: where it is, its hash, and what it was measured to do."""
@@ -64,96 +82,73 @@ class RNCWeights(enum.Enum):
         file="gru-s-542a9a98.pt",
         sha256="542a9a9873c84043f523063b45bb35c642a4654b4ae68401ac7487dabb743c13",
         architecture="gru-s",
-        meta={
-            "num_params": 2_848_407,
-            "file_bytes": 11_404_795,
-            "training_data": TRAINING_DATA,
-            "validation_data": VALIDATION_DATA,
-            "steps": 2985,
-            "train_hours": 1.64,
-            "trained_on": "2 shared CPU cores (Intel Xeon with AMX), 1 torch thread, beside development work",
-            "command": "rnc train --data bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 "
-                       "--val bsds500/val --config gru-s --out gru-s.pt --steps 12000 --crop 96 --batch-size 8 "
-                       "--iterations 8 --loss msssim-psnr --msssim-weight 0.5 (run r1: steps 0-2249 used "
-                       "--loss msssim-l1 --msssim-weight 0.84, steps 0-265 --crop 128; exported at step 2985)",
-            "recipe": {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
-                       "msssim_weight": 0.5},
-            "kodak": {
-                "bpp": [0.0865, 0.1888, 0.2974, 0.4088, 0.5209, 0.6318, 0.7421, 0.8512],
-                "psnr": [22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
-                "ms_ssim": [0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
-            },
-        },
+        meta=_gru_s_meta(
+            file_bytes=11_404_795,
+            steps=2985,
+            train_hours=1.64,
+            trained_on="2 shared CPU cores (Intel Xeon with AMX), 1 torch thread, beside development work",
+            command="rnc train --data bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 "
+                    "--val bsds500/val --config gru-s --out gru-s.pt --steps 12000 --crop 96 --batch-size 8 "
+                    "--iterations 8 --loss msssim-psnr --msssim-weight 0.5 (run r1: steps 0-2249 used "
+                    "--loss msssim-l1 --msssim-weight 0.84, steps 0-265 --crop 128; exported at step 2985)",
+            recipe={"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                    "msssim_weight": 0.5},
+            bpp=[0.0865, 0.1888, 0.2974, 0.4088, 0.5209, 0.6318, 0.7421, 0.8512],
+            psnr=[22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
+            ms_ssim=[0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
+        ),
     )
     GRU_S_V2 = Weights(
         file="gru-s-876503c0.pt",
         sha256="876503c0e6167c5fcd8e8a819940cb36d354d77400a55c3fa3bb969fb3b68830",
         architecture="gru-s",
-        meta={
-            "num_params": 2_848_407,
-            "file_bytes": 11_404_847,
-            "training_data": TRAINING_DATA,
-            "validation_data": VALIDATION_DATA,
-            "steps": 8000,
-            "train_hours": 3.96,
-            "trained_on": _SHARED_CPU_CORES,
-            "command": "scripts/reproduce_default_weights.sh (run r1 in phases; the last: rnc train --data "
-                       "bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 --val bsds500/val "
-                       "--config gru-s --out gru-s.pt --steps 8000 --crop 96 --batch-size 8 --iterations 8 "
-                       "--loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 --resume)",
-            "recipe": _FINAL_RECIPE,
-            "kodak": {
-                "bpp": [0.0863, 0.192, 0.3049, 0.4205, 0.5367, 0.6533, 0.7688, 0.884],
-                "psnr": [23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
-                "ms_ssim": [0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
-            },
-        },
+        meta=_gru_s_meta(
+            file_bytes=11_404_847,
+            steps=8000,
+            train_hours=3.96,
+            command="scripts/reproduce_default_weights.sh (run r1 in phases; the last: rnc train --data "
+                    "bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 --val bsds500/val "
+                    "--config gru-s --out gru-s.pt --steps 8000 --crop 96 --batch-size 8 --iterations 8 "
+                    "--loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 --resume)",
+            recipe=_FINAL_RECIPE,
+            bpp=[0.0863, 0.192, 0.3049, 0.4205, 0.5367, 0.6533, 0.7688, 0.884],
+            psnr=[23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
+            ms_ssim=[0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
+        ),
     )
     GRU_S_V3 = Weights(
         file="gru-s-152fd80b.pt",
         sha256="152fd80bb32f4abb1b347cc5db0064a05d16ddb3ad969cf1fe2281637a956d18",
         architecture="gru-s",
-        meta={
-            "num_params": 2_848_407,
-            "file_bytes": 11_404_911,
-            "training_data": TRAINING_DATA,
-            "validation_data": VALIDATION_DATA,
-            "steps": 8000 + 4939,
-            "train_hours": 3.96 + 1.92,
-            "trained_on": _SHARED_CPU_CORES,
-            "command": "scripts/reproduce_default_weights.sh (GRU_S_V2's recipe, then run r3 from it: rnc train "
-                       "--init GRU_S_V2 ... --steps 4939 --lr 0.0005 --warmup 100 --seed 3, the same loss, "
-                       "iteration weights and data)",
-            "recipe": {**_FINAL_RECIPE, "lr": 0.0005},
-            "kodak": {
-                "bpp": [0.0872, 0.1939, 0.3077, 0.4239, 0.5412, 0.659, 0.7755, 0.8916],
-                "psnr": [23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
-                "ms_ssim": [0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
-            },
-        },
+        meta=_gru_s_meta(
+            file_bytes=11_404_911,
+            steps=8000 + 4939,
+            train_hours=3.96 + 1.92,
+            command="scripts/reproduce_default_weights.sh (GRU_S_V2's recipe, then run r3 from it: rnc train "
+                    "--init GRU_S_V2 ... --steps 4939 --lr 0.0005 --warmup 100 --seed 3, the same loss, "
+                    "iteration weights and data)",
+            recipe={**_FINAL_RECIPE, "lr": 0.0005},
+            bpp=[0.0872, 0.1939, 0.3077, 0.4239, 0.5412, 0.659, 0.7755, 0.8916],
+            psnr=[23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
+            ms_ssim=[0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
+        ),
     )
     GRU_S_V4 = Weights(
         file="gru-s-cc7e79a7.pt",
         sha256="cc7e79a7363dc2b936a59a0cc4b33448d3f5b3bf5865c0b8c1b6185c6f91b7ad",
         architecture="gru-s",
-        meta={
-            "num_params": 2_848_407,
-            "file_bytes": 11_404_911,
-            "training_data": TRAINING_DATA,
-            "validation_data": VALIDATION_DATA,
-            "steps": 8000 + 4939 + 3419,
-            "train_hours": 3.96 + 1.92 + 1.53,
-            "trained_on": _SHARED_CPU_CORES,
-            "command": "scripts/reproduce_default_weights.sh (GRU_S_V3's recipe, then run r6 from it: rnc train "
-                       "--init GRU_S_V3 ... --steps 3419 --lr 0.0005 --warmup 100 --seed 6 --binarizer sign, the "
-                       "same loss, iteration weights and data)",
-            "recipe": {**_FINAL_RECIPE, "lr": 0.0005, "binarizer": "sign"},
-            "kodak": {
-                "bpp": [0.0895, 0.2001, 0.3172, 0.4369, 0.557, 0.677, 0.7964, 0.9151],
-                "psnr": [23.68, 25.99, 27.24, 28.11, 28.73, 29.31, 29.7, 29.88],
-                "ms_ssim": [0.855, 0.9287, 0.9519, 0.9644, 0.9722, 0.9767, 0.9799, 0.982],
-            },
-        },
+        meta=_gru_s_meta(
+            file_bytes=11_404_911,
+            steps=8000 + 4939 + 3419,
+            train_hours=3.96 + 1.92 + 1.53,
+            command="scripts/reproduce_default_weights.sh (GRU_S_V3's recipe, then run r6 from it: rnc train "
+                    "--init GRU_S_V3 ... --steps 3419 --lr 0.0005 --warmup 100 --seed 6 --binarizer sign, the "
+                    "same loss, iteration weights and data)",
+            recipe={**_FINAL_RECIPE, "lr": 0.0005, "binarizer": "sign"},
+            bpp=[0.0895, 0.2001, 0.3172, 0.4369, 0.557, 0.677, 0.7964, 0.9151],
+            psnr=[23.68, 25.99, 27.24, 28.11, 28.73, 29.31, 29.7, 29.88],
+            ms_ssim=[0.855, 0.9287, 0.9519, 0.9644, 0.9722, 0.9767, 0.9799, 0.982],
+        ),
     )
     DEFAULT = GRU_S_V4
 

@@ -23,10 +23,11 @@ common=(--data "$data/bsds500/train" --data "$data/bsds500/test" --data "$data/s
 "$rnc" train "${common[@]}" --out "$out/gru-s.pt" --steps 12000 --crop 96 --loss msssim-l1 --msssim-weight 0.84 --stop-at 2249 --resume
 "$rnc" train "${common[@]}" --out "$out/gru-s.pt" --steps 12000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5163 --resume
 "$rnc" train "${common[@]}" --out "$out/gru-s.pt" --steps 9000 --crop 96 --loss msssim-psnr --msssim-weight 0.5 --stop-at 5306 --resume
-"$rnc" train "${common[@]}" --out "$out/gru-s.pt" --steps 8000 --crop 96 --loss msssim-psnr --msssim-weight 0.35 \
-  --iteration-weights 2,2,2,1.5,1,1,1,1 --resume
-"$rnc" train "${common[@]}" --out "$out/gru-s-v3.pt" --init "$out/gru-s.pt" --steps 4939 --lr 0.0005 \
-  --warmup 100 --seed 3 --crop 96 --loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1
-"$rnc" train "${common[@]}" --out "$out/gru-s-v4.pt" --init "$out/gru-s-v3.pt" --steps 3419 --lr 0.0005 \
-  --warmup 100 --seed 6 --crop 96 --loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 \
-  --binarizer sign
+# The recipe r1 converged to; r3 and r6 restart its schedule from the previous weights.
+final=(--crop 96 --loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1)
+restart=(--lr 0.0005 --warmup 100)
+"$rnc" train "${common[@]}" --out "$out/gru-s.pt" --steps 8000 "${final[@]}" --resume
+"$rnc" train "${common[@]}" --out "$out/gru-s-v3.pt" --init "$out/gru-s.pt" --steps 4939 "${restart[@]}" --seed 3 \
+  "${final[@]}"
+"$rnc" train "${common[@]}" --out "$out/gru-s-v4.pt" --init "$out/gru-s-v3.pt" --steps 3419 "${restart[@]}" --seed 6 \
+  "${final[@]}" --binarizer sign
