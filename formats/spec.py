@@ -55,7 +55,7 @@ MAX_HEADER_BYTES = 64
 # --- Coders (RHDR ``coder`` byte) ------------------------------------------------------------
 CODER_RAW = 0
 CODER_ZSTD = 1
-#: Context-adaptive binary entropy coder (rANS), formats/context_coder.py, SPEC.md §7.2.
+#: Context-adaptive binary entropy coder (rANS), formats/coders/context/, SPEC.md §7.2.
 CODER_CONTEXT = 2
 #: Coder 2: probabilities are multiples of 2^-CONTEXT_PRECISION (constriction's default).
 CONTEXT_PRECISION = 24

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnncodec.formats import get_coder, read, spec, truncate, write_bytes
+from conformance_vectors import correlated_codes, flat_payload
 from rnncodec.formats.coders import coder_by_id, packed_size
-from rnncodec.formats.conformance import correlated_codes, flat_payload
-from rnncodec.formats.context_model import CROSS, WEIGHT_LIMITS, Weights
-from rnncodec.formats.context_weights import read_weights, weight_symbols
+from rnncodec.formats.coders.context.model import CROSS, WEIGHT_LIMITS, Weights
+from rnncodec.formats.coders.context.weights import read_weights, weight_symbols
 
 CODER = get_coder("context")
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 9), st.integers(1, 9))

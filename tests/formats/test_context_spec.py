@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnncodec.formats import get_coder
-from rnncodec.formats.conformance import correlated_codes
+from conformance_vectors import correlated_codes
 
 DIAG = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 DIRECT = ((-1, 0), (1, 0), (0, -1), (0, 1))

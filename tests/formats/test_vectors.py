@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnncodec.formats import RNCError, read
-from rnncodec.formats.conformance import build_vectors, write_vectors
+from conformance_vectors import build_vectors, write_vectors
 
 VECTORS = Path(__file__).resolve().parents[2] / "formats" / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from . import spec
-from .context_model import CROSS, CROSS_CHANNELS, WEIGHT_LIMITS, Weights
+from ... import spec
+from .model import CROSS, CROSS_CHANNELS, WEIGHT_LIMITS, Weights
 
 if TYPE_CHECKING:
     import numpy as np

@@ -2,7 +2,7 @@
 
 Every bit ``b[c][y][x]`` of an iteration gets a logit, in quarter bits of log-odds
 (``4·log2 P(1)/P(0)``), from a logistic model with integer weights per channel (:class:`Weights`,
-sent in the payload by :mod:`.context_weights`, chosen by the encoder, :mod:`.context_fit`)::
+sent in the payload by :mod:`.weights`, chosen by the encoder, :mod:`.fit`)::
 
     z = bias + Σ_j cross_j·s(b[j][y][x]) + spatial·S + previous·s(L[c][y][x])
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from . import spec
+from ... import spec
 
 if TYPE_CHECKING:  # imported when a payload is coded, keeping ``import rnncodec.formats`` light
     import numpy as np
@@ -141,7 +141,7 @@ class Weights:
 
         table = self.table.astype(float)
         signed = padded[:, 1:-1, 1:-1].astype(float)
-        z = np.einsum("cj,jyx->cyx", table[:, CROSS:], signed)  # not BLAS: see context_fit
+        z = np.einsum("cj,jyx->cyx", table[:, CROSS:], signed)  # not BLAS: see fit.py
         z += table[:, BIAS, None, None] + table[:, SPATIAL, None, None] * spatial_sums(padded)
         if last_signed is not None:
             z += table[:, PREVIOUS, None, None] * last_signed

@@ -1,7 +1,7 @@
 """The reference encoder's choice of coder 2's weights (informative: any weights decode).
 
 Per channel ``c`` a ridge-regularised logistic regression of its bits on the terms of its logit
-(:mod:`.context_model`) — 1, ``S``, ``s(L[c])`` and ``s(b[j])`` for the ``window`` channels ``j``
+(:mod:`.model`) — 1, ``S``, ``s(L[c])`` and ``s(b[j])`` for the ``window`` channels ``j``
 before ``c`` — with Böhning's bounded-Hessian Newton steps: the bound ``AᵀA/4 + λ`` is inverted
 once, so a step is two ``C × C × H·W`` products for all channels together.  The weights are then
 rounded to integers.  The arithmetic is float64, so that the rounding (and the conformance
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .context_model import CROSS, CROSS_CHANNELS, PREVIOUS, SPATIAL, WEIGHT_LIMITS, Weights, spatial_sums
+from .model import CROSS, CROSS_CHANNELS, PREVIOUS, SPATIAL, WEIGHT_LIMITS, Weights, spatial_sums
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,7 +37,7 @@ def windows(shape: tuple[int, int, int]) -> list[int]:
 
 
 def fit_weights(bits: np.ndarray, padded: np.ndarray, last_signed: np.ndarray | None, window: int) -> Weights:
-    """Weights for the code ``bits`` (its :func:`~.context_model.signed_padded` form ``padded``),
+    """Weights for the code ``bits`` (its :func:`~.model.signed_padded` form ``padded``),
     given the previous iteration's ``2L − 1`` (``None`` for iteration 1), with cross weights for
     ``window`` channels."""
     import numpy as np

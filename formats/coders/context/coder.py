@@ -2,8 +2,8 @@
 
 The payload is one rANS stream of ``constriction`` (``stack.AnsCoder``: 32-bit words, 64-bit
 state, 24-bit probabilities) with a Bernoulli model per symbol.  Its symbols are, in decoding
-order: the model's weights (:mod:`.context_weights`), which the encoder fits to the iteration
-(:mod:`.context_fit`), then the code's bits group by group (:mod:`.context_model`), each with the
+order: the model's weights (:mod:`.weights`), which the encoder fits to the iteration
+(:mod:`.fit`), then the code's bits group by group (:mod:`.model`), each with the
 probability of its logit.  A group is one vectorised call of the coder.  Iteration *t* reads only
 iteration *t−1*, so any prefix of iterations decodes.  ``numpy`` and ``constriction`` are
 imported when a payload is coded, keeping ``import rnncodec.formats`` light.
@@ -15,12 +15,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import spec
-from .coders import Coder, Shape
-from .context_fit import fit_weights, windows
-from .context_model import (CROSS, CROSS_CHANNELS, PHASES, SPATIAL, Weights, logit_bound, phase_grid,
+from ... import spec
+from ..base import Coder, Shape
+from .fit import fit_weights, windows
+from .model import (CROSS, CROSS_CHANNELS, PHASES, SPATIAL, Weights, logit_bound, phase_grid,
                             probability_table, signed_padded, spatial_sum)
-from .context_weights import WINDOW_BITS, read_weights, weight_symbols
+from .weights import WINDOW_BITS, read_weights, weight_symbols
 
 if TYPE_CHECKING:
     import numpy as np

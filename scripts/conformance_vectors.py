@@ -1,6 +1,6 @@
 """Conformance vectors: small ``.rnc`` files, valid and broken, with their expected outcomes.
 
-``python -m rnncodec.formats.conformance DIR`` writes the files and ``manifest.json`` to DIR; the
+``python scripts/conformance_vectors.py DIR`` writes the files and ``manifest.json`` to DIR; the
 output is deterministic, and the committed copy lives in ``formats/vectors/``.  Each manifest
 entry gives the outcome of reading the file *completely* — parsing every chunk, then decoding
 every iteration and the alpha plane — in strict and in lenient mode: either
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from . import spec
-from .chunks import pack_chunk
-from .context_coder import ans_payload
-from .header import Header, encode_varint
-from .writer import write_bytes
+from rnncodec.formats import spec
+from rnncodec.formats.chunks import pack_chunk
+from rnncodec.formats.coders.context.coder import ans_payload
+from rnncodec.formats.header import Header, encode_varint
+from rnncodec.formats.writer import write_bytes
 
 __all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "flat_payload",
            "codes_sha256"]
@@ -310,7 +310,7 @@ def write_vectors(directory: str | Path) -> list[Vector]:
         (directory / vector.name).write_bytes(vector.data)
     manifest = {
         "format_version": spec.FORMAT_VERSION,
-        "generator": "python -m rnncodec.formats.conformance formats/vectors",
+        "generator": "python scripts/conformance_vectors.py formats/vectors",
         "outcome": "reading the whole file: every chunk parsed, every iteration and the alpha "
                    "plane decoded; strict and lenient mode",
         "vectors": [vector.manifest_entry() for vector in vectors],
@@ -321,5 +321,5 @@ def write_vectors(directory: str | Path) -> list[Vector]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m rnncodec.formats.conformance DIR")
+        sys.exit("usage: python scripts/conformance_vectors.py DIR")
     write_vectors(sys.argv[1])
