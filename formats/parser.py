@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from . import spec
 from .ancillary import decode_alpha, decode_metadata, max_alpha_bytes
@@ -136,6 +136,27 @@ class EndEvent:
 
 
 Event = Union[HeaderEvent, MetadataEvent, AlphaEvent, AncillaryEvent, IterationEvent, EndEvent]
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A chunk's 8-byte head (its length and type) at ``offset``, with the errors it may raise."""
+
+    length: int
+    type: bytes
+    offset: int
+    index: int | None  # the iteration number of a RITR chunk
+
+    def corrupt(self, detail: str) -> CorruptChunkError:
+        return CorruptChunkError(detail, chunk_type=self.type, offset=self.offset, index=self.index)
+
+    def cap(self, maximum: int, what: str) -> None:
+        if self.length > maximum:
+            raise self.corrupt(f"length {self.length} is more than the {maximum} bytes {what} may take")
+
+    def limit(self, name: str, value: int, maximum: int) -> None:
+        if value > maximum:
+            raise LimitExceededError(name, value, maximum, chunk_type=self.type, offset=self.offset)
 
 
 class StreamReader:
@@ -267,82 +288,105 @@ class StreamReader:
 
     def _check_head(self, length: int, ctype: bytes, offset: int) -> None:
         """Check a chunk's type, place and length before its data is read."""
-
-        def corrupt(detail: str) -> CorruptChunkError:
-            index = self.complete_iterations + 1 if ctype == spec.CHUNK_ITERATION else None
-            return CorruptChunkError(detail, chunk_type=ctype, offset=offset, index=index)
-
-        def cap(maximum: int, what: str) -> None:
-            if length > maximum:
-                raise corrupt(f"length {length} is more than the {maximum} bytes {what} may take")
-
-        def limit(name: str, value: int, maximum: int) -> None:
-            if value > maximum:
-                raise LimitExceededError(name, value, maximum, chunk_type=ctype, offset=offset)
-
         if not is_valid_type(ctype):
             raise CorruptChunkError(f"invalid chunk type {ctype!r}", offset=offset)
-        cap(spec.MAX_CHUNK_LENGTH, "any chunk")
-        header = self.header
-        if header is None:
-            if ctype != spec.CHUNK_HEADER:
-                raise corrupt("the first chunk is not RHDR")
-            cap(spec.MAX_HEADER_BYTES, "a header")
-        elif ctype == spec.CHUNK_ITERATION:
-            if self.complete_iterations >= header.iterations:
-                raise corrupt(f"more RITR chunks than the {header.iterations} the header declares")
-            cap(get_coder(header.coder).max_payload_bytes(header.code_shape), "an iteration")
-        elif ctype == spec.CHUNK_END:
-            cap(0, "REND")
-            if self.complete_iterations != header.iterations:
-                raise corrupt(
-                    f"REND after {self.complete_iterations} of the {header.iterations} "
-                    "iterations the header declares"
-                )
-        elif ctype == spec.CHUNK_HEADER:
-            raise corrupt("a second RHDR")
-        elif not is_ancillary(ctype):
-            raise UnknownCriticalChunkError(ctype, offset)
-        else:
-            limit("max_ancillary_chunks", self._ancillary + 1, self.limits.max_ancillary_chunks)
-            if ctype in self._seen:
-                raise corrupt("a second chunk of this type")
-            if ctype == spec.CHUNK_METADATA:
-                limit("max_metadata_bytes", length, self.limits.max_metadata_bytes)
-            elif ctype == spec.CHUNK_ALPHA:
-                if self.complete_iterations:
-                    raise corrupt("aLPh after the first RITR")
-                cap(max_alpha_bytes(header.width, header.height), "an alpha plane")
-            else:
-                limit("max_unknown_chunk_bytes", length, self.limits.max_unknown_chunk_bytes)
+        index = self.complete_iterations + 1 if ctype == spec.CHUNK_ITERATION else None
+        head = _Head(length, ctype, offset, index)
+        head.cap(spec.MAX_CHUNK_LENGTH, "any chunk")
+        if self.header is None and ctype != spec.CHUNK_HEADER:
+            raise head.corrupt("the first chunk is not RHDR")
+        handler = _HANDLERS.get(ctype)
+        if handler is None:
+            if not is_ancillary(ctype):
+                raise UnknownCriticalChunkError(ctype, offset)
+            handler = _UNKNOWN_ANCILLARY
+        handler.check(self, head)
 
     def _dispatch(self, chunk: Chunk) -> Event:
-        """Check the CRC of a whole chunk and turn it into an event."""
-        ctype, offset = chunk.type, chunk.offset
-        if ctype == spec.CHUNK_ITERATION:
-            index = self.complete_iterations + 1
-            self._check_iteration_crc(chunk, index)
-            self.complete_iterations = index
-            return IterationEvent(index, chunk, self.header)
-        if chunk_crc(ctype, chunk.data) != chunk.crc:
-            raise CorruptChunkError("bad CRC", chunk_type=ctype, offset=offset)
-        if ctype == spec.CHUNK_HEADER:
-            self.header = Header.parse(chunk.data, offset=offset, limits=self.limits)
-            return HeaderEvent(self.header, chunk)
-        if ctype == spec.CHUNK_END:
-            self.ended = True
-            return EndEvent(chunk)
+        """Turn a whole chunk, its head already checked, into an event (its CRC checked first)."""
+        return _HANDLERS.get(chunk.type, _UNKNOWN_ANCILLARY).read(self, chunk)
+
+    # -- one check (before the data is read) and one reader per chunk type: see _HANDLERS --------
+    def _check_header(self, head: _Head) -> None:
+        if self.header is not None:
+            raise head.corrupt("a second RHDR")
+        head.cap(spec.MAX_HEADER_BYTES, "a header")
+
+    def _read_header(self, chunk: Chunk) -> HeaderEvent:
+        self._check_crc(chunk)
+        self.header = Header.parse(chunk.data, offset=chunk.offset, limits=self.limits)
+        return HeaderEvent(self.header, chunk)
+
+    def _check_iteration(self, head: _Head) -> None:
+        header = self.header
+        if self.complete_iterations >= header.iterations:
+            raise head.corrupt(f"more RITR chunks than the {header.iterations} the header declares")
+        head.cap(get_coder(header.coder).max_payload_bytes(header.code_shape), "an iteration")
+
+    def _read_iteration(self, chunk: Chunk) -> IterationEvent:
+        index = self.complete_iterations + 1
+        self._check_iteration_crc(chunk, index)
+        self.complete_iterations = index
+        return IterationEvent(index, chunk, self.header)
+
+    def _check_end(self, head: _Head) -> None:
+        head.cap(0, "REND")
+        if self.complete_iterations != self.header.iterations:
+            raise head.corrupt(
+                f"REND after {self.complete_iterations} of the {self.header.iterations} "
+                "iterations the header declares"
+            )
+
+    def _read_end(self, chunk: Chunk) -> EndEvent:
+        self._check_crc(chunk)
+        self.ended = True
+        return EndEvent(chunk)
+
+    def _check_ancillary(self, head: _Head) -> None:
+        """What every ancillary chunk must respect: the count limit, one chunk of a known type."""
+        head.limit("max_ancillary_chunks", self._ancillary + 1, self.limits.max_ancillary_chunks)
+        if head.type in self._seen:
+            raise head.corrupt("a second chunk of this type")
+
+    def _read_ancillary(self, chunk: Chunk) -> None:
+        self._check_crc(chunk)
         self._ancillary += 1
-        if ctype == spec.CHUNK_METADATA:
-            self._seen.add(ctype)
-            try:
-                return MetadataEvent(decode_metadata(chunk.data), chunk)
-            except ValueError as exc:
-                raise CorruptChunkError(str(exc), chunk_type=ctype, offset=offset) from None
-        if ctype == spec.CHUNK_ALPHA:
-            self._seen.add(ctype)
-            return AlphaEvent(chunk, self.header)
+
+    def _check_metadata(self, head: _Head) -> None:
+        self._check_ancillary(head)
+        head.limit("max_metadata_bytes", head.length, self.limits.max_metadata_bytes)
+
+    def _read_metadata(self, chunk: Chunk) -> MetadataEvent:
+        self._read_ancillary(chunk)
+        self._seen.add(chunk.type)
+        try:
+            return MetadataEvent(decode_metadata(chunk.data), chunk)
+        except ValueError as exc:
+            raise CorruptChunkError(str(exc), chunk_type=chunk.type, offset=chunk.offset) from None
+
+    def _check_alpha(self, head: _Head) -> None:
+        self._check_ancillary(head)
+        if self.complete_iterations:
+            raise head.corrupt("aLPh after the first RITR")
+        head.cap(max_alpha_bytes(self.header.width, self.header.height), "an alpha plane")
+
+    def _read_alpha(self, chunk: Chunk) -> AlphaEvent:
+        self._read_ancillary(chunk)
+        self._seen.add(chunk.type)
+        return AlphaEvent(chunk, self.header)
+
+    def _check_unknown(self, head: _Head) -> None:
+        self._check_ancillary(head)
+        head.limit("max_unknown_chunk_bytes", head.length, self.limits.max_unknown_chunk_bytes)
+
+    def _read_unknown(self, chunk: Chunk) -> AncillaryEvent:
+        self._read_ancillary(chunk)
         return AncillaryEvent(chunk)
+
+    def _check_crc(self, chunk: Chunk) -> None:
+        """Verify the CRC of a chunk other than RITR (whose CRC also covers its index)."""
+        if chunk_crc(chunk.type, chunk.data) != chunk.crc:
+            raise CorruptChunkError("bad CRC", chunk_type=chunk.type, offset=chunk.offset)
 
     def _check_iteration_crc(self, chunk: Chunk, index: int) -> None:
         """Verify a RITR CRC for ``index``; name the index it carries if it is out of place."""
@@ -386,3 +430,23 @@ class StreamReader:
         if len(self._buf) > self._pos:
             return f"the chunk head at byte {self.offset}"
         return ""
+
+
+@dataclass(frozen=True)
+class _ChunkHandler:
+    """What the parser does with one chunk type: ``check`` its head before the data is buffered,
+    ``read`` the whole chunk (CRC first) into an event."""
+
+    check: Callable[[StreamReader, _Head], None]
+    read: Callable[[StreamReader, Chunk], Event]
+
+
+#: The one place a chunk type meets its handling (SPEC.md §5); any other ancillary type is skipped.
+_HANDLERS: dict[bytes, _ChunkHandler] = {
+    spec.CHUNK_HEADER: _ChunkHandler(StreamReader._check_header, StreamReader._read_header),
+    spec.CHUNK_METADATA: _ChunkHandler(StreamReader._check_metadata, StreamReader._read_metadata),
+    spec.CHUNK_ALPHA: _ChunkHandler(StreamReader._check_alpha, StreamReader._read_alpha),
+    spec.CHUNK_ITERATION: _ChunkHandler(StreamReader._check_iteration, StreamReader._read_iteration),
+    spec.CHUNK_END: _ChunkHandler(StreamReader._check_end, StreamReader._read_end),
+}
+_UNKNOWN_ANCILLARY = _ChunkHandler(StreamReader._check_unknown, StreamReader._read_unknown)
