@@ -12,7 +12,7 @@ __all__ = ["models_command"]
 @click.command("models", short_help="List the shipped weights and their measured quality.")
 @click.option("--json", "as_json", is_flag=True, help="JSON (one object per weights) instead of a table.")
 def models_command(as_json: bool) -> None:
-    """List the shipped weights: name, architecture, file, and Kodak metrics measured with them."""
+    """List the shipped weights: name, architecture, file, Kodak metrics measured with them, and the recipe."""
     from rnncodec.weights import describe_shipped
 
     rows = describe_shipped()
@@ -27,9 +27,10 @@ def models_command(as_json: bool) -> None:
         default = " (default)" if row["default"] else ""
         click.echo(f"{row['name']}{default}: {row['architecture']}, {row['file']}, "
                    f"{row['num_params']:,} parameters, sha256 {row['sha256'][:16]}…")
-        kodak = row.get("kodak") or {}
+        kodak = row["metrics"].get("kodak")
         if kodak:
             click.echo("  Kodak, per iteration (bpp / PSNR dB / MS-SSIM):")
             for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
                 click.echo(f"    {k:2d}: {bpp:.3f} / {db:.2f} / {ssim:.4f}")
-        click.echo(f"  trained: {row['steps']:,} steps, {row['train_hours']:.1f} h on {row['trained_on']}")
+        recipe = row["recipe"]
+        click.echo(f"  recipe: {recipe['command']}, {recipe['steps']:,} steps ({recipe['docs']})")

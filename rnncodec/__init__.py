@@ -1,23 +1,44 @@
 """rnncodec: a progressive neural image codec (residual recurrent auto-encoder).
 
-Importing the package is cheap: it does not import torch.  The codec entry points
-:func:`encode` and :func:`decode` are loaded from :mod:`rnncodec.codec` the first time they are
-used; the torch-free container lives in :mod:`rnncodec.formats`.
+Importing the package is cheap: it does not import torch.  The names below are loaded from their
+modules the first time they are used::
+
+    rnncodec.encode, rnncodec.decode, rnncodec.Codec, rnncodec.ProgressiveDecoder   # rnncodec.codec
+    rnncodec.RNCWeights                                                              # rnncodec.weights
+    rnncodec.RNCError      # the root of every error of the project (rnncodec.formats.errors)
+    rnncodec.CodecError, rnncodec.RecognitionError, rnncodec.EdgeError              # its branches
+
+The torch-free container lives in :mod:`rnncodec.formats`.
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "encode", "decode"]
+#: Public name → the module that defines it (imported on first use).
+_LAZY = {
+    "encode": "rnncodec.codec",
+    "decode": "rnncodec.codec",
+    "Codec": "rnncodec.codec",
+    "ProgressiveDecoder": "rnncodec.codec",
+    "RNCWeights": "rnncodec.weights",
+    "RNCError": "rnncodec.formats.errors",
+    "CodecError": "rnncodec.errors",
+    "RecognitionError": "rnncodec.recognition.errors",
+    "EdgeError": "rnncodec.edge.errors",
+}
 
-_CODEC_API = frozenset({"encode", "decode"})
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    """Import :mod:`rnncodec.codec` (and so torch) only when ``encode``/``decode`` are asked for."""
-    if name in _CODEC_API:
-        from . import codec
-
-        return getattr(codec, name)
+    """Import the module of a public name (torch for the codec's) only when the name is asked for."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

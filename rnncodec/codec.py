@@ -322,8 +322,7 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
     """A cached :class:`Codec` for ``weights``; without weights, for the shipped weights ``header`` names
     (:class:`UnknownWeightsError` if none do), or the default weights when there is no header either."""
     if weights is None and header is not None:
-        weights = next((member for member in RNCWeights
-                        if bytes.fromhex(member.value.sha256)[:16] == header.weights_id), None)
+        weights = RNCWeights.for_id(header.weights_id)
         if weights is None:
             raise UnknownWeightsError(f"the file was encoded with weights {header.weights_id.hex()} "
                                       f"({header.architecture}), which are not shipped: pass that weights file")

@@ -7,7 +7,9 @@ other weights is an error naming both.
 
 The shipped files live in the top-level ``weights/`` folder (installed as ``rnncodec._weights``)
 and are listed in :class:`RNCWeights`; ``RNCWeights.DEFAULT`` is what ``encode``/``decode`` use
-unless told otherwise.
+unless told otherwise.  Each entry's ``meta`` says how to make it again (``recipe``: the command
+and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
+network of each configuration with or without them.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from typing import Any, Union
 
 import torch
 
-from .configs import ArchConfig
+from .configs import ArchConfig, get_config
 from .errors import UnknownWeightsError
 from .model import RecurrentCodec
 
 __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
-           "sha256_file"]
+           "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta"]
 
 FORMAT = "rnncodec-weights"
 FORMAT_VERSION = 1
@@ -36,29 +38,34 @@ FORMAT_VERSION = 1
 # What every shipped weights file was trained and validated on (folders of ../shared/data; never Kodak).
 TRAINING_DATA = ["bsds500/train", "bsds500/test", "sun-hays80", "urban100-40"]
 VALIDATION_DATA = "bsds500/val (first 20 images)"
-_SHARED_CPU_CORES = "2 shared CPU cores (Intel Xeon with AMX), 1-2 torch threads, beside development work"
-#: The recipe r1 converged to (GRU_S_V2), which r3 kept (GRU_S_V3) with another learning rate and r6
-#: (GRU_S_V4) with the sign binarizer too.
-_FINAL_RECIPE = {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
-                 "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]}
+#: Where the runs that made the shipped weights are told, measured and explained.
+TRAINING_DOCS = "docs/training.md#experiments-r1-r3-r6-and-an-ablation"
+#: The training options r1 converged to (GRU_S_V2), which r3 kept (GRU_S_V3) with another learning
+#: rate and r6 (GRU_S_V4) with the sign binarizer too.
+_FINAL_OPTIONS = {"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                  "msssim_weight": 0.35, "iteration_weights": [2, 2, 2, 1.5, 1, 1, 1, 1]}
+_REPRODUCE = "scripts/reproduce_default_weights.sh"
 
 
-def _gru_s_meta(*, file_bytes: int, steps: int, train_hours: float, command: str, recipe: dict,
-                bpp: list[float], psnr: list[float], ms_ssim: list[float],
-                trained_on: str = _SHARED_CPU_CORES) -> dict[str, Any]:
-    """The meta of a shipped ``gru-s`` file: trained on TRAINING_DATA, measured on Kodak per iteration."""
+def recipe_meta(*, num_params: int, file_bytes: int, command: str, steps: int, options: dict,
+                kodak: dict[str, list[float]] | None, docs: str = TRAINING_DOCS) -> dict[str, Any]:
+    """The ``meta`` of a registry entry: its size, its ``recipe`` (the command that makes it, the
+    page that explains it, its data, steps and training options) and its ``metrics`` (Kodak, per
+    iteration: file bpp, PSNR-RGB, MS-SSIM, measured with ``benchmarks/rd_kodak.py``)."""
     return {
-        "num_params": 2_848_407,
+        "num_params": num_params,
         "file_bytes": file_bytes,
-        "training_data": TRAINING_DATA,
-        "validation_data": VALIDATION_DATA,
-        "steps": steps,
-        "train_hours": train_hours,
-        "trained_on": trained_on,
-        "command": command,
-        "recipe": recipe,
-        "kodak": {"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim},
+        "recipe": {"command": command, "docs": docs, "training_data": TRAINING_DATA,
+                   "validation_data": VALIDATION_DATA, "steps": steps, "options": options},
+        "metrics": {"kodak": kodak} if kodak else {},
     }
+
+
+def _gru_s_meta(*, file_bytes: int, steps: int, command: str, options: dict, bpp: list[float],
+                psnr: list[float], ms_ssim: list[float]) -> dict[str, Any]:
+    """The meta of a shipped ``gru-s`` file."""
+    return recipe_meta(num_params=2_848_407, file_bytes=file_bytes, command=command, steps=steps,
+                       options=options, kodak={"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim})
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,16 @@ class Weights:
     def path(self) -> Path:
         return Path(str(resources.files("rnncodec._weights").joinpath(self.file)))
 
+    @property
+    def config(self) -> ArchConfig:
+        """The registered configuration of the network these weights are for."""
+        return get_config(self.architecture)
+
+    @property
+    def weights_id(self) -> bytes:
+        """What ``.rnc`` headers store: the first 16 bytes of the SHA-256."""
+        return weights_id_of(self.sha256)
+
 
 class RNCWeights(enum.Enum):
     """Shipped weights.  ``DEFAULT`` is an alias of the recommended member."""
@@ -85,14 +102,9 @@ class RNCWeights(enum.Enum):
         meta=_gru_s_meta(
             file_bytes=11_404_795,
             steps=2985,
-            train_hours=1.64,
-            trained_on="2 shared CPU cores (Intel Xeon with AMX), 1 torch thread, beside development work",
-            command="rnc train --data bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 "
-                    "--val bsds500/val --config gru-s --out gru-s.pt --steps 12000 --crop 96 --batch-size 8 "
-                    "--iterations 8 --loss msssim-psnr --msssim-weight 0.5 (run r1: steps 0-2249 used "
-                    "--loss msssim-l1 --msssim-weight 0.84, steps 0-265 --crop 128; exported at step 2985)",
-            recipe={"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
-                    "msssim_weight": 0.5},
+            command=f"{_REPRODUCE} (run r1 at step 2,985, in its third phase)",
+            options={"crop": 96, "batch_size": 8, "iterations": 8, "lr": 0.001, "loss": "msssim-psnr",
+                     "msssim_weight": 0.5},
             bpp=[0.0865, 0.1888, 0.2974, 0.4088, 0.5209, 0.6318, 0.7421, 0.8512],
             psnr=[22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
             ms_ssim=[0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
@@ -105,12 +117,8 @@ class RNCWeights(enum.Enum):
         meta=_gru_s_meta(
             file_bytes=11_404_847,
             steps=8000,
-            train_hours=3.96,
-            command="scripts/reproduce_default_weights.sh (run r1 in phases; the last: rnc train --data "
-                    "bsds500/train --data bsds500/test --data sun-hays80 --data urban100-40 --val bsds500/val "
-                    "--config gru-s --out gru-s.pt --steps 8000 --crop 96 --batch-size 8 --iterations 8 "
-                    "--loss msssim-psnr --msssim-weight 0.35 --iteration-weights 2,2,2,1.5,1,1,1,1 --resume)",
-            recipe=_FINAL_RECIPE,
+            command=f"{_REPRODUCE} (run r1: OUT_DIR/gru-s.pt)",
+            options=_FINAL_OPTIONS,
             bpp=[0.0863, 0.192, 0.3049, 0.4205, 0.5367, 0.6533, 0.7688, 0.884],
             psnr=[23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
             ms_ssim=[0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
@@ -123,11 +131,8 @@ class RNCWeights(enum.Enum):
         meta=_gru_s_meta(
             file_bytes=11_404_911,
             steps=8000 + 4939,
-            train_hours=3.96 + 1.92,
-            command="scripts/reproduce_default_weights.sh (GRU_S_V2's recipe, then run r3 from it: rnc train "
-                    "--init GRU_S_V2 ... --steps 4939 --lr 0.0005 --warmup 100 --seed 3, the same loss, "
-                    "iteration weights and data)",
-            recipe={**_FINAL_RECIPE, "lr": 0.0005},
+            command=f"{_REPRODUCE} (run r3 from GRU_S_V2: OUT_DIR/gru-s-v3.pt)",
+            options={**_FINAL_OPTIONS, "lr": 0.0005},
             bpp=[0.0872, 0.1939, 0.3077, 0.4239, 0.5412, 0.659, 0.7755, 0.8916],
             psnr=[23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
             ms_ssim=[0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
@@ -140,17 +145,21 @@ class RNCWeights(enum.Enum):
         meta=_gru_s_meta(
             file_bytes=11_404_911,
             steps=8000 + 4939 + 3419,
-            train_hours=3.96 + 1.92 + 1.53,
-            command="scripts/reproduce_default_weights.sh (GRU_S_V3's recipe, then run r6 from it: rnc train "
-                    "--init GRU_S_V3 ... --steps 3419 --lr 0.0005 --warmup 100 --seed 6 --binarizer sign, the "
-                    "same loss, iteration weights and data)",
-            recipe={**_FINAL_RECIPE, "lr": 0.0005, "binarizer": "sign"},
+            command=f"{_REPRODUCE} (run r6 from GRU_S_V3: OUT_DIR/gru-s-v4.pt)",
+            options={**_FINAL_OPTIONS, "lr": 0.0005, "binarizer": "sign"},
             bpp=[0.0895, 0.2001, 0.3172, 0.4369, 0.557, 0.677, 0.7964, 0.9151],
             psnr=[23.68, 25.99, 27.24, 28.11, 28.73, 29.31, 29.7, 29.88],
             ms_ssim=[0.855, 0.9287, 0.9519, 0.9644, 0.9722, 0.9767, 0.9799, 0.982],
         ),
     )
     DEFAULT = GRU_S_V4
+
+    @classmethod
+    def for_id(cls, weights_id: bytes) -> "RNCWeights | None":
+        """The shipped weights a ``.rnc`` header's ``weights_id`` names (16 bytes, or the whole
+        SHA-256), or ``None`` if none are shipped."""
+        prefix = bytes(weights_id)[:16]
+        return next((member for member in cls if member.value.weights_id == prefix), None)
 
     @classmethod
     def from_name(cls, name: str) -> "RNCWeights":
@@ -178,7 +187,12 @@ class LoadedWeights:
     @property
     def weights_id(self) -> bytes:
         """What ``.rnc`` headers store: the first 16 bytes of the SHA-256."""
-        return bytes.fromhex(self.sha256)[:16]
+        return weights_id_of(self.sha256)
+
+
+def weights_id_of(sha256: str) -> bytes:
+    """The ``weights_id`` of ``.rnc`` headers for a weights file of SHA-256 ``sha256`` (hex)."""
+    return bytes.fromhex(sha256)[:16]
 
 
 def sha256_file(path: Union[str, Path]) -> str:
@@ -227,23 +241,28 @@ def load_weights(weights: Union[None, str, Path, RNCWeights] = None) -> LoadedWe
     return _load(str(path.resolve()), name, path.stat().st_mtime_ns)
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
+def read_weights_file(path: Union[str, Path]) -> tuple[ArchConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """The configuration, state dict and meta stored in a weights file (``weights_only`` loading)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, …: all mean "not a weights file"
         raise UnknownWeightsError(f"{path}: not a loadable rnncodec weights file ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UnknownWeightsError(f"{path}: not an rnncodec weights file")
-    config = ArchConfig.from_dict(payload["config"])
+    return ArchConfig.from_dict(payload["config"]), payload["state_dict"], payload.get("meta", {})
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
+    config, state_dict, meta = read_weights_file(path)
     model = RecurrentCodec(config)
-    model.load_state_dict(payload["state_dict"])
+    model.load_state_dict(state_dict)
     model.eval().requires_grad_(False)
-    return LoadedWeights(model=model, sha256=sha256_file(path), name=name, meta=payload.get("meta", {}))
+    return LoadedWeights(model=model, sha256=sha256_file(path), name=name, meta=meta)
 
 
 def describe_shipped() -> list[dict[str, Any]]:
-    """One dict per shipped weights (``rnc models``, docs/weights.md): name, file, hash, metrics."""
+    """One dict per shipped weights (``rnc models``, docs/weights.md): name, file, hash, recipe, metrics."""
     default = RNCWeights.__members__.get("DEFAULT")
     rows = []
     for name, member in RNCWeights.__members__.items():
@@ -269,23 +288,30 @@ def weights_markdown() -> str:
     if not rows:
         lines.append("No weights are shipped yet.")
     for row in rows:
+        recipe = row["recipe"]
+        options = ", ".join(f"{key} {_option_text(value)}" for key, value in recipe["options"].items())
         lines += [
             f"## {row['name']}{' (default)' if row['default'] else ''}",
             "",
             f"- file: `weights/{row['file']}` ({row['file_bytes']:,} bytes), sha256 `{row['sha256']}`",
             f"- architecture: `{row['architecture']}`, {row['num_params']:,} parameters",
-            f"- trained on: {', '.join(row['training_data'])}; validated on {row['validation_data']}",
-            f"- training: {row['steps']:,} steps, {row['train_hours']:.1f} h on {row['trained_on']}",
-            f"- command: `{row['command']}`",
+            f"- recipe: `{recipe['command']}`, {recipe['steps']:,} steps "
+            f"([how it was made]({recipe['docs'].removeprefix('docs/')}))",
+            f"- trained on: {', '.join(recipe['training_data'])}; validated on {recipe['validation_data']}",
+            f"- training options: {options}",
             "",
-            "| iterations | bpp (file) | PSNR-RGB dB | MS-SSIM |",
-            "|---|---|---|---|",
         ]
-        kodak = row["kodak"]
-        for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
-            lines.append(f"| {k} | {bpp:.3f} | {db:.2f} | {ssim:.4f} |")
-        lines.append("")
+        kodak = row["metrics"].get("kodak")
+        if kodak:
+            lines += ["| iterations | bpp (file) | PSNR-RGB dB | MS-SSIM |", "|---|---|---|---|"]
+            for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
+                lines.append(f"| {k} | {bpp:.3f} | {db:.2f} | {ssim:.4f} |")
+            lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _option_text(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
-"""Hashes of what the codec writes for fixed inputs: ``.rnc`` bytes at 1-4 iterations per coder
-and the conformance vectors.  ``--write FILE`` records them; ``--check FILE`` compares (exit 1 on
-any difference).  A refactoring must leave every hash unchanged."""
+"""Hashes of what the codec writes for fixed inputs with the default weights: the ``.rnc`` bytes
+of two photos at 1-4 iterations with each coder, the decoded pixels, and the conformance vectors.
+
+    python scripts/byte_identity.py --write before.json     # before a refactoring
+    python scripts/byte_identity.py --check before.json     # after it: exit 1 on any difference
+
+The hashes hold for one machine and thread count (see docs/api.md, "Determinism and threads"),
+so they are compared on the same machine rather than committed."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ def hashes() -> dict[str, str]:
     from skimage import data
 
     from rnncodec.codec import codec_for
+    from rnncodec.imageio import load_image
 
     photos = {"coffee": np.asarray(Image.open(ROOT / "examples" / "coffee.png").convert("RGB")),
               "skimage-astronaut-crop": np.ascontiguousarray(data.astronaut()[100:228, 150:342])}
@@ -27,8 +33,6 @@ def hashes() -> dict[str, str]:
     codec = codec_for()
     for name, rgb in photos.items():
         codes = list(codec.iter_codes(rgb, 4))
-        from rnncodec.imageio import load_image
-
         source = load_image(rgb)
         for n in range(1, 5):
             for coder in ("raw", "zstd", "context", "auto"):

@@ -2,7 +2,7 @@
 registry entry (for ``rnncodec/weights.py``) filled from the run's log and a Kodak RD result.
 
     python scripts/ship_weights.py runs/r1/gru-s.pt --kodak results/kodak/gru-s-1a2b3c4d.json \\
-        --name GRU_S_V1 --command "rnc train ..." --trained-on "2 CPU cores (Xeon, AMX)"
+        --name GRU_S_V1 --command "scripts/reproduce_default_weights.sh" --docs "docs/training.md#..."
 
 The weights file name carries the first 8 hex digits of its SHA-256 (``gru-s-1a2b3c4d.pt``), as
 torch.hub's ``check_hash`` convention and CompressAI's zoo do.  Run ``benchmarks/rd_kodak.py``
@@ -26,12 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("weights", type=Path)
     parser.add_argument("--kodak", type=Path, help="benchmarks/rd_kodak.py JSON measured with these weights")
     parser.add_argument("--name", required=True, help="registry member, e.g. GRU_S_V1")
-    parser.add_argument("--command", required=True, help="the rnc train command(s) that produced them")
-    parser.add_argument("--trained-on", default="2 CPU cores")
+    parser.add_argument("--command", required=True, help="the command (rnc train, a script) that makes them")
+    parser.add_argument("--docs", help="the page (and anchor) that tells how they were made "
+                                       "(default: the shipped weights' training section)")
     parser.add_argument("--copy", action="store_true", help="copy into weights/ (else just print)")
     args = parser.parse_args(argv)
 
-    from rnncodec.weights import TRAINING_DATA, VALIDATION_DATA, load_weights
+    from rnncodec.weights import TRAINING_DOCS, load_weights, recipe_meta
 
     loaded = load_weights(args.weights)
     digest = loaded.sha256
@@ -39,24 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.copy:
         shutil.copyfile(args.weights, target)
     options = loaded.meta.get("options", {})
-    meta = {
-        "num_params": loaded.model.num_parameters(),
-        "file_bytes": args.weights.stat().st_size,
-        "training_data": TRAINING_DATA,
-        "validation_data": VALIDATION_DATA,
-        "steps": loaded.meta.get("steps"),
-        "train_hours": round(loaded.meta.get("train_seconds", 0) / 3600, 2),
-        "trained_on": args.trained_on,
-        "command": args.command,
-        "recipe": {k: options.get(k) for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight",
-                                               "iteration_weights", "binarizer")},
-    }
+    kodak = None
     if args.kodak:
         result = json.loads(args.kodak.read_text())
         if result["weights_sha256"] != digest:
             parser.error(f"{args.kodak} was measured with other weights ({result['weights_sha256'][:16]}…)")
         curve = result["curves"]["rnc"]
-        meta["kodak"] = {key: [round(p[key], 4) for p in curve] for key in ("bpp", "psnr", "ms_ssim")}
+        kodak = {key: [round(p[key], 4) for p in curve] for key in ("bpp", "psnr", "ms_ssim")}
+    meta = recipe_meta(
+        num_params=loaded.model.num_parameters(), file_bytes=args.weights.stat().st_size, command=args.command,
+        docs=args.docs or TRAINING_DOCS, steps=loaded.meta.get("steps"), kodak=kodak,
+        options={k: options[k] for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight",
+                                         "iteration_weights", "binarizer") if k in options})
     print(f"    {args.name} = Weights(\n        file={target.name!r},\n        sha256={digest!r},\n"
           f"        architecture={loaded.architecture!r},\n        meta=" + pprint.pformat(meta, indent=4, width=100)
           .replace("\n", "\n        ") + ",\n    )")

@@ -39,6 +39,11 @@ def test_import_rnncodec_and_formats_without_torch(tmp_path):
     assert loaded == {"torch": False, "torchvision": False, "numpy": False}
 
 
+def test_the_error_roots_come_without_torch(tmp_path):
+    body = "import rnncodec\nrnncodec.RNCError, rnncodec.CodecError, rnncodec.RecognitionError, rnncodec.EdgeError"
+    assert _probe(body, tmp_path) == {"torch": False, "torchvision": False, "numpy": False}
+
+
 def _run_cli(args: list[str]) -> str:
     return f"from rnncodec.cli.main import cli\ncli.main({args!r}, standalone_mode=False)"
 
