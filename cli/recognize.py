@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from rnncodec.recognition import Decoded, InputDecoder, Recognizer, Result
 
 __all__ = ["recognizer_options", "recognition_command", "recognizer_loader", "open_recognizer", "draw_targets",
-           "run_recognition",
-           "codec_weights_option", "stacked", "decode_workers_for"]
+           "run_recognition", "codec_weights_option", "stacked"]
 
 log = logging.getLogger(__name__)
 
@@ -148,97 +147,43 @@ def run_recognition(load_recognizer: Callable[[], "Recognizer"], decoder: "Input
                     batch_size: Optional[int], top_k: int = 5, threshold: float = 0.5,
                     draw: Optional[list[Path]] = None, force: bool = False,
                     decode_workers: Optional[int] = None) -> int:
-    """Recognise every input, print a table row or a JSON line for each; returns the failures.
+    """Recognise every input (:func:`rnncodec.recognition.recognize_inputs`), print a table row or a
+    JSON line for each and draw what ``draw`` asks for; returns the failures, reported on stderr."""
+    from rnncodec.recognition import build_record, draw_detections, recognize_inputs
 
-    A file that cannot be decoded is reported on stderr and skipped.  ``decode_workers``: files
-    decoded at a time in threads (:func:`decode_workers_for` when ``None``); they start before
-    ``load_recognizer`` is called, so that the first files decode while the recognizer loads.
-    """
-    import torch
-
-    from rnncodec.recognition import build_record, draw_detections, recognize_batches, recognize_progressively
-    from rnncodec.recognition.workers import ConcurrentDecoding
-
-    progressive = progressive or stop_at is not None
-    if decode_workers and progressive:
+    if decode_workers and (progressive or stop_at is not None):
         raise click.UsageError("--decode-workers does not apply to progressive recognition")
-    if decode_workers is None:
-        decode_workers = decode_workers_for(len(inputs), progressive)
-
     failures = 0
     width = min(max(len(str(p)) for p in inputs), 48)
     targets = dict(zip(inputs, draw or []))
+    recognizer_name = None
 
-    def report(item: "Decoded", result: "Result", steps=None) -> None:
-        path = Path(item.sample.file)
+    def load() -> "Recognizer":
+        nonlocal recognizer_name
+        recognizer = load_recognizer()
+        recognizer_name = recognizer.name
+        return recognizer
+
+    for outcome in recognize_inputs(load, decoder, inputs, iterations=iterations, progressive=progressive,
+                                    stop_at=stop_at, batch_size=batch_size, top_k=top_k, threshold=threshold,
+                                    decode_workers=decode_workers,
+                                    progress=lambda paths: file_progress(paths, "recognising")):
+        if outcome.error is not None:
+            failures += 1
+            click.echo(f"Error: {click.format_filename(outcome.path)}: {describe_error(outcome.error)}", err=True)
+            log.debug("recognition failed", exc_info=outcome.error)
+            continue
+        item, result = outcome.decoded, outcome.result
         if as_json:
-            record = build_record(item.sample, result, recognizer=recognizer.name, steps=steps, stop_at=stop_at)
+            record = build_record(item.sample, result, recognizer=recognizer_name, steps=outcome.steps,
+                                  stop_at=stop_at)
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
-            click.echo(_describe(item, result, steps, stop_at, width))
-        if path in targets:
-            with atomic_output(targets[path], force=force) as out:
+            click.echo(_describe(item, result, outcome.steps, stop_at, width))
+        if outcome.path in targets:
+            with atomic_output(targets[outcome.path], force=force) as out:
                 draw_detections(item.image, result).save(out, format="PNG")
-
-    def failed(path: Path, error: Exception) -> None:
-        nonlocal failures
-        failures += 1
-        click.echo(f"Error: {click.format_filename(path)}: {describe_error(error)}", err=True)
-        log.debug("recognition failed", exc_info=error)
-
-    options = dict(top_k=top_k, threshold=threshold)
-    if progressive:
-        recognizer = load_recognizer()
-        for path in file_progress(inputs, "recognising"):
-            try:
-                item, result, steps = recognize_progressively(
-                    recognizer, decoder.progressive(path, iterations), stop_at=stop_at, **options)
-            except click.ClickException:
-                raise
-            except Exception as exc:
-                failed(path, exc)
-                continue
-            report(item, result, steps)
-        return failures
-
-    def in_turn() -> Iterator[tuple[Path, "Decoded | Exception"]]:
-        for path in inputs:
-            try:
-                yield path, decoder.decode(path, iterations)
-            except Exception as exc:
-                yield path, exc
-
-    def decoded(source: Iterator[tuple[Path, "Decoded | Exception"]]) -> Iterator["Decoded"]:
-        for _ in file_progress(inputs, "recognising"):  # ticks as decoded files arrive
-            path, item = next(source)
-            if isinstance(item, Exception):
-                failed(path, item)
-            else:
-                yield item
-
-    threads = torch.get_num_threads()
-    if decode_workers:  # one core per decoding thread and for the recognizer, no intra-op threads
-        torch.set_num_threads(1)
-    source = (ConcurrentDecoding(decoder, inputs, iterations=iterations, workers=decode_workers)
-              if decode_workers else in_turn())
-    try:
-        recognizer = load_recognizer()  # while the first files decode
-        for item, result in recognize_batches(recognizer, decoded(source),
-                                              batch_size=batch_size or recognizer.batch_size, **options):
-            report(item, result)
-    finally:
-        source.close()  # on an error: cancel the decoding not yet started
-        torch.set_num_threads(threads)
     return failures
-
-
-def decode_workers_for(inputs: int, progressive: bool) -> int:
-    """The default of ``--decode-workers``: one decoding thread per torch thread (``--threads``)
-    when there are several inputs to recognise in batches, else 0 (decode in turn)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    return threads if inputs > 1 and not progressive and threads > 1 else 0
 
 
 def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float], width: int) -> str:

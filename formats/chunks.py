@@ -70,6 +70,11 @@ class Chunk:
         """Bytes the chunk takes in the file, framing included."""
         return len(self.data) + spec.CHUNK_FRAMING_BYTES
 
+    @property
+    def end(self) -> int:
+        """Byte offset just after the chunk: the bytes a reader must have to hold it whole."""
+        return self.offset + self.size
+
     def to_bytes(self) -> bytes:
         """The chunk exactly as it was in the file."""
         return _LENGTH.pack(len(self.data)) + self.type + self.data + _LENGTH.pack(self.crc)

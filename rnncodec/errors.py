@@ -15,6 +15,7 @@ __all__ = [
     "UnknownWeightsError",
     "WeightsMismatchError",
     "UnsupportedImageError",
+    "ImageTooLargeError",
 ]
 
 
@@ -42,3 +43,7 @@ class WeightsMismatchError(CodecError, ValueError):
 
 class UnsupportedImageError(CodecError, ValueError):
     """An input the codec cannot take (unreadable image, alpha where it is refused, …)."""
+
+
+class ImageTooLargeError(UnsupportedImageError):
+    """An image with more pixels than a caller accepts (checked before its pixels are decoded)."""

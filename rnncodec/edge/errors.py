@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..errors import UnsupportedImageError, WeightsMismatchError
+from ..errors import ImageTooLargeError, UnknownWeightsError, UnsupportedImageError, WeightsMismatchError
 from ..formats.errors import (CorruptChunkError, LimitExceededError, NotRNCError, RNCError, TruncatedFileError,
                               UnknownCriticalChunkError, UnsupportedCoderError, UnsupportedVersionError)
 from . import protocol
@@ -126,10 +126,20 @@ _LIBRARY_ERRORS: tuple[tuple[tuple[type[Exception], ...], int, str], ...] = (
 )
 
 
+#: Library errors with a server-side cause → the refusal, and the server option to name in it.
+_SERVER_LIMITS: tuple[tuple[type[Exception], type[RequestError], str], ...] = (
+    (ImageTooLargeError, TooManyPixelsError, "--max-pixels"),
+    (UnknownWeightsError, UnknownCodecWeightsError, "rnc serve --codec-weights FILE"),
+)
+
+
 def as_request_error(exc: BaseException) -> Optional[RequestError]:
     """The refusal for ``exc`` (its own message, one line), or ``None`` when it is a server fault."""
     if isinstance(exc, RequestError):
         return exc
+    for library, refusal, option in _SERVER_LIMITS:
+        if isinstance(exc, library):
+            return refusal(f"{' '.join(str(exc).split())} ({option})")
     for classes, status, code in _LIBRARY_ERRORS:
         if isinstance(exc, classes):
             return RequestError(" ".join(str(exc).split()), status=status, code=code,

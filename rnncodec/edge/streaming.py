@@ -31,9 +31,8 @@ from ..formats import EndEvent, HeaderEvent, IterationEvent
 from ..recognition import Step, build_record
 from . import protocol
 from .config import ServerConfig
-from .errors import (BusyError, InvalidParameterError, RequestError, RequestTimeoutError, StreamProtocolError,
-                     as_request_error)
-from .session import StreamSession
+from .errors import (BodyTooLargeError, BusyError, InvalidParameterError, RequestError, RequestTimeoutError,
+                     StreamProtocolError, as_request_error)
 
 if TYPE_CHECKING:
     from ..recognition import Decoded, Recognizer, Result
@@ -122,9 +121,8 @@ class _Stream:
         self.options = options
         self.recognizer = recognizer
         self.batcher = state.batchers[task]
-        config = state.engine.config
-        self.session = StreamSession(state.engine.codec_for, name=options.name, limits=config.limits,
-                                     max_bytes=config.max_body_bytes)
+        self.session = state.engine.inputs.stream(options.name)
+        self.max_bytes = state.engine.config.max_body_bytes
         self.steps: list[Step] = []
         self.last: Optional[tuple["Decoded", "Result"]] = None
 
@@ -135,6 +133,9 @@ class _Stream:
                 if self.last is None:
                     raise StreamProtocolError("the stream ended before any iteration was sent")
                 return await self._finish("end")
+            if self.session.received + len(message) > self.max_bytes:
+                raise BodyTooLargeError(f"the stream sent more than the {self.max_bytes:,} bytes this server "
+                                        "accepts (--max-body-bytes)")
             for event in await self.state.run(self.session.feed, message):
                 if isinstance(event, HeaderEvent):
                     await self.websocket.send_json(self._header_message())
@@ -175,7 +176,7 @@ class _Stream:
         return {"type": protocol.HEADER, "width": header.width, "height": header.height, "mode": header.mode,
                 "iterations": header.iterations, "coder": header.coder, "architecture": header.architecture,
                 "bytes_received": self.session.received, "stop_at_confidence": self.options.stop_at_confidence,
-                "max_bytes": self.session.max_bytes}
+                "max_bytes": self.max_bytes}
 
     async def _receive(self) -> Union[bytes, dict]:
         """The next binary frame, or a text frame's JSON object (only ``{"type": "end"}`` is known)."""

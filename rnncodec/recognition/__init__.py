@@ -21,8 +21,8 @@ from .base import PRECISIONS, TASKS, Recognizer, to_rgb
 from .draw import draw_detections
 from .errors import DatasetError, MissingWeightsError, RecognitionError, RecognizerWeightsError, UnknownRecognizerError
 from .hub import OFFLINE_ENV, downloads_allowed
-from .inputs import Decoded, InputDecoder
-from .pipeline import recognize_batches, recognize_progressively
+from .inputs import Decoded, InputDecoder, InputStream, is_rnc
+from .pipeline import Outcome, decode_workers_for, recognize_batches, recognize_inputs, recognize_progressively
 from .registry import ENTRY_POINT_GROUP, describe_recognizers, load_recognizer, recognizer_class, recognizer_names
 from .results import (SCHEMA_VERSION, Classification, ClassScore, Detection, Detections, Result, Sample, Step,
                       build_record)
@@ -32,7 +32,8 @@ __all__ = [
     "ENTRY_POINT_GROUP", "load_recognizer", "recognizer_class", "recognizer_names", "describe_recognizers",
     "ClassScore", "Classification", "Detection", "Detections", "Result", "Sample", "Step", "build_record",
     "SCHEMA_VERSION",
-    "InputDecoder", "Decoded", "recognize_batches", "recognize_progressively", "draw_detections",
+    "InputDecoder", "InputStream", "Decoded", "is_rnc", "recognize_batches", "recognize_progressively", "draw_detections",
+    "recognize_inputs", "decode_workers_for", "Outcome",
     "OFFLINE_ENV", "downloads_allowed",
     "RecognitionError", "UnknownRecognizerError", "MissingWeightsError", "RecognizerWeightsError", "DatasetError",
 ]

@@ -1,26 +1,43 @@
-"""Turning recognition inputs into images: ``.rnc`` files (decoded by the codec) and plain images.
+"""The one way from a recognition input to an image: ``.rnc`` files (decoded by the codec, whole,
+from their first iterations, iteration by iteration, or as their bytes arrive) and plain images.
 
-A ``.rnc`` input is recognised by its signature, whatever its name.  ``bytes_read`` of a decoded
-``.rnc`` file counts the container bytes up to and including the last decoded iteration's chunk —
-what a receiver must have before it can show that image — so it grows with every iteration.
+``rnc classify``/``detect``/``eval`` and both paths of ``rnc serve`` (a request body, a WebSocket
+stream) go through :class:`InputDecoder`:
+
+- an input is a ``.rnc`` file when it starts with the signature (:func:`is_rnc`), whatever its name;
+- its codec is the decoder's ``codec_weights``, else the shipped weights the file names
+  (:meth:`InputDecoder.codec_for`);
+- ``bytes_read`` of a decoded ``.rnc`` input is where the last decoded iteration's chunk ends
+  (:attr:`Chunk.end <rnncodec.formats.Chunk.end>`) — what a receiver must have before it can show
+  that image — so it grows with every iteration; for a plain image it is its size.
+
+Errors are the library's typed errors (:mod:`rnncodec.formats.errors`, :mod:`rnncodec.errors`);
+the server turns them into answers (:func:`rnncodec.edge.errors.as_request_error`).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
-from ..formats import RNCFile, read, spec
+from ..errors import ImageTooLargeError, UnsupportedImageError
+from ..formats import HeaderEvent, Limits, RNCFile, StreamReader, read, spec
 from .results import Sample
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
-    from ..codec import Codec
+    from ..codec import Codec, ProgressiveDecoder
+    from ..formats import Event, Header, IterationEvent
 
-__all__ = ["Decoded", "InputDecoder", "is_rnc", "bytes_through"]
+__all__ = ["Decoded", "InputDecoder", "InputStream", "Source", "is_rnc", "bytes_through", "iterations_to_decode"]
+
+#: An input: a file, or the bytes of one (a request body).
+Source = Union[Path, bytes]
 
 
 @dataclass(frozen=True)
@@ -31,10 +48,11 @@ class Decoded:
     image: "Image.Image"
 
 
-def is_rnc(path: Union[str, os.PathLike]) -> bool:
-    """Whether the file starts with the ``.rnc`` signature."""
-    with open(path, "rb") as fileobj:
-        return fileobj.read(len(spec.SIGNATURE)) == spec.SIGNATURE
+def is_rnc(head: bytes) -> bool:
+    """Whether data starting with ``head`` is a ``.rnc`` file: it starts with the signature, or is
+    shorter than it and starts like it (data cut inside the signature; reading it says so)."""
+    head = bytes(head[:len(spec.SIGNATURE)])
+    return bool(head) and spec.SIGNATURE.startswith(head)
 
 
 def bytes_through(rnc: RNCFile, iterations: int) -> int:
@@ -42,72 +60,168 @@ def bytes_through(rnc: RNCFile, iterations: int) -> int:
 
     For 0, the bytes before the first iteration (signature, header, metadata, alpha).
     """
-    ends = [chunk.offset + chunk.size for chunk in rnc.chunks if chunk.type == spec.CHUNK_ITERATION]
+    ends = [chunk.end for chunk in rnc.chunks if chunk.type == spec.CHUNK_ITERATION]
     if iterations:
         return ends[iterations - 1]
     return next((chunk.offset for chunk in rnc.chunks if chunk.type in (spec.CHUNK_ITERATION, spec.CHUNK_END)),
                 rnc.file_bytes)
 
 
+def iterations_to_decode(rnc: RNCFile, iterations: Optional[int]) -> int:
+    """How many of ``rnc``'s iterations a request for ``iterations`` (all when ``None``) decodes."""
+    return rnc.iterations if iterations is None else min(iterations, rnc.iterations)
+
+
+def _rnc_sample(name: str, image: "Image.Image", *, iterations: int, iterations_in_file: int, bytes_read: int,
+                file_bytes: int) -> Sample:
+    """The :class:`Sample` of a ``.rnc`` input decoded through its first ``iterations``."""
+    return Sample(file=name, kind="rnc", width=image.width, height=image.height, bytes_read=bytes_read,
+                  file_bytes=file_bytes, iterations=iterations, iterations_in_file=iterations_in_file)
+
+
 class InputDecoder:
-    """Decodes ``.rnc`` files and opens plain images, keeping one codec per weights.
+    """Decodes ``.rnc`` inputs and opens plain images, keeping one codec per weights.
 
     Args:
         codec_weights: the codec weights for ``.rnc`` files (a shipped name or a weights file);
             ``None``: the shipped weights each file names.
         lenient: decode the complete iterations of a cut file instead of failing.
+        limits: the reader's limits for ``.rnc`` inputs (default: the format's defaults).
+        max_pixels: the most pixels a plain image may have, checked before its pixels are decoded
+            (``None``: no limit).
     """
 
-    def __init__(self, codec_weights: Union[None, str, os.PathLike] = None, *, lenient: bool = False) -> None:
+    def __init__(self, codec_weights: Union[None, str, os.PathLike] = None, *, lenient: bool = False,
+                 limits: Optional[Limits] = None, max_pixels: Optional[int] = None) -> None:
         self.codec_weights = codec_weights
         self.lenient = lenient
+        self.limits = limits
+        self.max_pixels = max_pixels
 
-    def codec_for(self, rnc: RNCFile) -> "Codec":
-        """The codec that decodes ``rnc``: ``codec_weights``, else the shipped weights the file names."""
+    def codec_for(self, header: "Header") -> "Codec":
+        """The codec that decodes files with ``header``: ``codec_weights``, else the shipped weights
+        the header names (:class:`~rnncodec.errors.UnknownWeightsError` when none are)."""
         from ..codec import codec_for
 
-        return codec_for(rnc.header, self.codec_weights)
+        return codec_for(header, self.codec_weights)
 
-    def decode(self, path: Path, iterations: Optional[int] = None) -> Decoded:
-        """``path`` decoded: a ``.rnc`` file from its first ``iterations`` (all when ``None``)."""
-        if not is_rnc(path):
-            return self._open_image(path)
-        rnc = read(path, strict=not self.lenient)
+    def decode(self, source: Source, iterations: Optional[int] = None, *, name: Optional[str] = None,
+               lenient: Optional[bool] = None) -> Decoded:
+        """``source`` decoded: a ``.rnc`` file from its first ``iterations`` (all when ``None``),
+        or a plain image.  ``name`` is the record's ``file`` (default: the path); ``lenient``
+        overrides the decoder's for this input."""
+        name, head, size = _describe(source, name)
+        if not is_rnc(head):
+            return self._open_image(source, name, size)
+        rnc = self._read(source, lenient)
         count = iterations_to_decode(rnc, iterations)
-        image = self.codec_for(rnc).decode(rnc, count)
-        return Decoded(self._sample(path, rnc, count, image), image)
+        image = self.codec_for(rnc.header).decode(rnc, count)
+        return Decoded(self._sample(name, image, rnc, count, size), image)
 
-    def progressive(self, path: Path, iterations: Optional[int] = None) -> Iterator[Decoded]:
-        """``path`` decoded one iteration at a time (the codec's progressive decoder: each image
+    def progressive(self, source: Source, iterations: Optional[int] = None, *,
+                    name: Optional[str] = None) -> Iterator[Decoded]:
+        """``source`` decoded one iteration at a time (the codec's progressive decoder: each image
         refines the previous one, nothing is decoded twice).  A plain image yields itself once."""
-        if not is_rnc(path):
-            yield self._open_image(path)
+        name, head, size = _describe(source, name)
+        if not is_rnc(head):
+            yield self._open_image(source, name, size)
             return
-        rnc = read(path, strict=not self.lenient)
-        decoder = self.codec_for(rnc).progressive_decoder(rnc.header, rnc.alpha)
+        rnc = self._read(source, None)
+        decoder = self.codec_for(rnc.header).progressive_decoder(rnc.header, rnc.alpha)
         for count, bits in enumerate(rnc.codes(iterations_to_decode(rnc, iterations)), 1):
             image = decoder.add(bits)
-            yield Decoded(self._sample(path, rnc, count, image), image)
+            yield Decoded(self._sample(name, image, rnc, count, size), image)
+
+    def stream(self, name: str) -> "InputStream":
+        """A ``.rnc`` file to decode as its bytes arrive (:class:`InputStream`)."""
+        return InputStream(self, name)
+
+    def _read(self, source: Source, lenient: Optional[bool]) -> RNCFile:
+        strict = not (self.lenient if lenient is None else lenient)
+        return read(source, strict=strict, limits=self.limits)
 
     @staticmethod
-    def _sample(path: Path, rnc: RNCFile, count: int, image: "Image.Image") -> Sample:
-        return Sample(file=str(path), kind="rnc", width=image.width, height=image.height,
-                      bytes_read=bytes_through(rnc, count), file_bytes=path.stat().st_size,
-                      iterations=count, iterations_in_file=rnc.iterations)
+    def _sample(name: str, image: "Image.Image", rnc: RNCFile, count: int, size: int) -> Sample:
+        return _rnc_sample(name, image, iterations=count, iterations_in_file=rnc.iterations,
+                           bytes_read=bytes_through(rnc, count), file_bytes=size)
 
-    @staticmethod
-    def _open_image(path: Path) -> Decoded:
-        from PIL import Image
+    def _open_image(self, source: Source, name: str, size: int) -> Decoded:
+        """A plain image as 8-bit RGB (EXIF orientation applied, alpha dropped), its size checked
+        against ``max_pixels`` before its pixels are decoded."""
+        from PIL import Image, UnidentifiedImageError
 
         from ..imageio import load_image
 
-        source = load_image(path, alpha="drop")  # EXIF orientation applied, any mode → 8-bit RGB
-        image = Image.fromarray(source.rgb, "RGB")
-        size = path.stat().st_size
-        return Decoded(Sample(file=str(path), kind="image", width=image.width, height=image.height,
+        try:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+                width, height = image.size
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            raise UnsupportedImageError(f"{name}: neither a .rnc file (no RNC signature) nor an image "
+                                        "Pillow can read") from None
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            raise ImageTooLargeError(f"{name}: the image has {width}×{height} = {width * height:,} pixels, "
+                                     f"more than the {self.max_pixels:,} accepted")
+        try:
+            rgb = load_image(source, alpha="drop").rgb
+        except OSError as exc:  # a damaged image: Pillow read the size, not the pixels
+            raise UnsupportedImageError(f"{name}: the image cannot be decoded: {' '.join(str(exc).split())}") \
+                from None
+        image = Image.fromarray(rgb, "RGB")
+        return Decoded(Sample(file=name, kind="image", width=image.width, height=image.height,
                               bytes_read=size, file_bytes=size), image)
 
 
-def iterations_to_decode(rnc: RNCFile, iterations: Optional[int]) -> int:
-    """How many of ``rnc``'s iterations a request for ``iterations`` (all when ``None``) decodes."""
-    return rnc.iterations if iterations is None else min(iterations, rnc.iterations)
+def _describe(source: Source, name: Optional[str]) -> tuple[str, bytes, int]:
+    """The record name of ``source``, its first bytes and its size."""
+    if isinstance(source, bytes):
+        return name or "-", source[:len(spec.SIGNATURE)], len(source)
+    with open(source, "rb") as fileobj:
+        return name or str(source), fileobj.read(len(spec.SIGNATURE)), os.fstat(fileobj.fileno()).st_size
+
+
+class InputStream:
+    """A ``.rnc`` file decoded as its bytes arrive: :meth:`feed` parses them (push parser, at most
+    one chunk held), :meth:`refine` decodes one more iteration into the image.  Nothing is decoded
+    twice: each iteration goes through the codec's progressive decoder, made when the header
+    arrives, so weights that do not match fail before any iteration is sent.
+
+    Memory is bounded by the reader's limits: the parser holds at most one chunk, the decoder the
+    recurrent state of one image, and the codes decoded so far (the context coder reads the
+    previous iteration's: ``pixels / 8`` bytes an iteration).
+    """
+
+    def __init__(self, inputs: InputDecoder, name: str) -> None:
+        self.inputs = inputs
+        self.name = name
+        self.reader = StreamReader(limits=inputs.limits)
+        self.decoder: Optional["ProgressiveDecoder"] = None
+        self.codes: list["np.ndarray"] = []
+
+    @property
+    def header(self) -> Optional["Header"]:
+        return self.reader.header
+
+    @property
+    def received(self) -> int:
+        """Bytes received so far."""
+        return self.reader.received
+
+    def feed(self, data: bytes) -> list["Event"]:
+        """Parse the next bytes; return the events of the chunks they complete.
+
+        Raises:
+            RNCError: the bytes are not a valid ``.rnc`` file, or its weights are unknown.
+        """
+        events = self.reader.feed(data)
+        for event in events:
+            if isinstance(event, HeaderEvent):
+                self.decoder = self.inputs.codec_for(event.header).progressive_decoder(event.header)
+        return events
+
+    def refine(self, event: "IterationEvent") -> Decoded:
+        """Decode one more iteration into the image (the events of :meth:`feed`, in order)."""
+        self.codes.append(event.decode(self.codes))
+        image = self.decoder.add(self.codes[-1])
+        return Decoded(_rnc_sample(self.name, image, iterations=event.index,
+                                   iterations_in_file=self.header.iterations, bytes_read=event.chunk.end,
+                                   file_bytes=self.received), image)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from PIL import Image
 
 from rnncodec import formats
-from rnncodec.errors import UnknownWeightsError
-from rnncodec.recognition import InputDecoder
+from rnncodec.errors import ImageTooLargeError, UnknownWeightsError, UnsupportedImageError
+from rnncodec.recognition import InputDecoder, is_rnc
 from rnncodec.recognition.inputs import bytes_through
 
 
@@ -63,3 +65,33 @@ def test_plain_images_are_baselines(tmp_path, photo):
 def test_a_file_from_unshipped_weights_asks_for_the_codec_weights(rnc_file):
     with pytest.raises(UnknownWeightsError, match="not shipped: pass that weights file"):
         InputDecoder().decode(rnc_file)
+
+
+def test_is_rnc_reads_the_signature_or_a_cut_inside_it(rnc_file):
+    data = rnc_file.read_bytes()
+    assert is_rnc(data[:8]) and is_rnc(data) and is_rnc(data[:3])  # cut inside the signature: a .rnc, cut
+    assert not is_rnc(b"") and not is_rnc(b"\x89PNG\r\n\x1a\n") and not is_rnc(data[1:])
+
+
+def test_bytes_and_files_and_streams_decode_alike(rnc_file, weights_file):
+    decoder = InputDecoder(weights_file)
+    data = rnc_file.read_bytes()
+    from_file, from_bytes = decoder.decode(rnc_file, 2), decoder.decode(data, 2, name="upload")
+    assert from_bytes.sample == dataclasses.replace(from_file.sample, file="upload")
+    assert np.array_equal(np.asarray(from_bytes.image), np.asarray(from_file.image))
+    stream = decoder.stream("upload")
+    steps = [stream.refine(event) for event in stream.feed(data) if isinstance(event, formats.IterationEvent)]
+    whole = list(decoder.progressive(data, name="upload"))
+    assert [s.sample.bytes_read for s in steps] == [s.sample.bytes_read for s in whole]
+    assert steps[-1].sample == whole[-1].sample and np.array_equal(np.asarray(steps[-1].image.convert("RGB")),
+                                                                   np.asarray(whole[-1].image.convert("RGB")))
+
+
+def test_plain_images_over_max_pixels_are_refused_before_decoding(tmp_path, photo):
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo).save(path)
+    with pytest.raises(ImageTooLargeError, match="100×72 = 7,200 pixels, more than the 7,199"):
+        InputDecoder(max_pixels=7199).decode(path)
+    assert InputDecoder(max_pixels=7200).decode(path).sample.kind == "image"
+    with pytest.raises(UnsupportedImageError, match="neither a .rnc file"):
+        InputDecoder().decode(b"just text", name="body")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import httpx
 import pytest
@@ -124,13 +125,14 @@ def test_a_cut_file_is_read_leniently_when_asked(http, rnc):
 
 
 def test_a_file_from_weights_the_server_does_not_have_is_a_422(make_header):
-    from types import SimpleNamespace
-
     from rnncodec.edge.config import ServerConfig
-    from rnncodec.edge.engine import Engine
-    from rnncodec.edge.errors import UnknownCodecWeightsError
+    from rnncodec.edge.errors import UnknownCodecWeightsError, as_request_error
+    from rnncodec.errors import UnknownWeightsError
+    from rnncodec.recognition import InputDecoder
 
-    without_codec_weights = SimpleNamespace(config=ServerConfig())
-    with pytest.raises(UnknownCodecWeightsError, match="not shipped.*--codec-weights") as caught:
-        Engine.codec_for(without_codec_weights, make_header())
-    assert (caught.value.status, caught.value.code) == (422, "unknown_codec_weights")
+    config = ServerConfig()  # no --codec-weights: the shipped weights the file names, and these are not
+    with pytest.raises(UnknownWeightsError) as caught:
+        InputDecoder(config.codec_weights, limits=config.limits).codec_for(make_header())
+    refusal = as_request_error(caught.value)
+    assert isinstance(refusal, UnknownCodecWeightsError) and re.search("not shipped.*--codec-weights", str(refusal))
+    assert (refusal.status, refusal.code) == (422, "unknown_codec_weights")
