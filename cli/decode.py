@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from .main import describe_error
-from .options import atomic_output, check_output, force_option, inputs_argument
-from .runtime import file_progress, threads_option, weights_option
+from .options import (atomic_output, check_output, codec_weights_option, deprecated_weights_alias, file_progress,
+                      force_option, inputs_argument, threads_option)
 
 __all__ = ["decode_command"]
 
@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
               help="Output extension when no -o is given (png, jpg, webp, bmp, tif, …).")
 @click.option("--lenient", is_flag=True,
               help="Decode the complete iterations of a cut or still-arriving file instead of failing.")
-@weights_option
+@codec_weights_option
+@deprecated_weights_alias
 @threads_option
 @force_option
 def decode_command(inputs: list[Path], iterations: int | None, output: Path | None, out_dir: Path | None,
-                   fmt: str, lenient: bool, weights: str | None, threads: int | None, force: bool) -> None:
+                   fmt: str, lenient: bool, codec_weights: str | None, threads: int | None, force: bool) -> None:
     """Decompress FILES (.rnc files, folders or globs) to images.
 
     \b
@@ -41,7 +42,7 @@ def decode_command(inputs: list[Path], iterations: int | None, output: Path | No
       rnc decode photo.rnc -n 1 -o preview.jpg
       rnc decode coded/ --out-dir decoded/ -f webp
 
-    The decoder finds the shipped weights the file was made with; --weights decodes with others
+    The decoder finds the shipped weights the file was made with; --codec-weights decodes with others
     (they must be the ones the file names).
     """
     if output and out_dir:
@@ -66,7 +67,7 @@ def decode_command(inputs: list[Path], iterations: int | None, output: Path | No
     failures = 0
     for src, target in file_progress(list(zip(inputs, targets)), "decoding"):
         try:
-            image = decode(src, iterations, weights=weights, strict=not lenient)
+            image = decode(src, iterations, weights=codec_weights, strict=not lenient)
             save_image(image, target, force)
         except Exception as exc:
             failures += 1

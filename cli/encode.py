@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
+from rnncodec.choices import ALPHA_POLICIES, CODER_AUTO, DEFAULT_TILE_SIZE, TILE_SIZES
 from rnncodec.formats import coder_names
 
 from .main import describe_error
-from .options import atomic_output, check_output, force_option, inputs_argument
-from .runtime import IMAGE_SUFFIXES, file_progress, threads_option, weights_option
+from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, check_output, codec_weights_option,
+                      deprecated_weights_alias, file_progress, force_option, inputs_argument, threads_option)
 
 __all__ = ["encode_command"]
 
@@ -28,24 +29,25 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
 
 @click.command("encode", short_help="Compress images to .rnc files.")
 @inputs_argument(suffixes=IMAGE_SUFFIXES)
-@click.option("-n", "--iterations", type=click.IntRange(1, 16), default=2, show_default=True,
+@click.option("-n", "--iterations", type=ITERATIONS, default=2, show_default=True,
               help="Iterations to code; each adds 0.125 bpp before entropy coding.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (one input only). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write every output into this folder (created if missing).")
-@click.option("--coder", type=click.Choice(["auto", *coder_names()]), default="auto", show_default=True,
+@click.option("--coder", type=click.Choice([CODER_AUTO, *coder_names()]), default=CODER_AUTO, show_default=True,
               help="Payload coder: raw packed bits, zstd, or context (adaptive arithmetic coding); "
                    "auto keeps the smallest.")
-@click.option("--tile-size", type=click.Choice(["0", "256", "512", "1024", "2048"]), default="1024",
+@click.option("--tile-size", type=click.Choice([str(size) for size in TILE_SIZES]), default=str(DEFAULT_TILE_SIZE),
               show_default=True, help="Tile side for large images (0: no tiling).")
-@click.option("--alpha", type=click.Choice(["keep", "drop", "refuse"]), default="keep", show_default=True,
+@click.option("--alpha", type=click.Choice(ALPHA_POLICIES), default=ALPHA_POLICIES[0], show_default=True,
               help="Alpha channel: keep it losslessly in the file, drop it, or refuse such images.")
-@weights_option
+@codec_weights_option
+@deprecated_weights_alias
 @threads_option
 @force_option
 def encode_command(inputs: list[Path], iterations: int, output: Path | None, out_dir: Path | None,
-                   coder: str, tile_size: str, alpha: str, weights: str | None, threads: int | None,
+                   coder: str, tile_size: str, alpha: str, codec_weights: str | None, threads: int | None,
                    force: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
 
@@ -72,7 +74,7 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
     from rnncodec.codec import Codec
     from rnncodec.formats import read_header
 
-    codec = Codec(weights, tile_size=int(tile_size))
+    codec = Codec(codec_weights, tile_size=int(tile_size))
     failures = 0
     for src, target in file_progress(list(zip(inputs, targets)), "encoding"):
         try:

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
-from .options import atomic_output, check_output, force_option
-from .recognize import open_recognizer, recognizer_options, stacked
-from .runtime import file_progress
+from .options import ITERATIONS, atomic_output, check_output, file_progress, force_option, recognizer_options, stacked
+from .recognize import open_recognizer
 
 if TYPE_CHECKING:
     from rnncodec.recognition.evaluation import Report
@@ -34,7 +33,7 @@ def _eval_options(default_recognizer: str) -> Callable:
     return stacked([
         click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
                      help="Folder of images."),
-        click.option("-n", "--iterations", type=click.IntRange(1, 16), default=3, show_default=True,
+        click.option("-n", "--iterations", type=ITERATIONS, default=3, show_default=True,
                      help="Evaluate .rnc files at 1…N iterations."),
         click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N images."),
         click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

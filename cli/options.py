@@ -1,4 +1,10 @@
-"""Helpers shared by the ``rnc`` commands: input expansion, overwrite policy, atomic writes.
+"""What the ``rnc`` commands share: their common options (the one place they are defined, with
+limits, choices and defaults read from the library), input expansion, the overwrite policy and
+atomic writes.  Importing this module stays cheap (no torch, no numpy).
+
+Weights: ``--codec-weights`` always names the codec's weights, ``--weights`` a recognizer's
+(``rnc encode``/``decode`` still take ``--weights`` for the codec's, hidden, with a deprecation
+line, for one release).
 
 Overwriting policy: an output that already exists is refused (exit status 1, "Error: … exists;
 use --force to overwrite") unless ``--force`` is given.  Outputs are written to a temporary
@@ -12,11 +18,14 @@ import glob
 import os
 import secrets
 import shutil
+import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
+
+from rnncodec.choices import MAX_ITERATIONS, PRECISIONS
 
 __all__ = [
     "OutputExistsError",
@@ -25,7 +34,26 @@ __all__ = [
     "expand_inputs",
     "check_output",
     "atomic_output",
+    "IMAGE_SUFFIXES",
+    "ITERATIONS",
+    "stacked",
+    "threads_option",
+    "file_progress",
+    "codec_weights_option",
+    "deprecated_weights_alias",
+    "recognizer_options",
+    "no_download_option",
+    "device_option",
+    "precision_option",
 ]
+
+T = TypeVar("T")
+
+#: Suffixes of image files that folder inputs expand to.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")
+
+#: The iterations the codec codes: 1 … :data:`rnncodec.choices.MAX_ITERATIONS`.
+ITERATIONS = click.IntRange(1, MAX_ITERATIONS)
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -120,3 +148,90 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[B
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def stacked(decorators: list[Callable]) -> Callable:
+    """One decorator applying ``decorators`` as if written top to bottom above a function."""
+
+    def decorate(function: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def file_progress(items: Sequence[T], label: str) -> Iterable[T]:
+    """A tqdm bar over ``items`` on stderr when there is more than one and stderr is a terminal."""
+    if len(items) < 2 or not sys.stderr.isatty() or os.environ.get("RNC_NO_PROGRESS"):
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="file", leave=False)
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value:
+        import torch
+
+        torch.set_num_threads(value)
+    return value
+
+
+#: ``--threads N``: torch CPU threads (results are deterministic for a given count).
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, callback=_set_threads, expose_value=True,
+    help="CPU threads for the network (default: torch's, one per core).")
+
+_ALIAS_KEY = "rnc.codec_weights_alias"
+
+
+def _codec_weights(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--codec-weights``, else what the deprecated ``--weights`` of encode/decode gave (click handles
+    the options given on the command line before those left at their default)."""
+    return value if value is not None else ctx.meta.get(_ALIAS_KEY)
+
+
+def _deprecated_weights(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        click.echo(f"Warning: 'rnc {ctx.info_name} --weights' is deprecated: use --codec-weights "
+                   "(--weights names a recognizer's weights).", err=True)
+        ctx.meta[_ALIAS_KEY] = value
+
+
+#: ``--codec-weights NAME|FILE``: the codec's weights, in every command that runs the codec.
+codec_weights_option = click.option(
+    "--codec-weights", metavar="NAME|FILE", default=None, callback=_codec_weights,
+    help="Codec weights: a shipped name (see 'rnc models') or a weights file. Default: for a .rnc file, "
+         "the shipped weights it names; for encoding, the shipped default.")
+
+#: The old spelling of ``--codec-weights`` in ``rnc encode``/``decode``: hidden, warns, one release.
+deprecated_weights_alias = click.option("--weights", hidden=True, expose_value=False, callback=_deprecated_weights,
+                                        metavar="NAME|FILE")
+
+#: How recognizers are loaded and run (``rnc classify``/``detect``/``eval``/``serve``).
+no_download_option = click.option("--no-download", is_flag=True,
+                                  help="Never download weights (also: environment variable RNC_OFFLINE=1).")
+device_option = click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …")
+precision_option = click.option(
+    "--precision", type=click.Choice(PRECISIONS), default=PRECISIONS[0], show_default=True,
+    help="auto: bfloat16 where the CPU has native support and it pays off.")
+
+
+def recognizer_options(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that pick and load a recognizer (``default``: the ``--recognizer`` default)."""
+    return stacked([
+        click.option("--recognizer", default=default, show_default=True, metavar="NAME",
+                     help="Recognizer (see 'rnc recognizers'); third parties add theirs via the "
+                          "'rnncodec.recognizers' entry point."),
+        click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Local state dict for the recognizer (e.g. fine-tuned on decoded images). "
+                          "Default: torchvision's DEFAULT weights from the torch hub cache."),
+        no_download_option,
+        device_option,
+        precision_option,
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Images per forward pass (default: the recognizer's)."),
+        codec_weights_option,
+        threads_option,
+    ])

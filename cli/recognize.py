@@ -1,4 +1,4 @@
-"""What ``rnc classify``, ``rnc detect`` and ``rnc eval`` share: recognizer options, loading, output.
+"""What ``rnc classify``, ``rnc detect`` and ``rnc eval`` share: recognizer loading, the run, output.
 
 Importing this module stays cheap (no torch): the recognizer and the codec load inside the commands.
 """
@@ -13,61 +13,16 @@ from typing import TYPE_CHECKING, Callable, Optional
 import click
 
 from .main import describe_error
-from .options import atomic_output, check_output, inputs_argument
-from .runtime import IMAGE_SUFFIXES, file_progress, threads_option
+from .options import (IMAGE_SUFFIXES, atomic_output, check_output, file_progress, inputs_argument,
+                      recognizer_options, stacked)
 
 if TYPE_CHECKING:
     from rnncodec.recognition import Decoded, InputDecoder, Recognizer, Result
 
-__all__ = ["recognizer_options", "recognition_command", "recognizer_loader", "open_recognizer", "draw_targets",
-           "run_recognition", "codec_weights_option", "stacked"]
+__all__ = ["recognition_command", "recognizer_loader", "open_recognizer", "draw_targets", "run_recognition",
+           "describe_result"]
 
 log = logging.getLogger(__name__)
-
-#: ``--codec-weights NAME|FILE``: the codec weights that decode ``.rnc`` inputs (or encode, in eval).
-codec_weights_option = click.option(
-    "--codec-weights", metavar="NAME|FILE", default=None,
-    help="Codec weights for .rnc files: shipped name or weights file. Default: the shipped weights the "
-         "file names (eval: the shipped default).")
-
-#: How recognizers are loaded and run (shared with ``rnc serve``).
-no_download_option = click.option("--no-download", is_flag=True,
-                                  help="Never download weights (also: environment variable RNC_OFFLINE=1).")
-device_option = click.option("--device", default="cpu", show_default=True, help="Torch device: cpu, cuda, cuda:1, …")
-precision_option = click.option(
-    "--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
-    help="auto: bfloat16 where the CPU has native support and it pays off.")
-
-
-def recognizer_options(default: str) -> Callable:
-    """The options that pick and load a recognizer (``default``: the ``--recognizer`` default)."""
-    options = [
-        click.option("--recognizer", default=default, show_default=True, metavar="NAME",
-                     help="Recognizer (see 'rnc recognizers'); third parties add theirs via the "
-                          "'rnncodec.recognizers' entry point."),
-        click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-                     help="Local state dict for the recognizer (e.g. fine-tuned on decoded images). "
-                          "Default: torchvision's DEFAULT weights from the torch hub cache."),
-        no_download_option,
-        device_option,
-        precision_option,
-        click.option("--batch-size", type=click.IntRange(min=1), default=None,
-                     help="Images per forward pass (default: the recognizer's)."),
-        codec_weights_option,
-        threads_option,
-    ]
-    return stacked(options)
-
-
-def stacked(decorators: list[Callable]) -> Callable:
-    """One decorator applying ``decorators`` as if written top to bottom above a function."""
-
-    def decorate(function: Callable) -> Callable:
-        for decorator in reversed(decorators):
-            function = decorator(function)
-        return function
-
-    return decorate
 
 
 def recognizer_loader(name: str, task: str, *, weights: Optional[Path], device: str, precision: str,

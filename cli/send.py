@@ -13,6 +13,7 @@ import click
 
 from rnncodec.edge.protocol import TASKS
 
+from .options import ITERATIONS, codec_weights_option
 from .recognize import describe_result
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ __all__ = ["send_command", "describe_answer"]
 @click.option("--server", required=True, envvar="RNC_SERVER", metavar="URL",
               help="The server, e.g. http://127.0.0.1:8000 (also: RNC_SERVER).")
 @click.option("--task", type=click.Choice(list(TASKS)), default="classify", show_default=True)
-@click.option("-n", "--iterations", type=click.IntRange(1, 16), default=None,
+@click.option("-n", "--iterations", type=ITERATIONS, default=None,
               help="Iterations: an image is encoded with N (default 2; progressive: 8), a .rnc file is cut to N "
                    "(default: all).")
 @click.option("--progressive", is_flag=True,
@@ -35,9 +36,7 @@ __all__ = ["send_command", "describe_answer"]
               help="Progressive: stop once the answer's confidence reaches P (default: the server's). Implies "
                    "--progressive.")
 @click.option("--original", is_flag=True, help="Send the image itself, not encoded (a baseline).")
-@click.option("--codec-weights", metavar="NAME|FILE", default=None,
-              help="Codec weights to encode an image with (the server must decode with the same). "
-                   "Default: the shipped default.")
+@codec_weights_option
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="classify: classes to report.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="detect: lowest score kept.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,

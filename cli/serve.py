@@ -13,8 +13,7 @@ import click
 from rnncodec.edge.config import DEFAULT_RECOGNIZERS, RecognizerSpec, ServerConfig
 from rnncodec.edge.protocol import TASKS
 
-from .recognize import codec_weights_option, device_option, no_download_option, precision_option
-from .runtime import threads_option
+from .options import codec_weights_option, device_option, no_download_option, precision_option, threads_option
 
 __all__ = ["serve_command"]
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
+from rnncodec.choices import BINARIZERS, LOSSES
+from rnncodec.train_options import TrainOptions
+
+from .options import ITERATIONS
+
 __all__ = ["train_command"]
+
+#: TrainOptions' defaults: the options below show and pass them (the library is the one place they live).
+_DEFAULTS = {option.name: option.default for option in dataclasses.fields(TrainOptions)}
 
 
 def _floats(value: str | None) -> list[float] | None:
@@ -23,56 +32,57 @@ def _floats(value: str | None) -> list[float] | None:
               help="Folder of training photos (repeatable; searched recursively).")
 @click.option("--val", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of validation photos (PSNR and MS-SSIM per iteration, logged as JSON lines).")
-@click.option("--config", default="gru-s", show_default=True, help="Architecture name (see rnncodec.configs).")
+@click.option("--config", default=_DEFAULTS["config"], show_default=True,
+              help="Architecture name (see rnncodec.configs).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Weights file written at the end (the checkpoint and log go beside it).")
-@click.option("--steps", type=click.IntRange(min=1), default=30000, show_default=True, help="Total optimizer steps.")
+@click.option("--steps", type=click.IntRange(min=1), default=_DEFAULTS["steps"], show_default=True,
+              help="Total optimizer steps.")
 @click.option("--stop-at", type=click.IntRange(min=1), default=None, metavar="STEP",
               help="End at this step (checkpoint and weights written) without changing the schedule; "
                    "resume later, possibly with other options, to run a recipe in phases.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Also end after this much training time; the learning-rate schedule then follows time "
                    "(for fixed-length runs on a borrowed GPU; not bit-reproducible).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--crop", type=click.IntRange(min=16), default=128, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=1), default=_DEFAULTS["batch_size"], show_default=True)
+@click.option("--crop", type=click.IntRange(min=16), default=_DEFAULTS["crop"], show_default=True,
               help="Training crop side in pixels (multiple of 16).")
-@click.option("--iterations", type=click.IntRange(1, 16), default=8, show_default=True,
+@click.option("--iterations", type=ITERATIONS, default=_DEFAULTS["iterations"], show_default=True,
               help="Iterations unrolled per step.")
 @click.option("--iteration-weights", default=None, metavar="W1,W2,…",
               callback=lambda ctx, param, value: _floats(value),
               help="Weight of each iteration's loss (one per iteration; default: equal). "
                    "E.g. 2,2,2,1.5,1,1,1,1 favours the first iterations, where edge clients live.")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (cosine decay).")
-@click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
+@click.option("--lr", type=float, default=_DEFAULTS["lr"], show_default=True, help="Peak learning rate (cosine decay).")
+@click.option("--warmup", type=click.IntRange(min=0), default=_DEFAULTS["warmup"], show_default=True,
               help="Steps of linear learning-rate warm-up.")
-@click.option("--loss", type=click.Choice(["msssim-psnr", "msssim-l1", "l1", "mse"]), default="msssim-psnr",
-              show_default=True,
+@click.option("--loss", type=click.Choice(LOSSES), default=_DEFAULTS["loss"], show_default=True,
               help="msssim-psnr: w·MS-SSIM(dB) + (1−w)·PSNR per iteration (the metrics the codec is judged by); "
                    "msssim-l1: Zhao et al.'s mix; l1/mse: pixel losses.")
-@click.option("--msssim-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--msssim-weight", type=click.FloatRange(0, 1), default=_DEFAULTS["msssim_weight"], show_default=True,
               help="w above (for msssim-l1: the MS-SSIM share, 0.84 in Zhao et al.).")
-@click.option("--binarizer", type=click.Choice(["stochastic", "sign"]), default="stochastic", show_default=True,
+@click.option("--binarizer", type=click.Choice(BINARIZERS), default=_DEFAULTS["binarizer"], show_default=True,
               help="How training turns the encoder's outputs into bits (gradient straight through): "
                    "stochastic (+1 with probability (1+y)/2, Toderici et al.) or sign, the bits the "
                    "decoder gets at inference (the fine-tuning step of the shipped weights).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
-@click.option("--checkpoint-minutes", type=float, default=10.0, show_default=True,
+@click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,
               help="Save a checkpoint this often (and on Ctrl-C / SIGTERM).")
 @click.option("--checkpoint-steps", type=click.IntRange(min=1), default=None,
               help="Also save a checkpoint every N steps.")
-@click.option("--val-every", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--val-every", type=click.IntRange(min=1), default=_DEFAULTS["val_every"], show_default=True,
               help="Validate every N steps.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint beside --out.")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from these weights (fine-tuning) instead of random ones.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-@click.option("--bf16/--no-bf16", default=True, show_default=True,
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=_DEFAULTS["device"], show_default=True)
+@click.option("--bf16/--no-bf16", default=_DEFAULTS["bf16"], show_default=True,
               help="bfloat16 autocast (≈1.5× faster on CPUs with AVX-512 BF16/AMX).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=_DEFAULTS["seed"], show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads (use 1 to leave a core free while you work).")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
+@click.option("--progress/--no-progress", default=_DEFAULTS["progress"], show_default=True, help="tqdm progress bar.")
 def train_command(config: str, data: tuple[Path, ...], **options) -> None:
     """Train weights for the codec on photos in DATA folders.
 
@@ -86,7 +96,7 @@ def train_command(config: str, data: tuple[Path, ...], **options) -> None:
     exactly where it stopped.  Progress is logged as JSON lines to OUT with .jsonl.
     """
     from rnncodec.configs import list_configs
-    from rnncodec.train import TrainOptions, train
+    from rnncodec.train import train
 
     if config not in list_configs():
         raise click.BadParameter(f"unknown architecture {config!r} (known: {', '.join(list_configs())})",

@@ -42,6 +42,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from . import __version__
+from .choices import DEFAULT_TILE_SIZE, MAX_ITERATIONS, PRECISIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
 from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
@@ -53,8 +54,6 @@ from .weights import LoadedWeights, RNCWeights, load_weights
 __all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "codec_for", "bf16_native", "DEFAULT_TILE_SIZE",
            "MAX_ITERATIONS"]
 
-DEFAULT_TILE_SIZE = 1024
-MAX_ITERATIONS = 16
 BLOCK = format_spec.BLOCK_SIZE
 
 WeightsArg = Union[None, str, os.PathLike, RNCWeights, LoadedWeights]
@@ -92,8 +91,8 @@ class Codec:
         if tile_size and (tile_size & (tile_size - 1) or tile_size < BLOCK):
             raise ValueError(f"tile_size must be 0 or a power of two ≥ {BLOCK}, got {tile_size}")
         self.tile_size = tile_size
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.bf16 = precision == "bf16" or (precision == "auto" and bf16_native())
         self.model.to(memory_format=torch.channels_last)  # ~1.6× faster convolutions on CPU
 

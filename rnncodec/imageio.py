@@ -17,13 +17,13 @@ from typing import Optional, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .choices import ALPHA_POLICIES
 from .errors import UnsupportedImageError
 
 __all__ = ["ImageInput", "SourceImage", "load_image", "to_pil"]
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 
-ALPHA_POLICIES = ("keep", "drop", "refuse")
 _GRAY_MODES = {"1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 

@@ -7,10 +7,10 @@ import math
 import torch
 from pytorch_msssim import ms_ssim as _ms_ssim
 
+from .choices import MIN_MSSSIM_SIDE
+
 __all__ = ["psnr", "ms_ssim", "msssim_window", "MIN_MSSSIM_SIDE"]
 
-#: Smallest image side MS-SSIM's five scales work on (with a 3×3 window).
-MIN_MSSSIM_SIDE = 33
 
 
 def msssim_window(side: int) -> int:

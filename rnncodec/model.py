@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .choices import BINARIZERS
 from .configs import ArchConfig
 
 __all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "BINARIZERS", "binarize"]
@@ -90,7 +91,6 @@ _CELL_CLASSES = {"gru": ConvGRUCell, "lstm": ConvLSTMCell}
 
 
 #: How training binarizes (:func:`binarize`); inference always takes the sign.
-BINARIZERS = ("stochastic", "sign")
 
 
 def binarize(y: torch.Tensor, training: Optional[str] = None) -> torch.Tensor:

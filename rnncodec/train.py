@@ -12,13 +12,11 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -29,76 +27,13 @@ from torch.nn import functional as F
 
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
-from .metrics import MIN_MSSSIM_SIDE, ms_ssim, msssim_window, psnr
-from .model import BINARIZERS, RecurrentCodec
+from .metrics import ms_ssim, msssim_window, psnr
+from .model import RecurrentCodec
+from .train_options import TrainOptions
 from .weights import save_weights
 
 __all__ = ["TrainOptions", "train", "validate", "export_checkpoint"]
 
-LOSSES = ("msssim-psnr", "msssim-l1", "l1", "mse")
-
-
-@dataclass
-class TrainOptions:
-    """Everything a run depends on; stored in its checkpoint and in the weights file."""
-
-    data: Sequence[str | Path]
-    out: str | Path
-    config: str = "gru-s"
-    val: Optional[str | Path] = None
-    steps: int = 30000
-    minutes: Optional[float] = None
-    stop_at: Optional[int] = None
-    batch_size: int = 8
-    crop: int = 128
-    iterations: int = 8
-    lr: float = 1e-3
-    lr_final: float = 1e-5
-    warmup: int = 200
-    loss: str = "msssim-psnr"
-    msssim_weight: float = 0.5
-    balance_iterations: bool = True
-    iteration_weights: Optional[Sequence[float]] = None
-    binarizer: str = "stochastic"
-    grad_clip: float = 1.0
-    bf16: bool = True
-    device: str = "cpu"
-    seed: int = 0
-    threads: Optional[int] = None
-    checkpoint: Optional[str | Path] = None
-    checkpoint_minutes: float = 10.0
-    checkpoint_steps: Optional[int] = None
-    val_every: int = 1000
-    val_images: int = 20
-    log: Optional[str | Path] = None
-    resume: bool = False
-    init: Optional[str | Path] = None
-    progress: bool = True
-    extra_meta: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.binarizer not in BINARIZERS:
-            raise ValueError(f"binarizer must be one of {BINARIZERS}, got {self.binarizer!r}")
-        if not 1 <= self.iterations <= 16:
-            raise ValueError(f"iterations must be in 1…16, got {self.iterations}")
-        if self.iteration_weights is not None:
-            self.iteration_weights = [float(w) for w in self.iteration_weights]
-            if len(self.iteration_weights) != self.iterations or min(self.iteration_weights) < 0 \
-                    or sum(self.iteration_weights) <= 0:
-                raise ValueError(f"iteration weights need {self.iterations} non-negative values, not all zero")
-        if self.crop % 16:
-            raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
-        if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:
-            raise ValueError(f"the {self.loss} loss needs crops of at least {MIN_MSSSIM_SIDE} pixels, got {self.crop}")
-        self.out = Path(self.out)
-        self.checkpoint = Path(self.checkpoint) if self.checkpoint else self.out.with_suffix(".ckpt")
-        self.log = Path(self.log) if self.log else self.out.with_suffix(".jsonl")
-
-    def to_json(self) -> dict:
-        data = dataclasses.asdict(self)
-        return json.loads(json.dumps(data, default=str))
 
 
 def run_fraction(options: TrainOptions, step: int, elapsed: float) -> float:

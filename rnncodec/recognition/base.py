@@ -35,6 +35,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, ContextManager, Optional, Sequence, Union
 
+from ..choices import PRECISIONS
 from .errors import RecognitionError
 from .hub import downloads_allowed
 
@@ -47,9 +48,8 @@ __all__ = ["Recognizer", "TASKS", "PRECISIONS", "to_rgb"]
 
 #: The tasks a recognizer can have.
 TASKS = ("classification", "detection")
-#: ``precision=`` values: ``auto`` is bfloat16 on CPUs with native support (AVX-512 BF16 / AMX)
-#: for recognizers that gain from it, float32 elsewhere.
-PRECISIONS = ("auto", "bf16", "fp32")
+# ``precision=`` values (:data:`rnncodec.choices.PRECISIONS`): ``auto`` is bfloat16 on CPUs with
+# native support (AVX-512 BF16 / AMX) for recognizers that gain from it, float32 elsewhere.
 
 
 def to_rgb(image: "Image.Image") -> "Image.Image":

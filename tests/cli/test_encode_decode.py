@@ -20,7 +20,7 @@ def photos(tmp_path, photo):
 
 
 def test_encode_one_file_reports_size_bpp_and_ratio(runner, photos, weights_file):
-    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--weights", str(weights_file)])
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--codec-weights", str(weights_file)])
     assert result.exit_code == 0, result.output
     out = photos / "a.rnc"
     size = out.stat().st_size
@@ -31,18 +31,18 @@ def test_encode_one_file_reports_size_bpp_and_ratio(runner, photos, weights_file
 def test_encode_folder_and_glob_to_out_dir(runner, photos, weights_file, tmp_path):
     out_dir = tmp_path / "coded"
     result = runner.invoke(cli, ["encode", str(photos), "--out-dir", str(out_dir), "-n", "1",
-                                 "--weights", str(weights_file)])
+                                 "--codec-weights", str(weights_file)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out_dir.iterdir()) == ["a.rnc", "b.rnc"]
     assert len(result.output.splitlines()) == 2
     result = runner.invoke(cli, ["encode", str(photos / "*.png"), "--out-dir", str(out_dir), "-n", "1",
-                                 "--weights", str(weights_file), "--force"])
+                                 "--codec-weights", str(weights_file), "--force"])
     assert result.exit_code == 0 and "a.png" in result.output and "b.jpg" not in result.output
 
 
 def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file):
     (photos / "a.rnc").write_bytes(b"keep me")
-    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(weights_file)])
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file)])
     assert result.exit_code == 1 and "exists; use --force" in result.output
     assert (photos / "a.rnc").read_bytes() == b"keep me"
 
@@ -54,7 +54,7 @@ def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file)
     (["--coder", "lzma"], "Invalid value for '--coder'"),
 ])
 def test_encode_usage_errors_exit_2(runner, photos, weights_file, args, message):
-    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(weights_file), *args])
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), *args])
     assert result.exit_code == 2 and message in result.output
 
 
@@ -65,7 +65,7 @@ def test_encode_missing_input_is_usage_error(runner, tmp_path):
 
 def test_encode_bad_image_is_error_1_and_others_still_done(runner, photos, weights_file):
     (photos / "broken.png").write_bytes(b"not a png")
-    result = runner.invoke(cli, ["encode", str(photos), "--weights", str(weights_file)])
+    result = runner.invoke(cli, ["encode", str(photos), "--codec-weights", str(weights_file)])
     assert result.exit_code == 1
     assert "broken.png: " in result.output and "not an image" in result.output
     assert (photos / "a.rnc").exists() and not (photos / "broken.rnc").exists()
@@ -73,46 +73,46 @@ def test_encode_bad_image_is_error_1_and_others_still_done(runner, photos, weigh
 
 
 def test_missing_weights_file_is_error_1(runner, photos, tmp_path):
-    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--weights", str(tmp_path / "none.pt")])
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--codec-weights", str(tmp_path / "none.pt")])
     assert result.exit_code == 1 and "weights file not found" in result.output
 
 
 def test_decode_formats_and_iterations(runner, photos, weights_file, tmp_path):
-    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "3", "--weights", str(weights_file)])
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "3", "--codec-weights", str(weights_file)])
     rnc = photos / "a.rnc"
     for name in ("out.png", "out.jpg", "out.webp"):
         result = runner.invoke(cli, ["decode", str(rnc), "-o", str(tmp_path / name), "-n", "2",
-                                     "--weights", str(weights_file)])
+                                     "--codec-weights", str(weights_file)])
         assert result.exit_code == 0, result.output
         with Image.open(tmp_path / name) as image:
             assert image.size == (100, 72) and image.format == {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[name[4:]]
-    result = runner.invoke(cli, ["decode", str(rnc), "-o", str(tmp_path / "out.xyz"), "--weights", str(weights_file)])
+    result = runner.invoke(cli, ["decode", str(rnc), "-o", str(tmp_path / "out.xyz"), "--codec-weights", str(weights_file)])
     assert result.exit_code == 2 and "unknown image extension" in result.output
 
 
 def test_cli_truncate_decodes_like_decode_n(runner, photos, weights_file, tmp_path):
     """`rnc truncate -n 1` then decode == `rnc decode -n 1` of the original, pixel for pixel."""
-    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--weights", str(weights_file)])
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--codec-weights", str(weights_file)])
     runner.invoke(cli, ["truncate", str(photos / "a.rnc"), "-n", "1", "-o", str(tmp_path / "one.rnc")])
-    w = ["--weights", str(weights_file)]
+    w = ["--codec-weights", str(weights_file)]
     assert runner.invoke(cli, ["decode", str(tmp_path / "one.rnc"), "-o", str(tmp_path / "t.png"), *w]).exit_code == 0
     assert runner.invoke(cli, ["decode", str(photos / "a.rnc"), "-n", "1", "-o", str(tmp_path / "d.png"), *w]).exit_code == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "t.png")), np.asarray(Image.open(tmp_path / "d.png")))
 
 
 def test_decode_with_wrong_weights_names_both(runner, photos, weights_file, other_weights_file, tmp_path):
-    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--weights", str(weights_file)])
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--codec-weights", str(weights_file)])
     result = runner.invoke(cli, ["decode", str(photos / "a.rnc"), "-o", str(tmp_path / "x.png"),
-                                 "--weights", str(other_weights_file)])
+                                 "--codec-weights", str(other_weights_file)])
     assert result.exit_code == 1 and "encoded with weights" in result.output
     assert not (tmp_path / "x.png").exists()
 
 
 def test_decode_cut_file_strict_and_lenient(runner, photos, weights_file, tmp_path):
-    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--coder", "raw", "--weights", str(weights_file)])
+    runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "2", "--coder", "raw", "--codec-weights", str(weights_file)])
     cut = tmp_path / "cut.rnc"
     cut.write_bytes((photos / "a.rnc").read_bytes()[:-30])
-    w = ["--weights", str(weights_file)]
+    w = ["--codec-weights", str(weights_file)]
     result = runner.invoke(cli, ["decode", str(cut), "-o", str(tmp_path / "c.png"), *w])
     assert result.exit_code == 1 and "truncated" in result.output
     result = runner.invoke(cli, ["decode", str(cut), "-o", str(tmp_path / "c.png"), "--lenient", *w])
@@ -131,3 +131,29 @@ def test_train_usage_errors(runner, tmp_path):
     assert result.exit_code == 2 and "multiple of 16" in result.output
     result = runner.invoke(cli, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "w.pt"), "--config", "nope"])
     assert result.exit_code == 2 and "unknown architecture" in result.output
+
+
+def test_weights_is_a_deprecated_alias_of_codec_weights(runner, photos, weights_file, tmp_path):
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "-o", str(tmp_path / "a.rnc"),
+                                 "--weights", str(weights_file)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert warnings == ["Warning: 'rnc encode --weights' is deprecated: use --codec-weights "
+                        "(--weights names a recognizer's weights)."]
+    result = runner.invoke(cli, ["decode", str(tmp_path / "a.rnc"), "-o", str(tmp_path / "a.png"),
+                                 "--weights", str(weights_file)])
+    assert result.exit_code == 0 and "'rnc decode --weights' is deprecated" in result.output
+    result = runner.invoke(cli, ["decode", str(tmp_path / "a.rnc"), "-o", str(tmp_path / "b.png"),
+                                 "--codec-weights", str(weights_file)])
+    assert result.exit_code == 0 and "Warning:" not in result.output
+    assert "--weights" not in runner.invoke(cli, ["encode", "--help"]).output
+
+
+def test_the_cli_offers_the_librarys_limits_and_choices(runner):
+    from rnncodec.choices import ALPHA_POLICIES, BINARIZERS, LOSSES, MAX_ITERATIONS
+
+    too_many = runner.invoke(cli, ["encode", "x.png", "-n", str(MAX_ITERATIONS + 1)])
+    assert too_many.exit_code == 2 and f"1<=x<={MAX_ITERATIONS}" in too_many.output
+    train_help = runner.invoke(cli, ["train", "--help"]).output
+    assert all(name in train_help for name in (*LOSSES, *BINARIZERS))
+    assert all(name in runner.invoke(cli, ["encode", "--help"]).output for name in ALPHA_POLICIES)

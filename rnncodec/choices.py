@@ -1,0 +1,28 @@
+"""The limits, choices and defaults of the codec, its training and the recognizers, in one place
+that imports nothing heavy (no torch, no numpy): the library checks its arguments against them and
+the ``rnc`` commands offer them (their ``--help`` stays fast)."""
+
+from __future__ import annotations
+
+__all__ = ["MAX_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS", "LOSSES",
+           "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
+
+#: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
+MAX_ITERATIONS = 16
+#: Tile side (pixels) for large images; 0: the whole image at once.
+DEFAULT_TILE_SIZE = 1024
+#: The tile sides ``rnc encode`` offers (the library takes any power of two ≥ 16, or 0).
+TILE_SIZES = (0, 256, 512, 1024, 2048)
+#: What encoding does with an alpha channel: keep it losslessly in the file, drop it, or refuse the image.
+ALPHA_POLICIES = ("keep", "drop", "refuse")
+#: Arithmetic of the networks (codec and recognizers): bfloat16 where the CPU has native support ("auto").
+PRECISIONS = ("auto", "bf16", "fp32")
+#: The payload coder name that writes the file with every registered coder and keeps the smallest.
+CODER_AUTO = "auto"
+#: Training losses (:mod:`rnncodec.train`), the first the default.
+LOSSES = ("msssim-psnr", "msssim-l1", "l1", "mse")
+#: Smallest image side MS-SSIM's five scales work on (with a 3×3 window): the smallest crop of the
+#: ``msssim-*`` losses.
+MIN_MSSSIM_SIDE = 33
+#: How training turns the encoder's outputs into bits (:func:`rnncodec.model.binarize`).
+BINARIZERS = ("stochastic", "sign")
