@@ -98,6 +98,13 @@ def test_the_packages_have_no_import_cycle():
     assert cycle is None, "import cycle: " + " → ".join(cycle)
 
 
+def test_the_container_imports_nothing_outside_it():
+    graph = import_graph()
+    outside = {(module, target) for module, targets in graph.items() if module.startswith("rnncodec.formats")
+               for target in targets if not target.startswith("rnncodec.formats")}
+    assert not outside
+
+
 def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None

@@ -22,8 +22,10 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     (wheel,) = tmp_path.glob("rnncodec-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("rnncodec/__init__.py", "rnncodec/formats/__init__.py", "rnncodec/formats/spec.py",
-                     "rnncodec/formats/SPEC.md", "rnncodec/cli/__init__.py", "rnncodec/cli/main.py"):
+                     "rnncodec/formats/SPEC.md", "rnncodec/cli/__init__.py", "rnncodec/cli/main.py",
+                     "rnncodec/formats/coders/__init__.py", "rnncodec/formats/coders/context/coder.py"):
         assert required in names
+    assert not any("conformance" in name for name in names)  # the vector generator is a developer script
     assert not any(name.startswith(("formats/", "cli/", "tests/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
