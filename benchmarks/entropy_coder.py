@@ -10,7 +10,7 @@ through the container (``write_bytes``/``read``), and must give the codes bit fo
 network's own decode time at 2 iterations is measured too, for the coder's share of the decode time.
 
     python benchmarks/entropy_coder.py                        # shipped default weights, ../shared/data/kodak
-    python benchmarks/entropy_coder.py --weights /tmp/trial.pt --images 6
+    python benchmarks/entropy_coder.py --codec-weights /tmp/trial.pt --images 6
 
 Writes ``results/entropy/<weights>.json``; prints a table.
 """
@@ -97,7 +97,8 @@ def coder_share_at_2(images: list[dict]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--weights", default=None, help="weights name or file (default: shipped default)")
+    parser.add_argument("--codec-weights", "--weights", dest="weights", default=None,
+                        help="codec weights name or file (default: shipped default)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--iterations", type=int, default=8)
     parser.add_argument("--images", type=int, default=None, help="only the first N images (quick runs)")

@@ -10,7 +10,7 @@ linearly in log(bpp) — no extrapolation ("—" outside a curve's range).  BD-r
 cubic fit of log-rate against quality, over the overlapping range) compares whole curves.
 
     python benchmarks/rd_kodak.py                       # shipped default weights, ../shared/data/kodak
-    python benchmarks/rd_kodak.py --weights runs/x.pt --iterations 8 --images 6
+    python benchmarks/rd_kodak.py --codec-weights runs/x.pt --iterations 8 --images 6
 
 Writes ``results/kodak/<weights>.json`` and ``docs/img/rd-kodak.png``; prints a table.
 """
@@ -167,7 +167,8 @@ def plot(curves: dict[str, list[dict]], path: Path, title: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--weights", default=None, help="weights name or file (default: shipped default)")
+    parser.add_argument("--codec-weights", "--weights", dest="weights", default=None,
+                        help="codec weights name or file (default: shipped default)")
     parser.add_argument("--iterations", type=int, default=8)
     parser.add_argument("--images", type=int, default=None, help="only the first N images (quick runs)")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default results/kodak/<weights>.json)")

@@ -1,7 +1,7 @@
 """Encode + decode time of one 768×512 image, in process, next to Pillow's WebP in the same run.
 
     python benchmarks/speed.py                      # shipped default weights, kodim01, 2 iterations
-    python benchmarks/speed.py --weights x.pt --iterations 4 --repeats 9
+    python benchmarks/speed.py --codec-weights x.pt --iterations 4 --repeats 9
 
 Target (issue 3/4): rnncodec encode + decode at 2 iterations < 1.0 s on 2 cores (median).
 The first call (model load, allocator warm-up) is excluded; every figure is a median of
@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from rnncodec.choices import PRECISIONS
 from rnncodec.codec import Codec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +39,10 @@ def median_seconds(fn, repeats: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", type=Path, default=ROOT.parent / "shared" / "data" / "kodak" / "kodim01.png")
-    parser.add_argument("--weights", default=None)
+    parser.add_argument("--codec-weights", "--weights", dest="weights", default=None)
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    parser.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS)
     args = parser.parse_args(argv)
 
     image = Image.open(args.image).convert("RGB")

@@ -9,7 +9,7 @@ block away from a seam (inside a tile, where no seam exists).
 Memory: a 24-megapixel (6000×4000) photo-like image (Kodak images tiled and resized) is
 encoded and decoded in a child process at the default tile size; its peak RSS is reported.
 
-    python benchmarks/tiling.py --weights x.pt
+    python benchmarks/tiling.py --codec-weights x.pt
 Writes ``results/tiling/<weights>.json``.
 """
 
@@ -99,7 +99,7 @@ def memory_report(weights: str | None, data: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--weights", default=None)
+    parser.add_argument("--codec-weights", "--weights", dest="weights", default=None)
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--iterations", type=int, nargs="+", default=[1, 2, 4, 8])

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import click
 
+from rnncodec.recognition.datasets import ANNOTATION_FORMATS
+
 from .options import ITERATIONS, atomic_output, check_output, file_progress, force_option, recognizer_options, stacked
 from .recognize import open_recognizer
 
@@ -128,7 +130,7 @@ def eval_classify_command(labels: Path, data: Path, iterations: int, limit: Opti
 @eval_command.command("detect", short_help="mAP@0.5 and mAP@[.5:.95] vs bytes (SSDlite).")
 @click.option("--annotations", type=click.Path(exists=True, path_type=Path), required=True,
               help="Annotation folder (yolo: <stem>.txt, voc: <stem>.xml) or COCO JSON file.")
-@click.option("--format", "fmt", type=click.Choice(["yolo", "voc", "coco"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(ANNOTATION_FORMATS), required=True,
               help="Annotation format.")
 @click.option("--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="yolo: class names, a data YAML ('names:') or one per line (default: the 80 COCO classes).")
