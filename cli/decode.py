@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from .main import describe_error
-from .options import (atomic_output, check_output, codec_weights_option, deprecated_weights_alias, file_progress,
-                      force_option, inputs_argument, threads_option)
+from .options import (atomic_output, backend_option, check_output, codec_weights_option, deprecated_weights_alias,
+                      file_progress, force_option, inputs_argument, threads_option)
 
 __all__ = ["decode_command"]
 
@@ -30,10 +30,12 @@ log = logging.getLogger(__name__)
               help="Decode the complete iterations of a cut or still-arriving file instead of failing.")
 @codec_weights_option
 @deprecated_weights_alias
+@backend_option
 @threads_option
 @force_option
 def decode_command(inputs: list[Path], iterations: int | None, output: Path | None, out_dir: Path | None,
-                   fmt: str, lenient: bool, codec_weights: str | None, threads: int | None, force: bool) -> None:
+                   fmt: str, lenient: bool, codec_weights: str | None, backend: str, threads: int | None,
+                   force: bool) -> None:
     """Decompress FILES (.rnc files, folders or globs) to images.
 
     \b
@@ -67,7 +69,7 @@ def decode_command(inputs: list[Path], iterations: int | None, output: Path | No
     failures = 0
     for src, target in file_progress(list(zip(inputs, targets)), "decoding"):
         try:
-            image = decode(src, iterations, weights=codec_weights, strict=not lenient)
+            image = decode(src, iterations, weights=codec_weights, strict=not lenient, backend=backend)
             save_image(image, target, force)
         except Exception as exc:
             failures += 1

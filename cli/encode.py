@@ -11,7 +11,7 @@ from rnncodec.choices import ALPHA_POLICIES, CODER_AUTO, DEFAULT_TILE_SIZE, TILE
 from rnncodec.formats import coder_names
 
 from .main import describe_error
-from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, check_output, codec_weights_option,
+from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_output, codec_weights_option,
                       deprecated_weights_alias, file_progress, force_option, inputs_argument, threads_option)
 
 __all__ = ["encode_command"]
@@ -44,10 +44,12 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
               help="Alpha channel: keep it losslessly in the file, drop it, or refuse such images.")
 @codec_weights_option
 @deprecated_weights_alias
+@backend_option
 @threads_option
 @force_option
 def encode_command(inputs: list[Path], iterations: int, output: Path | None, out_dir: Path | None,
-                   coder: str, tile_size: str, alpha: str, codec_weights: str | None, threads: int | None,
+                   coder: str, tile_size: str, alpha: str, codec_weights: str | None, backend: str,
+                   threads: int | None,
                    force: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
 
@@ -74,7 +76,7 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
     from rnncodec.codec import Codec
     from rnncodec.formats import read_header
 
-    codec = Codec(codec_weights, tile_size=int(tile_size))
+    codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
     failures = 0
     for src, target in file_progress(list(zip(inputs, targets)), "encoding"):
         try:

@@ -6,8 +6,9 @@ a command, write ``cli/<name>.py`` with a ``@click.command("<name>")`` function 
 and add one line to :data:`COMMANDS`.  Keep heavy imports (torch, torchvision) inside the command
 function so that ``rnc --help`` stays fast too.
 
-Exit status: 0 success; 1 a bad or unreadable file, an I/O error, or a refused overwrite (one
-line ``Error: …`` on stderr, no traceback; ``-vv`` logs the traceback); 2 a usage error.
+Exit status: 0 success; 1 a bad or unreadable file, an I/O error, a refused overwrite, or a
+command that needs what the light install lacks (torch: "pip install 'rnncodec[torch]'") — one
+line ``Error: …`` on stderr, no traceback; ``-vv`` logs the traceback; 2 a usage error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import click
 from rnncodec import __version__
 from rnncodec.formats.errors import RNCError
 
-__all__ = ["cli", "COMMANDS", "LazyGroup", "describe_error"]
+__all__ = ["cli", "COMMANDS", "LazyGroup", "describe_error", "TORCH_EXTRA_MODULES"]
 
 log = logging.getLogger("rnncodec.cli")
 
@@ -40,6 +41,10 @@ COMMANDS: dict[str, str] = {
     "serve": "rnncodec.cli.serve:serve_command",
     "send": "rnncodec.cli.send:send_command",
 }
+
+
+#: Top-level modules of the ``[torch]`` extra: a command that misses one says how to install it.
+TORCH_EXTRA_MODULES = frozenset({"torch", "torchvision", "pytorch_msssim", "fastapi", "uvicorn", "starlette"})
 
 
 def describe_error(exc: BaseException) -> str:
@@ -81,6 +86,12 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise  # click's main() handles a closed stdout
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in TORCH_EXTRA_MODULES:
+                raise
+            log.debug("command failed", exc_info=True)
+            raise click.ClickException(f"rnc {ctx.invoked_subcommand} needs {exc.name}, which is not installed: "
+                                       "pip install 'rnncodec[torch]'") from exc
         except (RNCError, OSError) as exc:
             log.debug("command failed", exc_info=True)
             raise click.ClickException(describe_error(exc)) from exc

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TypeVa
 
 import click
 
-from rnncodec.choices import MAX_ITERATIONS, PRECISIONS
+from rnncodec.choices import BACKENDS, MAX_ITERATIONS, PRECISIONS
 
 __all__ = [
     "OutputExistsError",
@@ -38,6 +38,7 @@ __all__ = [
     "ITERATIONS",
     "stacked",
     "threads_option",
+    "backend_option",
     "file_progress",
     "codec_weights_option",
     "deprecated_weights_alias",
@@ -171,17 +172,24 @@ def file_progress(items: Sequence[T], label: str) -> Iterable[T]:
 
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    if value:
-        import torch
+    from rnncodec.backends import set_threads
 
-        torch.set_num_threads(value)
+    set_threads(value)
     return value
 
 
-#: ``--threads N``: torch CPU threads (results are deterministic for a given count).
+#: ``--threads N``: CPU threads of the network, either backend (results are deterministic for a given count).
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, callback=_set_threads, expose_value=True,
-    help="CPU threads for the network (default: torch's, one per core).")
+    help="CPU threads for the network (default: one per core).")
+
+#: ``--backend auto|torch|onnx``: what runs the codec's network (rnncodec.backends); every backend
+#: reads and writes the same files.
+backend_option = click.option(
+    "--backend", type=click.Choice(BACKENDS), envvar="RNC_BACKEND", show_envvar=True, default=BACKENDS[0],
+    show_default=True,
+    help="What runs the network: torch (bfloat16 where the CPU has it), onnx (ONNX Runtime, float32; "
+         "no torch needed), or auto: torch when it is installed, else onnx.")
 
 _ALIAS_KEY = "rnc.codec_weights_alias"
 

@@ -34,7 +34,7 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    """Import the module of a public name (torch for the codec's) only when the name is asked for."""
+    """Import the module of a public name only when the name is asked for (torch: only the torch backend)."""
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,8 @@ the ``rnc`` commands offer them (their ``--help`` stays fast)."""
 
 from __future__ import annotations
 
-__all__ = ["MAX_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS", "LOSSES",
-           "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
+__all__ = ["MAX_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS", "BACKENDS",
+           "LOSSES", "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
 
 #: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
 MAX_ITERATIONS = 16
@@ -17,6 +17,8 @@ TILE_SIZES = (0, 256, 512, 1024, 2048)
 ALPHA_POLICIES = ("keep", "drop", "refuse")
 #: Arithmetic of the networks (codec and recognizers): bfloat16 where the CPU has native support ("auto").
 PRECISIONS = ("auto", "bf16", "fp32")
+#: What runs the codec's network (:mod:`rnncodec.backends`); auto: torch when it is installed, else onnx.
+BACKENDS = ("auto", "torch", "onnx")
 #: The payload coder name that writes the file with every registered coder and keeps the smallest.
 CODER_AUTO = "auto"
 #: Training losses (:mod:`rnncodec.train`), the first the default.

@@ -22,50 +22,43 @@ each tile's codes are exactly those of the same crop coded alone, and so are its
 one next to each seam, which the decoder blends across the seam (:mod:`rnncodec.seams`); memory
 stays bounded by one tile whatever the image size.
 
-Determinism: the same image, weights, machine and thread count give the same bytes, and the same
-bytes the same pixels.  The network runs in bfloat16 where the CPU has native support for it
-(AVX-512 BF16 / AMX; about twice as fast) and in float32 elsewhere; ``precision=`` overrides.
-Torch's thread count is left as the process has it (``torch.set_num_threads``); results can
-differ between thread counts, never between runs.
+The network runs on a backend (:mod:`rnncodec.backends`): PyTorch, or ONNX Runtime without torch
+(``backend=``, ``$RNC_BACKEND``; torch when it is installed).  Every backend reads and writes the
+same files; this module holds everything but the network's steps.
+
+Determinism: the same image, weights, backend, machine and thread count give the same bytes, and
+the same bytes the same pixels.  The torch backend runs in bfloat16 where the CPU has native
+support for it (AVX-512 BF16 / AMX; about twice as fast) and in float32 elsewhere (``precision=``
+overrides); the onnx backend in float32.  Thread counts are left as the process has them
+(``torch.set_num_threads``, :func:`rnncodec.backends.set_threads`); results can differ between
+thread counts, never between runs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
-import torch
 from PIL import Image
-from torch.nn import functional as F
 
 from . import __version__
-from .choices import DEFAULT_TILE_SIZE, MAX_ITERATIONS, PRECISIONS
+from .backends import Backend, load_backend, resolve_backend
+from .choices import DEFAULT_TILE_SIZE, MAX_ITERATIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
 from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
 from .seams import smooth_seams
-from .model import RecurrentCodec
-from .weights import LoadedWeights, RNCWeights, load_weights
+from .weights import LoadedWeights, RNCWeights
 
-__all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "codec_for", "bf16_native", "DEFAULT_TILE_SIZE",
-           "MAX_ITERATIONS"]
+__all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "codec_for", "DEFAULT_TILE_SIZE", "MAX_ITERATIONS"]
 
 BLOCK = format_spec.BLOCK_SIZE
 
 WeightsArg = Union[None, str, os.PathLike, RNCWeights, LoadedWeights]
 Tile = tuple[int, int, int, int]  # top, left, height, width (padded pixels, multiples of 16)
-
-
-def bf16_native() -> bool:
-    """Whether this CPU runs bfloat16 convolutions natively (AVX-512 BF16 / AMX), where they are ~2× faster."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def tiles_of(height: int, width: int, tile_size: int) -> list[Tile]:
@@ -83,29 +76,24 @@ class Codec:
         weights: shipped weights (a :class:`RNCWeights` member or its name), a weights file path,
             or already-loaded :class:`LoadedWeights`; ``None`` is ``RNCWeights.DEFAULT``.
         tile_size: tile side in pixels for encoding (power of two ≥ 16, or 0 for no tiling).
-        precision: ``"auto"``, ``"bf16"`` or ``"fp32"``.
+        precision: ``"auto"``, ``"bf16"`` (torch only) or ``"fp32"``.
+        backend: ``"torch"``, ``"onnx"`` or ``"auto"``; ``None`` is ``$RNC_BACKEND``, else ``"auto"``
+            (torch when it is installed, else onnx).  Loaded :class:`LoadedWeights` run on torch.
     """
 
-    def __init__(self, weights: WeightsArg = None, *, tile_size: int = DEFAULT_TILE_SIZE, precision: str = "auto"):
-        self.weights = weights if isinstance(weights, LoadedWeights) else load_weights(weights)
+    def __init__(self, weights: WeightsArg = None, *, tile_size: int = DEFAULT_TILE_SIZE, precision: str = "auto",
+                 backend: Optional[str] = None):
         if tile_size and (tile_size & (tile_size - 1) or tile_size < BLOCK):
             raise ValueError(f"tile_size must be 0 or a power of two ≥ {BLOCK}, got {tile_size}")
         self.tile_size = tile_size
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self.bf16 = precision == "bf16" or (precision == "auto" and bf16_native())
-        self.model.to(memory_format=torch.channels_last)  # ~1.6× faster convolutions on CPU
-
-    @property
-    def model(self) -> RecurrentCodec:
-        return self.weights.model
+        if isinstance(weights, LoadedWeights) and backend is None:
+            backend = "torch"
+        self.backend: Backend = load_backend(backend, weights, precision)
+        self.weights = self.backend.weights
 
     @property
     def bits(self) -> int:
-        return self.model.config.bits
-
-    def _autocast(self):
-        return torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        return self.weights.config.bits
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -134,18 +122,15 @@ class Codec:
                 codes[t, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = bits
         yield from codes
 
-    @torch.inference_mode()
-    def _encode_tile(self, x: torch.Tensor, iterations: int) -> Iterator[np.ndarray]:
-        model = self.model
-        enc_states, dec_states = model.initial_states()
-        reconstruction = torch.zeros_like(x)
+    def _encode_tile(self, tile: np.ndarray, iterations: int) -> Iterator[np.ndarray]:
+        backend = self.backend
+        x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
+        enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
         for t in range(iterations):
-            with self._autocast():
-                bits, enc_states = model.encode_step(x, reconstruction, enc_states)
-                if t + 1 < iterations:  # the last reconstruction is the decoder's business
-                    reconstruction, dec_states = model.decode_step(bits, reconstruction, dec_states)
-                    reconstruction = reconstruction.float()
-            yield (bits[0] > 0).to(torch.uint8).numpy()
+            signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
+            if t + 1 < iterations:  # the last reconstruction is the decoder's business
+                reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
+            yield (backend.numpy(signs)[0] > 0).astype(np.uint8)
 
     def encode(self, image: ImageInput, iterations: int = 2, *, coder: str = "auto",
                metadata: Optional[dict] = None, alpha: str = "keep") -> bytes:
@@ -202,7 +187,6 @@ class Codec:
             self._decode_tile(stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK])
             for top, left, h, w in tiles))
 
-    @torch.inference_mode()
     def _decode_tile(self, codes: np.ndarray) -> np.ndarray:
         decoder = _TileDecoder(self, codes.shape[-2:])
         for bits in codes:
@@ -228,22 +212,19 @@ class _TileDecoder:
     """Recurrent decoder state of one tile."""
 
     def __init__(self, codec: Codec, grid: Sequence[int]):
-        self.codec = codec
-        self.states = codec.model.initial_states()[1]
-        gh, gw = grid
-        self.reconstruction = torch.zeros(1, codec.model.config.colour_channels, gh * BLOCK, gw * BLOCK)
+        self.backend = codec.backend
+        height, width = (side * BLOCK for side in grid)
+        self.states = self.backend.initial_states(height, width)[1]
+        colours = codec.weights.config.colour_channels
+        self.reconstruction = self.backend.tensor(np.zeros((1, colours, height, width), np.float32))
 
-    @torch.inference_mode()
     def add(self, bits: np.ndarray) -> None:
-        signs = torch.from_numpy(bits.astype(np.float32) * 2 - 1).unsqueeze(0)
-        signs = signs.contiguous(memory_format=torch.channels_last)
-        with self.codec._autocast():
-            reconstruction, self.states = self.codec.model.decode_step(signs, self.reconstruction, self.states)
-        self.reconstruction = reconstruction.float()
+        signs = self.backend.tensor((bits.astype(np.float32) * 2 - 1)[None])
+        self.reconstruction, self.states = self.backend.decoder_step(signs, self.reconstruction, self.states)
 
     def pixels(self) -> np.ndarray:
-        rgb = ((self.reconstruction[0] + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
-        return rgb.permute(1, 2, 0).numpy()
+        rgb = np.rint(np.clip(self.backend.numpy(self.reconstruction)[0] + 0.5, 0, 1) * 255).astype(np.uint8)
+        return rgb.transpose(1, 2, 0)
 
 
 class ProgressiveDecoder:
@@ -289,17 +270,10 @@ def _check_iterations(iterations: int) -> None:
         raise ValueError(f"iterations must be an integer in 1…{MAX_ITERATIONS}, got {iterations!r}")
 
 
-def _pad(rgb: np.ndarray) -> torch.Tensor:
-    """``(1, 3, H', W')`` float tensor in [-0.5, 0.5], edge-replicated to multiples of 16."""
-    x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).unsqueeze(0).float().div_(255).sub_(0.5)
-    pad_h, pad_w = -x.shape[-2] % BLOCK, -x.shape[-1] % BLOCK
-    if pad_h or pad_w:
-        # replicate padding needs at least one pixel; pad in steps no larger than the size
-        while pad_h or pad_w:
-            step_h, step_w = min(pad_h, x.shape[-2]), min(pad_w, x.shape[-1])
-            x = F.pad(x, (0, step_w, 0, step_h), mode="replicate")
-            pad_h, pad_w = pad_h - step_h, pad_w - step_w
-    return x.contiguous(memory_format=torch.channels_last)
+def _pad(rgb: np.ndarray) -> np.ndarray:
+    """``(1, 3, H', W')`` float32 array in [-0.5, 0.5], edge-replicated to multiples of 16."""
+    x = np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255) - np.float32(0.5)
+    return np.pad(x, ((0, 0), (0, 0), (0, -x.shape[-2] % BLOCK), (0, -x.shape[-1] % BLOCK)), mode="edge")
 
 
 def _metadata(source: SourceImage, extra: Optional[dict]) -> dict:
@@ -317,9 +291,10 @@ _CODECS_LOCK = threading.Lock()  # decoding threads share the cache (rnncodec.re
 
 
 def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
-              tile_size: int = DEFAULT_TILE_SIZE) -> Codec:
+              tile_size: int = DEFAULT_TILE_SIZE, backend: Optional[str] = None) -> Codec:
     """A cached :class:`Codec` for ``weights``; without weights, for the shipped weights ``header`` names
-    (:class:`UnknownWeightsError` if none do), or the default weights when there is no header either."""
+    (:class:`UnknownWeightsError` if none do), or the default weights when there is no header either.
+    ``backend``: as :class:`Codec`'s."""
     if weights is None and header is not None:
         weights = RNCWeights.for_id(header.weights_id)
         if weights is None:
@@ -327,16 +302,17 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
                                       f"({header.architecture}), which are not shipped: pass that weights file")
     if weights is None:  # one cache entry per network: the default is also named by its member
         weights = RNCWeights.DEFAULT
-    key = (str(weights) if not isinstance(weights, LoadedWeights) else id(weights), tile_size)
+    backend = "torch" if isinstance(weights, LoadedWeights) else resolve_backend(backend)
+    key = (str(weights) if not isinstance(weights, LoadedWeights) else id(weights), tile_size, backend)
     with _CODECS_LOCK:
         if key not in _CODECS:
-            _CODECS[key] = Codec(weights, tile_size=tile_size)
+            _CODECS[key] = Codec(weights, tile_size=tile_size, backend=backend)
         return _CODECS[key]
 
 
 def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None,
            tile_size: int = DEFAULT_TILE_SIZE, coder: str = "auto", metadata: Optional[dict] = None,
-           alpha: str = "keep") -> bytes:
+           alpha: str = "keep", backend: Optional[str] = None) -> bytes:
     """Compress ``image`` to ``.rnc`` bytes.
 
     Args:
@@ -348,26 +324,28 @@ def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None
         coder: payload coder, ``"auto"`` (the smallest) or a name from ``formats.coder_names()``.
         metadata: extra JSON-serialisable keys for the file's metadata chunk.
         alpha: ``"keep"`` (lossless, in the file), ``"drop"`` or ``"refuse"``.
+        backend: ``"torch"``, ``"onnx"`` or ``"auto"`` (default: ``$RNC_BACKEND``, else auto; see :class:`Codec`).
 
     Example:
         >>> data = rnncodec.encode("photo.png", iterations=2)       # doctest: +SKIP
         >>> len(data)                                                 # ~ W·H/32 bytes + 58
     """
-    return codec_for(weights=weights, tile_size=tile_size).encode(image, iterations, coder=coder, metadata=metadata,
+    return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(image, iterations, coder=coder, metadata=metadata,
                                                                   alpha=alpha)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,
-           weights: WeightsArg = None, strict: bool = True) -> Image.Image:
+           weights: WeightsArg = None, strict: bool = True, backend: Optional[str] = None) -> Image.Image:
     """Decompress ``.rnc`` data (bytes, path, file object) to a ``PIL.Image``.
 
     Args:
         iterations: decode only the first ``iterations`` (default: all in the file).
         weights: default — the shipped weights whose hash the file names.
         strict: ``False`` decodes the complete iterations of a cut file instead of raising.
+        backend: as :func:`encode`'s; any backend decodes any file.
 
     Raises:
         RNCError: a damaged file, or weights that do not match the file (WeightsMismatchError).
     """
     rnc = data if isinstance(data, RNCFile) else read(data, strict=strict)
-    return codec_for(rnc.header, weights).decode(rnc, iterations)
+    return codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations)

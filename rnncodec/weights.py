@@ -9,7 +9,10 @@ The shipped files live in the top-level ``weights/`` folder (installed as ``rnnc
 and are listed in :class:`RNCWeights`; ``RNCWeights.DEFAULT`` is what ``encode``/``decode`` use
 unless told otherwise.  Each entry's ``meta`` says how to make it again (``recipe``: the command
 and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
-network of each configuration with or without them.
+network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
+``NAME.encoder.onnx`` and ``NAME.decoder.onnx`` (:func:`onnx_paths`; made by ``python -m
+rnncodec.onnx_export``), which the torch-free backend runs.  Importing this module does not import
+torch; loading a ``.pt`` does.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
-
-import torch
+from typing import TYPE_CHECKING, Any, Union
 
 from .configs import ArchConfig, get_config
 from .errors import UnknownWeightsError
-from .model import RecurrentCodec
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import RecurrentCodec
 
 __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
-           "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta"]
+           "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS"]
 
 FORMAT = "rnncodec-weights"
 FORMAT_VERSION = 1
@@ -90,6 +95,16 @@ class Weights:
     def weights_id(self) -> bytes:
         """What ``.rnc`` headers store: the first 16 bytes of the SHA-256."""
         return weights_id_of(self.sha256)
+
+
+#: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder.
+ONNX_PARTS = ("encoder", "decoder")
+
+
+def onnx_paths(weights_path: Union[str, Path]) -> dict[str, Path]:
+    """``{"encoder": NAME.encoder.onnx, "decoder": NAME.decoder.onnx}`` beside ``NAME.pt``."""
+    path = Path(weights_path)
+    return {part: path.with_name(f"{path.stem}.{part}.onnx") for part in ONNX_PARTS}
 
 
 class RNCWeights(enum.Enum):
@@ -175,10 +190,14 @@ class RNCWeights(enum.Enum):
 class LoadedWeights:
     """A model ready to run, with the identity of the weights it carries."""
 
-    model: RecurrentCodec
+    model: "RecurrentCodec"
     sha256: str
     name: str
     meta: dict[str, Any]
+
+    @property
+    def config(self) -> ArchConfig:
+        return self.model.config
 
     @property
     def architecture(self) -> str:
@@ -203,8 +222,10 @@ def sha256_file(path: Union[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def save_weights(model: RecurrentCodec, path: Union[str, Path], meta: dict | None = None) -> Path:
+def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | None = None) -> Path:
     """Write ``model`` as a weights file (fp32, atomically); returns the path."""
+    import torch
+
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -241,8 +262,10 @@ def load_weights(weights: Union[None, str, Path, RNCWeights] = None) -> LoadedWe
     return _load(str(path.resolve()), name, path.stat().st_mtime_ns)
 
 
-def read_weights_file(path: Union[str, Path]) -> tuple[ArchConfig, dict[str, torch.Tensor], dict[str, Any]]:
+def read_weights_file(path: Union[str, Path]) -> tuple[ArchConfig, dict[str, "torch.Tensor"], dict[str, Any]]:
     """The configuration, state dict and meta stored in a weights file (``weights_only`` loading)."""
+    import torch
+
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, zip errors, …: all mean "not a weights file"
@@ -254,6 +277,8 @@ def read_weights_file(path: Union[str, Path]) -> tuple[ArchConfig, dict[str, tor
 
 @lru_cache(maxsize=4)
 def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
+    from .model import RecurrentCodec
+
     config, state_dict, meta = read_weights_file(path)
     model = RecurrentCodec(config)
     model.load_state_dict(state_dict)

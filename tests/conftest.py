@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,6 +71,18 @@ def weights_file(tmp_path_factory):
 def other_weights_file(tmp_path_factory):
     """Different random weights of the same architecture."""
     return _weights_file(tmp_path_factory.mktemp("weights") / "tiny-b.pt", seed=1)
+
+
+@pytest.fixture(scope="session")
+def onnx_weights_file(tmp_path_factory, weights_file):
+    """A copy of ``weights_file`` with its ONNX graphs beside it (``python -m rnncodec.onnx_export``)."""
+    import shutil
+
+    from rnncodec.onnx_export import export_onnx
+
+    path = Path(shutil.copy(weights_file, tmp_path_factory.mktemp("onnx") / weights_file.name))
+    export_onnx(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""The container and its commands never import torch (and `rnc info` not even numpy)."""
+"""The container and its commands never import torch (and `rnc info` not even numpy); encode and
+decode on the onnx backend do not either, and without torch (the light install) the commands that
+need it say how to install it."""
 
 from __future__ import annotations
 
@@ -60,6 +62,51 @@ def test_container_commands_import_neither_torch_nor_numpy(tmp_path, rnc_file, a
 def test_help_imports_every_command_but_not_torch(tmp_path):
     loaded = _probe(_run_cli(["--help"]), tmp_path)
     assert not loaded["torch"] and not loaded["torchvision"]
+
+
+def test_encode_and_decode_on_onnx_import_no_torch(tmp_path, photo):
+    from PIL import Image
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    for args in (["encode", "photo.png", "-n", "2", "--backend", "onnx"],
+                 ["decode", "photo.rnc", "-o", "back.png", "--backend", "onnx"]):
+        loaded = _probe(_run_cli(args), tmp_path)
+        assert not loaded["torch"] and not loaded["torchvision"], args
+    assert (tmp_path / "back.png").stat().st_size > 0
+
+
+#: What the light install looks like from inside: torch and its extra cannot be imported.
+WITHOUT_TORCH = "import sys\nfor name in ('torch', 'torchvision', 'pytorch_msssim'): sys.modules[name] = None\n"
+
+
+def _run_without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    code = WITHOUT_TORCH + "from rnncodec.cli.main import cli\ncli.main({!r}, prog_name='rnc')".format(args)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_without_torch_encode_and_decode_run_on_onnx(tmp_path, photo):
+    from PIL import Image
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    for args in (["encode", "photo.png", "-n", "1"], ["decode", "photo.rnc", "-o", "back.png"]):
+        done = _run_without_torch(args, tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "back.png").size == (100, 72)
+
+
+@pytest.mark.parametrize("args, command", [
+    (["encode", "photo.png", "--backend", "torch"], "encode"),
+    (["classify", "x.rnc"], "classify"),
+    (["train", "--data", ".", "--out", "w.pt"], "train"),
+])
+def test_without_torch_commands_that_need_it_say_how_to_install_it(tmp_path, photo, rnc_file, args, command):
+    from PIL import Image
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    done = _run_without_torch(args, tmp_path)
+    message = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(message) == 1, done.stderr
+    assert message[0].startswith("Error: ") and "pip install 'rnncodec[torch]'" in message[0], message
 
 
 def test_rnc_info_is_fast(tmp_path, rnc_file):

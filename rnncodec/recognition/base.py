@@ -130,7 +130,7 @@ class Recognizer(abc.ABC):
         """
         import torch
 
-        from ..codec import bf16_native
+        from ..backends.torch_backend import bf16_native
 
         device = torch.device(self.device).type
         if self.precision == "bf16" or (self.precision == "auto" and device == "cpu" and bf16_native()):

@@ -1,0 +1,146 @@
+"""Export weights to the ONNX graphs the torch-free backend runs (needs torch and onnx).
+
+    python -m rnncodec.onnx_export GRU_S_V4        # a registry entry: beside its .pt (weights/)
+    python -m rnncodec.onnx_export --all           # every shipped entry
+    python -m rnncodec.onnx_export my-weights.pt   # any weights file: my-weights.{encoder,decoder}.onnx
+
+Each weights file gives two graphs, one step each of the per-iteration loop the torch codec runs
+(:meth:`rnncodec.model.RecurrentCodec.encode_step` / ``decode_step``), the recurrent states as
+explicit inputs and outputs (``state_0`` … in, ``new_state_0`` … out; zeros before the first
+iteration, which gives the codes of the cells' ``state=None`` start), height and width dynamic,
+float32, ONNX opset 17.  The graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``)
+and the architecture (``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every
+shipped entry has graphs that compute what its ``.pt`` does.
+
+The graphs hold no copy of the weights: their initializers are ONNX *external data* pointing at
+the tensors' bytes inside the ``.pt`` beside them (a ``torch.save`` file is an uncompressed zip
+of raw little-endian tensors), so each graph is ~30 KB and the weights are shipped once.  An
+initializer not found in the ``.pt`` (none, for the shipped architectures) stays in the graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import struct
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from .backends import state_shapes
+from .backends.onnx_backend import CONFIG_KEY, SHA256_KEY
+from .weights import ONNX_PARTS, RNCWeights, load_weights, onnx_paths, resolve_weights
+
+__all__ = ["export_onnx"]
+
+OPSET = 17
+_EXAMPLE_SIZE = 64  # height and width of the example tile the graphs are traced with (any multiple of 16)
+
+
+class _Step(nn.Module):
+    """One step of the encoder or decoder with flat state tensors (ONNX has no nested inputs)."""
+
+    def __init__(self, model, part: str):
+        super().__init__()
+        self.model, self.part = model, part
+        self.per_cell = 2 if model.config.cell == "lstm" else 1
+
+    def forward(self, first: torch.Tensor, reconstruction: torch.Tensor, *flat: torch.Tensor):
+        states = [tuple(flat[i:i + self.per_cell]) for i in range(0, len(flat), self.per_cell)]
+        step = self.model.encode_step if self.part == "encoder" else self.model.decode_step
+        out, states = step(first, reconstruction, states)
+        return (out, *(tensor for state in states for tensor in state))
+
+
+def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
+    """SHA-256 of each tensor storage in a ``torch.save`` zip → (offset, length) of its bytes in the file."""
+    blobs = {}
+    with open(pt_path, "rb") as fh, zipfile.ZipFile(fh) as archive:
+        for info in archive.infolist():
+            if "/data/" not in info.filename or info.compress_type != zipfile.ZIP_STORED:
+                continue
+            fh.seek(info.header_offset + 26)  # the local header's name and extra-field lengths
+            name_length, extra_length = struct.unpack("<HH", fh.read(4))
+            offset = info.header_offset + 30 + name_length + extra_length
+            fh.seek(offset)
+            blobs[hashlib.sha256(fh.read(info.file_size)).digest()] = (offset, info.file_size)
+    return blobs
+
+
+def _point_initializers_at(graph, pt_path: Path) -> None:
+    """Make every initializer whose bytes are a tensor of ``pt_path`` external data read from there."""
+    import onnx
+    from onnx import numpy_helper
+
+    blobs = _tensor_blobs(pt_path)
+    for initializer in graph.graph.initializer:
+        array = numpy_helper.to_array(initializer)
+        found = blobs.get(hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).digest())
+        if found is None:
+            continue
+        initializer.ClearField("raw_data")
+        initializer.data_location = onnx.TensorProto.EXTERNAL
+        del initializer.external_data[:]
+        for key, value in (("location", pt_path.name), ("offset", str(found[0])), ("length", str(found[1]))):
+            entry = initializer.external_data.add()
+            entry.key, entry.value = key, value
+
+
+def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str, Path]:
+    """Write the encoder and decoder graphs of ``weights`` beside its ``.pt``; returns their paths."""
+    import onnx
+
+    path, _ = resolve_weights(weights)
+    loaded = load_weights(weights)
+    model, config = loaded.model, loaded.config
+    targets = onnx_paths(path)
+    size = _EXAMPLE_SIZE
+    image = torch.zeros(1, config.colour_channels, size, size)
+    signs = torch.ones(1, config.bits, size // 16, size // 16)
+    for part, first_name, first, shapes in zip(ONNX_PARTS, ("x", "signs"), (image, signs),
+                                               state_shapes(config, size, size)):
+        states = [torch.zeros(shape) for shape in shapes]
+        inputs = [first_name, "reconstruction", *(f"state_{i}" for i in range(len(states)))]
+        outputs = ["signs" if part == "encoder" else "new_reconstruction",
+                   *(f"new_state_{i}" for i in range(len(states)))]
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+            torch.onnx.export(_Step(model, part), (first, image, *states), buffer, dynamo=False,
+                              opset_version=OPSET, input_names=inputs, output_names=outputs,
+                              dynamic_axes={name: {2: f"{name}_height", 3: f"{name}_width"}
+                                            for name in inputs + outputs})
+        graph = onnx.load_from_string(buffer.getvalue())
+        _point_initializers_at(graph, path)
+        onnx.helper.set_model_props(graph, {SHA256_KEY: loaded.sha256, CONFIG_KEY: json.dumps(config.to_dict()),
+                                            "rnncodec.part": part})
+        tmp = targets[part].with_name(targets[part].name + ".tmp")
+        onnx.save(graph, str(tmp))
+        os.replace(tmp, targets[part])
+    return targets
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnncodec.onnx_export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("weights", nargs="*", help="registry entries (GRU_S_V4) or weights files")
+    parser.add_argument("--all", action="store_true", help="every shipped registry entry")
+    args = parser.parse_args(argv)
+    entries = [*args.weights, *([name for name in RNCWeights.__members__ if name != "DEFAULT"] if args.all else [])]
+    if not entries:
+        parser.error("name weights to export, or --all")
+    for entry in entries:
+        for part, target in export_onnx(entry).items():
+            print(f"{entry}: {part} → {target} ({target.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
