@@ -6,7 +6,8 @@ registry entry (for ``rnncodec/weights.py``) filled from the run's log and a Kod
 
 The weights file name carries the first 8 hex digits of its SHA-256 (``gru-s-1a2b3c4d.pt``), as
 torch.hub's ``check_hash`` convention and CompressAI's zoo do.  Run ``benchmarks/rd_kodak.py``
-on the copied file first to get the ``--kodak`` JSON.
+on the copied file first to get the ``--kodak`` JSON.  ``--copy`` also writes the weights' ONNX
+graphs beside them (``python -m rnncodec.onnx_export weights/NAME.pt`` does that alone).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", required=True, help="the command (rnc train, a script) that makes them")
     parser.add_argument("--docs", help="the page (and anchor) that tells how they were made "
                                        "(default: the shipped weights' training section)")
-    parser.add_argument("--copy", action="store_true", help="copy into weights/ (else just print)")
+    parser.add_argument("--copy", action="store_true",
+                        help="copy into weights/ with its ONNX graphs (else just print)")
     args = parser.parse_args(argv)
 
     from rnncodec.weights import TRAINING_DOCS, load_weights, recipe_meta
@@ -38,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     digest = loaded.sha256
     target = ROOT / "weights" / f"{loaded.architecture}-{digest[:8]}.pt"
     if args.copy:
+        from rnncodec.onnx_export import export_onnx
+
         shutil.copyfile(args.weights, target)
+        for graph in export_onnx(target).values():  # the onnx backend's graphs, beside the .pt
+            print(f"# wrote {graph.relative_to(ROOT)}", file=sys.stderr)
     options = loaded.meta.get("options", {})
     kodak = None
     if args.kodak:
