@@ -1,4 +1,5 @@
-"""The wheel holds the remapped packages (formats/ → rnncodec.formats, cli/ → rnncodec.cli)."""
+"""The wheel holds the remapped packages (formats/ → rnncodec.formats, cli/ → rnncodec.cli), the
+ONNX graphs of the shipped weights, and needs torch only in its extras."""
 
 from __future__ import annotations
 
@@ -29,3 +30,11 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     assert not any(name.startswith(("formats/", "cli/", "tests/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    # the light install: the onnx backend and its graphs; torch only in extras
+    assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
+    graphs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.onnx")}
+    assert graphs and graphs <= names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert any("onnxruntime" in line for line in requires)
+    assert all("extra ==" in line for line in requires if line.split()[1].startswith(("torch", "torchvision")))
