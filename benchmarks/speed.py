@@ -28,7 +28,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from rnncodec.backends import BACKENDS
 from rnncodec.choices import PRECISIONS
 from rnncodec.codec import Codec
 
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS, help="the torch backend's")
-    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: torch,onnx")
+    parser.add_argument("--backends", default="torch,onnx", help="comma-separated: torch,onnx")
     parser.add_argument("--cold-runs", type=int, default=5, help="whole-process runs per command (0: none)")
     parser.add_argument("--light-rnc", type=Path, help="the rnc of a light install (pip install .) to time too")
     args = parser.parse_args(argv)
