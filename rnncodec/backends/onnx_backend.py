@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..configs import ArchConfig
-from ..weights import ONNX_PARTS, LoadedWeights, RNCWeights, onnx_paths, resolve_weights, sha256_file
+from ..weights import ONNX_PARTS, LoadedWeights, RNCWeights, onnx_paths, resolve_weights, sha256_file, weights_id_of
 from . import Backend, BackendUnavailableError, state_shapes, threads
 
 __all__ = ["OnnxBackend", "OnnxWeights", "SHA256_KEY", "CONFIG_KEY"]
@@ -44,7 +44,7 @@ class OnnxWeights:
 
     @property
     def weights_id(self) -> bytes:
-        return bytes.fromhex(self.sha256)[:16]
+        return weights_id_of(self.sha256)
 
 
 class OnnxBackend(Backend):
