@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnncodec.choices import PRECISIONS
 from rnncodec.codec import Codec
 from rnncodec.data import find_images
 from rnncodec.imageio import load_image
@@ -49,8 +50,8 @@ def decode_prefixes(codec: Codec, header, codes: list[np.ndarray]) -> dict[int, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"], help="the torch backend's")
+    parser.add_argument("--codec-weights", "--weights", dest="weights", default=None)
+    parser.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS, help="the torch backend's")
     parser.add_argument("--limit", type=int, default=24)
     args = parser.parse_args(argv)
 
