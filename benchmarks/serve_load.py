@@ -95,10 +95,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(args: argparse.Namespace, weights: Path, codec: Path, port: int) -> subprocess.Popen:
+def start_server(args: argparse.Namespace, weights: Path, codec: Path, port: int,
+                 extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``rnc serve`` in its own process (``extra``: more of its options), once it answers its health check."""
     command = [sys.executable, "-m", "rnncodec.cli", "serve", "--port", str(port), "--task", args.task,
                "--weights", f"{args.task}={weights}", "--codec-weights", str(codec), "--workers", str(args.workers),
-               "--no-download", "--log-level", "warning"]
+               "--no-download", "--log-level", "warning", *extra]
     server = subprocess.Popen(command, env={**os.environ, "RNC_OFFLINE": "1"}, start_new_session=True)
     import httpx
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import click
 
 from rnncodec.choices import ALPHA_POLICIES, CODER_AUTO, DEFAULT_TILE_SIZE, TILE_SIZES
-from rnncodec.formats import coder_names
+from rnncodec.formats import DEFAULT_LIMITS, coder_names
 
 from .main import describe_error
-from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_output, codec_weights_option,
+from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_outputs, codec_weights_option,
                       deprecated_weights_alias, file_progress, force_option, inputs_argument, threads_option)
 
 __all__ = ["encode_command"]
@@ -42,15 +43,16 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
               show_default=True, help="Tile side for large images (0: no tiling).")
 @click.option("--alpha", type=click.Choice(ALPHA_POLICIES), default=ALPHA_POLICIES[0], show_default=True,
               help="Alpha channel: keep it losslessly in the file, drop it, or refuse such images.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_LIMITS.max_pixels, show_default=True,
+              help="Largest image (width × height) to encode, checked before its pixels are read.")
 @codec_weights_option
 @deprecated_weights_alias
 @backend_option
 @threads_option
 @force_option
 def encode_command(inputs: list[Path], iterations: int, output: Path | None, out_dir: Path | None,
-                   coder: str, tile_size: str, alpha: str, codec_weights: str | None, backend: str,
-                   threads: int | None,
-                   force: bool) -> None:
+                   coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
+                   threads: int | None, force: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
 
     \b
@@ -60,34 +62,41 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
       rnc encode 'raw/*.jpg' -n 1 --force
 
     Any Pillow-readable image: EXIF orientation is applied, grayscale stays grayscale, alpha is
-    kept losslessly (or see --alpha). A cut or truncated file (rnc truncate) decodes at lower
-    quality without re-encoding.
+    kept losslessly (or see --alpha); of an animated or multi-page image, the first frame (with a
+    warning). A cut or truncated file (rnc truncate) decodes at lower quality without re-encoding.
+    No output may be an input, and no two inputs may share an output: both are refused before
+    anything is written, --force or not.
     """
     if output and out_dir:
         raise click.UsageError("give -o/--output or --out-dir, not both")
     if output and len(inputs) > 1:
         raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir")
     targets = [output or (out_dir or src.parent) / (src.stem + ".rnc") for src in inputs]
-    for target in targets:
-        check_output(target, force)
+    check_outputs(inputs, targets, force)
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
 
     from rnncodec.codec import Codec
+    from rnncodec.errors import ImageTooLargeError, MultiFrameWarning
     from rnncodec.formats import read_header
 
     codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
     failures = 0
     for src, target in file_progress(list(zip(inputs, targets)), "encoding"):
         try:
-            data = codec.encode(src, iterations, coder=coder, alpha=alpha)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", MultiFrameWarning)
+                data = codec.encode(src, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
             with atomic_output(target, force=force) as out:
                 out.write(data)
         except click.ClickException:
             raise
         except Exception as exc:  # report, go on with the other files, fail at the end
             failures += 1
-            click.echo(f"Error: {click.format_filename(src)}: {describe_error(exc)}", err=True)
+            hint = " (--max-pixels)" if isinstance(exc, ImageTooLargeError) else ""
+            click.echo(f"Error: {click.format_filename(src)}: {describe_error(exc)}{hint}", err=True)
             log.debug("encoding failed", exc_info=True)
             continue
         header = read_header(data)

@@ -7,18 +7,23 @@ Weights: ``--codec-weights`` always names the codec's weights, ``--weights`` a r
 line, for one release).
 
 Overwriting policy: an output that already exists is refused (exit status 1, "Error: … exists;
-use --force to overwrite") unless ``--force`` is given.  Outputs are written to a temporary
-file in the same folder and renamed over the target only when complete, so a failed or
-interrupted command never leaves a partial output behind.
+use --force to overwrite") unless ``--force`` is given; an output that is one of the command's
+inputs, or that two inputs would both write, is refused before anything is written, ``--force``
+or not (exit status 2).  Outputs are written to a temporary file in the same folder and renamed
+over the target only when complete, so a failed or interrupted command never leaves a partial
+output behind; stale temporary files of ours (a killed command's) are removed when the output
+next to them is written.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 import secrets
 import shutil
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TypeVar
@@ -33,6 +38,7 @@ __all__ = [
     "inputs_argument",
     "expand_inputs",
     "check_output",
+    "check_outputs",
     "atomic_output",
     "IMAGE_SUFFIXES",
     "ITERATIONS",
@@ -46,6 +52,7 @@ __all__ = [
     "no_download_option",
     "device_option",
     "precision_option",
+    "STALE_TEMP_S",
 ]
 
 T = TypeVar("T")
@@ -55,6 +62,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 
 #: The iterations the codec codes: 1 … :data:`rnncodec.choices.MAX_ITERATIONS`.
 ITERATIONS = click.IntRange(1, MAX_ITERATIONS)
+
+#: A temporary output file of ours untouched this long is a killed command's: removed when its
+#: output is next written.  Ours exist only while an output's bytes are written (seconds).
+STALE_TEMP_S = 60
+
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -119,6 +131,47 @@ def check_output(path: Path, force: bool) -> None:
         raise OutputExistsError(path)
 
 
+def _same_file_key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], force: bool) -> None:
+    """Check every output of a batch before anything is written.
+
+    Raises:
+        click.UsageError: an output is one of the inputs (refused even with ``force``), or two
+            inputs would write the same output (listed).
+        OutputExistsError: an output exists and ``force`` is false.
+    """
+    sources = {_same_file_key(src) for src in inputs}
+    written: dict[str, list[Path]] = {}
+    for src, target in zip(inputs, targets):
+        key = _same_file_key(target)
+        if key in sources or any(os.path.exists(target) and os.path.samefile(target, other) for other in inputs):
+            raise click.UsageError(f"{click.format_filename(target)} is an input; refusing to write over it "
+                                   "(even with --force): choose another -o/--out-dir")
+        written.setdefault(key, []).append(src)
+    clashes = {key: srcs for key, srcs in written.items() if len(srcs) > 1}
+    if clashes:
+        listed = "; ".join(f"{click.format_filename(key)} ← {', '.join(click.format_filename(s) for s in srcs)}"
+                           for key, srcs in clashes.items())
+        raise click.UsageError(f"inputs would write the same output (nothing written): {listed}")
+    for target in targets:
+        check_output(target, force)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Remove our temporary files for ``path`` (``.<name>.<16 hex>.tmp``) older than :data:`STALE_TEMP_S`."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{16}}\.tmp")
+    cutoff = time.time() - STALE_TEMP_S
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if pattern.fullmatch(candidate.name) and candidate.lstat().st_mtime < cutoff:
+                candidate.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            pass
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[BinaryIO]:
     """Write ``path`` atomically: yield a binary file; the target appears only if the block ends.
@@ -149,6 +202,7 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[B
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    remove_stale_temps(path)
 
 
 def stacked(decorators: list[Callable]) -> Callable:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import click
 
 from .main import describe_error
-from .options import (IMAGE_SUFFIXES, atomic_output, check_output, file_progress, inputs_argument,
+from .options import (IMAGE_SUFFIXES, atomic_output, check_outputs, file_progress, inputs_argument,
                       recognizer_options, stacked)
 
 if TYPE_CHECKING:
@@ -88,12 +88,9 @@ def draw_targets(inputs: list[Path], draw: Path, force: bool) -> list[Path]:
         targets = [draw]
     else:
         targets = [draw / f"{src.stem}-{src.suffix.lstrip('.').lower() or 'image'}.png" for src in inputs]
-        if len(set(targets)) < len(targets):
-            raise click.BadParameter("two inputs have the same name; draw them in separate runs",
-                                     param_hint="'--draw'")
+    check_outputs(inputs, targets, force)
+    if len(targets) > 1:
         draw.mkdir(parents=True, exist_ok=True)
-    for target in targets:
-        check_output(target, force)
     return targets
 
 

@@ -55,8 +55,19 @@ def _per_task(values: tuple[str, ...], option: str) -> dict[str, str]:
               help="Largest request body, and most bytes one stream may send.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=_DEFAULTS.max_pixels, show_default=True,
               help="Largest image (width × height), .rnc or plain.")
+@click.option("--max-iterations", type=click.IntRange(1, 255), default=_DEFAULTS.max_iterations, show_default=True,
+              help="Most iterations a .rnc body or stream may declare.")
+@click.option("--max-pixels-in-flight", type=click.IntRange(min=1), default=None,
+              help="Pixels decoded at once over all requests and streams of a worker; more are refused "
+                   "(503 busy, Retry-After) instead of queued. Default: 1.5 × --max-pixels.")
+@click.option("--max-requests", type=click.IntRange(min=1), default=_DEFAULTS.max_requests, show_default=True,
+              help="HTTP requests in progress at once per worker; more are refused (503 busy).")
+@click.option("--header-timeout", type=click.FloatRange(min=0.1), default=_DEFAULTS.header_timeout,
+              show_default=True, help="Seconds a connection has to send a request's headers (and may pause "
+                                      "in a body, or stay idle between requests); slower clients are closed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=_DEFAULTS.timeout, show_default=True,
-              help="Seconds a request may take; for a stream, seconds to wait for each message.")
+              help="Seconds a request may take (its decoding is then cancelled); for a stream, seconds to wait "
+                   "for each message.")
 @click.option("--stream-timeout", type=click.FloatRange(min=0.1), default=_DEFAULTS.stream_timeout,
               show_default=True, help="Seconds a whole stream may take.")
 @click.option("--max-streams", type=click.IntRange(min=1), default=_DEFAULTS.max_streams, show_default=True,
@@ -72,6 +83,7 @@ def _per_task(values: tuple[str, ...], option: str) -> dict[str, str]:
 def serve_command(host: str, port: int, workers: int, tasks: tuple[str, ...], recognizers: tuple[str, ...],
                   weights: tuple[str, ...], labels: Optional[str], codec_weights: Optional[str], no_download: bool,
                   device: str, precision: str, threads: Optional[int], max_body_bytes: int, max_pixels: int,
+                  max_iterations: int, max_pixels_in_flight: Optional[int], max_requests: int, header_timeout: float,
                   timeout: float, stream_timeout: float, max_streams: int, batch_size: Optional[int],
                   batch_wait_ms: float, stop_at_confidence: Optional[float], log_level: str) -> None:
     """Serve POST /v1/classify and /v1/detect (a .rnc file or an image in the body; the JSON record
@@ -99,7 +111,9 @@ def serve_command(host: str, port: int, workers: int, tasks: tuple[str, ...], re
         recognizers={task: RecognizerSpec(names.get(task, DEFAULT_RECOGNIZERS[task]), files.get(task),
                                           labels if task == "detect" else None) for task in served},
         codec_weights=codec_weights, device=device, precision=precision, download=False if no_download else None,
-        threads=threads, max_body_bytes=max_body_bytes, max_pixels=max_pixels, timeout=timeout,
+        threads=threads, max_body_bytes=max_body_bytes, max_pixels=max_pixels, max_iterations=max_iterations,
+        max_pixels_in_flight=max_pixels_in_flight, max_requests=max_requests, header_timeout=header_timeout,
+        timeout=timeout,
         stream_timeout=stream_timeout, max_streams=max_streams, batch_size=batch_size, batch_wait_ms=batch_wait_ms,
         stop_at_confidence=stop_at_confidence)
 

@@ -9,7 +9,7 @@ import click
 
 from rnncodec.formats import read_header, truncate_to
 
-from .options import atomic_output, force_option
+from .options import atomic_output, check_outputs, force_option
 
 __all__ = ["truncate_command"]
 
@@ -43,6 +43,8 @@ def truncate_command(file: Path, iterations: int, output: Path | None, in_place:
             f"{click.format_filename(file)} has only {header.iterations} iterations",
             param_hint="'-n' / '--iterations'",
         )
+    if output is not None:
+        check_outputs([file], [output], force)  # -o FILE: use --in-place
     target = file if in_place else output
     with atomic_output(target, force=force or in_place) as out:
         size = truncate_to(file, out, iterations)

@@ -115,12 +115,14 @@ class UnknownCriticalChunkError(RNCError, ValueError):
 
 
 class LimitExceededError(RNCError, ValueError):
-    """A declared size is over a reader limit; raised before anything that size is allocated.
+    """A declared size is over a reader limit (or under ``min_tile_size``); raised before
+    anything that size is allocated or any work is done.
 
     Attributes:
         limit: name of the :class:`~rnncodec.formats.limits.Limits` field (or format bound).
         value: the declared value.
-        maximum: the limit it exceeds.
+        maximum: the limit it exceeds (the minimum it is under, when ``below``).
+        below: the value is under a minimum rather than over a maximum.
     """
 
     def __init__(
@@ -129,14 +131,15 @@ class LimitExceededError(RNCError, ValueError):
         value: int,
         maximum: int,
         *,
+        below: bool = False,
         chunk_type: bytes | None = None,
         offset: int | None = None,
     ) -> None:
         self.limit = limit
         self.value = value
         self.maximum = maximum
+        self.below = below
         self.chunk_type = chunk_type
         self.offset = offset
-        super().__init__(
-            f"RNC file over a limit: {limit} = {value} > {maximum}{_where(chunk_type, offset)}"
-        )
+        relation = f"under a limit: {value} < {limit} = {maximum}" if below else f"over a limit: {limit} = {value} > {maximum}"
+        super().__init__(f"RNC file {relation}{_where(chunk_type, offset)}")

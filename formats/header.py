@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import spec
 from .coders import coder_by_id, get_coder, packed_size
-from .errors import CorruptChunkError, LimitExceededError, UnsupportedCoderError, UnsupportedVersionError
+from .errors import CorruptChunkError, UnsupportedCoderError, UnsupportedVersionError
 from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["Header", "encode_varint", "decode_varint"]
@@ -140,6 +140,12 @@ class Header:
         return (grid_h * spec.BLOCK_SIZE - self.height, grid_w * spec.BLOCK_SIZE - self.width)
 
     @property
+    def code_bits(self) -> int:
+        """Code bits of all the declared iterations: the work a decoder is asked for."""
+        bits, rows, cols = self.code_shape
+        return bits * rows * cols * self.iterations
+
+    @property
     def payload_bytes(self) -> int:
         """Bytes of one iteration's code packed 8 bits a byte (the raw coder's payload size)."""
         return packed_size(self.code_shape)
@@ -176,18 +182,14 @@ class Header:
 
         Raises:
             UnsupportedVersionError: a version other than ``FORMAT_VERSION``.
-            LimitExceededError: width, height, pixels or iterations over ``limits``.
+            LimitExceededError: width, height, pixels, iterations or code bits over ``limits``, or
+                tiles under ``limits.min_tile_size``.
             UnsupportedCoderError: a coder id with no registered coder.
             CorruptChunkError: any other invalid field.
         """
 
         def corrupt(detail: str) -> CorruptChunkError:
             return CorruptChunkError(detail, chunk_type=spec.CHUNK_HEADER, offset=offset)
-
-        def over(limit: str, value: int, maximum: int) -> LimitExceededError:
-            return LimitExceededError(
-                limit, value, maximum, chunk_type=spec.CHUNK_HEADER, offset=offset
-            )
 
         if not data:
             raise corrupt("empty header")
@@ -198,18 +200,10 @@ class Header:
             height, pos = decode_varint(data, pos)
         except ValueError as exc:
             raise corrupt(str(exc)) from None
-        if width > limits.max_width:
-            raise over("max_width", width, limits.max_width)
-        if height > limits.max_height:
-            raise over("max_height", height, limits.max_height)
-        if width * height > limits.max_pixels:
-            raise over("max_pixels", width * height, limits.max_pixels)
         if len(data) - pos < _MIN_TAIL_BYTES:
             raise corrupt(f"header has {len(data)} bytes, too short")
         mode_id, bits_per_block, tile_log2, coder_id, iterations = data[pos : pos + 5]
         pos += 5
-        if iterations > limits.max_iterations:
-            raise over("max_iterations", iterations, limits.max_iterations)
         coder = coder_by_id(coder_id)
         if coder is None:
             raise UnsupportedCoderError(coder_id, offset)
@@ -219,7 +213,7 @@ class Header:
             raise corrupt(f"tile_log2 {tile_log2} is not 0 or {spec.TILE_LOG2_MIN}…{spec.TILE_LOG2_MAX}")
         weights_id = data[pos : pos + spec.WEIGHTS_ID_BYTES]
         try:
-            return cls(
+            header = cls(
                 width=width,
                 height=height,
                 mode=_MODE_NAMES[mode_id],
@@ -232,3 +226,5 @@ class Header:
             )
         except ValueError as exc:  # the remaining checks live in __post_init__
             raise corrupt(str(exc)) from None
+        limits.check(header, offset=offset)
+        return header

@@ -112,13 +112,18 @@ class RNCFile:
             ValueError: ``k`` is more than the iterations present.
             CorruptChunkError: a payload does not decode.
         """
+        return list(self.iter_codes(k))
+
+    def iter_codes(self, k: int | None = None) -> Iterator[np.ndarray]:
+        """:meth:`codes` one iteration at a time, each decoded when it is asked for (a caller may
+        stop between them)."""
         k = self.iterations if k is None else k
         if not 0 <= k <= self.iterations:
             raise ValueError(f"{k} iterations asked, the file has {self.iterations}")
         codes: list[np.ndarray] = []
         for event in self._iterations[:k]:
             codes.append(event.decode(codes))
-        return codes
+            yield codes[-1]
 
 
 def read(source: Source, *, strict: bool = True, limits: Limits | None = None) -> RNCFile:

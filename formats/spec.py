@@ -82,3 +82,7 @@ DEFAULT_MAX_ITERATIONS = 64
 DEFAULT_MAX_METADATA_BYTES = 65536
 DEFAULT_MAX_UNKNOWN_CHUNK_BYTES = 2**20
 DEFAULT_MAX_ANCILLARY_CHUNKS = 64
+#: The work budget: code bits a file declares, ``bits_per_block · grid_h · grid_w · iterations``.
+DEFAULT_MAX_CODE_BITS = 2**28
+#: Smallest tile side a reader accepts (smaller tiles cost a decoder far more per pixel).
+DEFAULT_MIN_TILE_SIZE = 128

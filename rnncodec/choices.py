@@ -11,7 +11,8 @@ __all__ = ["MAX_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES"
 MAX_ITERATIONS = 16
 #: Tile side (pixels) for large images; 0: the whole image at once.
 DEFAULT_TILE_SIZE = 1024
-#: The tile sides ``rnc encode`` offers (the library takes any power of two ≥ 16, or 0).
+#: The tile sides ``rnc encode`` offers (the library takes any power of two ≥ 128, or 0: readers refuse
+#: smaller tiles by default, ``Limits.min_tile_size``).
 TILE_SIZES = (0, 256, 512, 1024, 2048)
 #: What encoding does with an alpha channel: keep it losslessly in the file, drop it, or refuse the image.
 ALPHA_POLICIES = ("keep", "drop", "refuse")

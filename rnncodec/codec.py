@@ -45,9 +45,10 @@ from PIL import Image
 
 from . import __version__
 from .backends import Backend, load_backend, resolve_backend
+from .cancel import Cancellation
 from .choices import DEFAULT_TILE_SIZE, MAX_ITERATIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
-from .formats import Header, RNCFile, RNCWriter, coder_names, read, write_bytes
+from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_names, read, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
 from .seams import smooth_seams
@@ -56,6 +57,8 @@ from .weights import LoadedWeights, RNCWeights
 __all__ = ["encode", "decode", "Codec", "ProgressiveDecoder", "codec_for", "DEFAULT_TILE_SIZE", "MAX_ITERATIONS"]
 
 BLOCK = format_spec.BLOCK_SIZE
+#: Smallest tile side: readers refuse smaller ones by default (``Limits.min_tile_size``).
+MIN_TILE_SIZE = format_spec.DEFAULT_MIN_TILE_SIZE
 
 WeightsArg = Union[None, str, os.PathLike, RNCWeights, LoadedWeights]
 Tile = tuple[int, int, int, int]  # top, left, height, width (padded pixels, multiples of 16)
@@ -75,7 +78,7 @@ class Codec:
     Args:
         weights: shipped weights (a :class:`RNCWeights` member or its name), a weights file path,
             or already-loaded :class:`LoadedWeights`; ``None`` is ``RNCWeights.DEFAULT``.
-        tile_size: tile side in pixels for encoding (power of two ≥ 16, or 0 for no tiling).
+        tile_size: tile side in pixels for encoding (power of two ≥ :data:`MIN_TILE_SIZE`, or 0 for no tiling).
         precision: ``"auto"``, ``"bf16"`` (torch only) or ``"fp32"``.
         backend: ``"torch"``, ``"onnx"`` or ``"auto"``; ``None`` is ``$RNC_BACKEND``, else ``"auto"``
             (torch when it is installed, else onnx).  Loaded :class:`LoadedWeights` run on torch.
@@ -83,8 +86,8 @@ class Codec:
 
     def __init__(self, weights: WeightsArg = None, *, tile_size: int = DEFAULT_TILE_SIZE, precision: str = "auto",
                  backend: Optional[str] = None):
-        if tile_size and (tile_size & (tile_size - 1) or tile_size < BLOCK):
-            raise ValueError(f"tile_size must be 0 or a power of two ≥ {BLOCK}, got {tile_size}")
+        if tile_size and (tile_size & (tile_size - 1) or tile_size < MIN_TILE_SIZE):
+            raise ValueError(f"tile_size must be 0 or a power of two ≥ {MIN_TILE_SIZE}, got {tile_size}")
         self.tile_size = tile_size
         if isinstance(weights, LoadedWeights) and backend is None:
             backend = "torch"
@@ -98,26 +101,30 @@ class Codec:
     # -- encoding ---------------------------------------------------------------------------
 
     def header_for(self, source: SourceImage, iterations: int, coder: str) -> Header:
-        return Header(width=source.width, height=source.height, mode=source.mode, iterations=iterations,
-                      weights_id=self.weights.weights_id, architecture=self.weights.architecture,
-                      bits_per_block=self.bits, tile_size=self.tile_size, coder=coder)
+        """The header of ``source`` coded at ``iterations``; :class:`LimitExceededError` if a reader
+        with the default limits would refuse it (checked before any coding)."""
+        header = Header(width=source.width, height=source.height, mode=source.mode, iterations=iterations,
+                        weights_id=self.weights.weights_id, architecture=self.weights.architecture,
+                        bits_per_block=self.bits, tile_size=self.tile_size, coder=coder)
+        DEFAULT_LIMITS.check(header)
+        return header
 
     def iter_codes(self, rgb: np.ndarray, iterations: int) -> Iterator[np.ndarray]:
         """Each iteration's ``{0,1}`` code tensor, ``(bits, H/16, W/16)`` (padded size), in order.
 
         A one-tile image yields iteration *t* as soon as it is computed; a tiled image is coded
-        tile by tile (bounded memory), so its iterations come once every tile is done.
+        tile by tile, each tile converted to floats only when it is coded (memory: the image's
+        bytes, its codes and one tile), so its iterations come once every tile is done.
         """
         _check_iterations(iterations)
-        padded = _pad(rgb)
-        height, width = padded.shape[-2:]
+        height, width = -(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK
         tiles = tiles_of(height, width, self.tile_size)
         if len(tiles) == 1:
-            yield from (bits for bits in self._encode_tile(padded, iterations))
+            yield from (bits for bits in self._encode_tile(_pad(rgb), iterations))
             return
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
         for top, left, h, w in tiles:
-            tile = padded[..., top:top + h, left:left + w]
+            tile = _pad(rgb[top:top + h, left:left + w])  # edge tiles: the image's own edge replication
             for t, bits in enumerate(self._encode_tile(tile, iterations)):
                 codes[t, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = bits
         yield from codes
@@ -133,9 +140,10 @@ class Codec:
             yield (backend.numpy(signs)[0] > 0).astype(np.uint8)
 
     def encode(self, image: ImageInput, iterations: int = 2, *, coder: str = "auto",
-               metadata: Optional[dict] = None, alpha: str = "keep") -> bytes:
+               metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels) -> bytes:
         """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations (see :func:`encode`)."""
-        source = load_image(image, alpha=alpha)
+        source = load_image(image, alpha=alpha, max_pixels=max_pixels)
+        self.header_for(source, iterations, "raw")  # refuse what readers would, before coding
         codes = list(self.iter_codes(source.rgb, iterations))
         return self.file_bytes(source, codes, coder=coder, metadata=metadata)
 
@@ -154,10 +162,11 @@ class Codec:
         return min(files, key=len)
 
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
-                  metadata: Optional[dict] = None, alpha: str = "keep") -> Header:
+                  metadata: Optional[dict] = None, alpha: str = "keep",
+                  max_pixels: int = DEFAULT_LIMITS.max_pixels) -> Header:
         """Stream ``image`` into ``fileobj``: each iteration's chunk is written (and flushed) as
         soon as it exists.  Returns the header written."""
-        source = load_image(image, alpha=alpha)
+        source = load_image(image, alpha=alpha, max_pixels=max_pixels)
         header = self.header_for(source, iterations, coder)
         with RNCWriter(fileobj, header, _metadata(source, metadata), source.alpha) as writer:
             for bits in self.iter_codes(source.rgb, iterations):
@@ -175,8 +184,10 @@ class Codec:
         if header.bits_per_block != self.bits:
             raise WeightsMismatchError(f"file has {header.bits_per_block} bits per block, the network {self.bits}")
 
-    def decode_codes(self, header: Header, codes: Sequence[np.ndarray]) -> np.ndarray:
-        """``(H, W, 3)`` uint8 pixels from the first ``len(codes)`` iterations (tile by tile)."""
+    def decode_codes(self, header: Header, codes: Sequence[np.ndarray], *,
+                     cancel: Optional[Cancellation] = None) -> np.ndarray:
+        """``(H, W, 3)`` uint8 pixels from the first ``len(codes)`` iterations (tile by tile);
+        ``cancel`` is checked before each tile and iteration (:class:`CancelledError`)."""
         self.check_header(header)
         _, grid_h, grid_w = header.code_shape
         tiles = tiles_of(grid_h * BLOCK, grid_w * BLOCK, header.tile_size)
@@ -184,24 +195,31 @@ class Codec:
             return _stitch(header, tiles, ())
         stacked = np.stack(codes)
         return _stitch(header, tiles, (  # decoded one tile at a time, as they are placed
-            self._decode_tile(stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK])
+            self._decode_tile(stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK], cancel)
             for top, left, h, w in tiles))
 
-    def _decode_tile(self, codes: np.ndarray) -> np.ndarray:
+    def _decode_tile(self, codes: np.ndarray, cancel: Optional[Cancellation]) -> np.ndarray:
         decoder = _TileDecoder(self, codes.shape[-2:])
         for bits in codes:
+            _check(cancel)
             decoder.add(bits)
         return decoder.pixels()
 
     def decode(self, data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None,
-               *, strict: bool = True) -> Image.Image:
-        """The image in ``data`` decoded from its first ``iterations`` iterations (all when None)."""
-        rnc = data if isinstance(data, RNCFile) else read(data, strict=strict)
+               *, strict: bool = True, limits: Optional[Limits] = None,
+               cancel: Optional[Cancellation] = None) -> Image.Image:
+        """The image in ``data`` decoded from its first ``iterations`` iterations (all when None);
+        ``limits`` bound what a file may ask for (see :func:`decode`), ``cancel`` stops the work."""
+        rnc = data if isinstance(data, RNCFile) else read(data, strict=strict, limits=limits)
         self.check_header(rnc.header)
         count = rnc.iterations if iterations is None else min(iterations, rnc.iterations)
         if count < 0:
             raise ValueError(f"iterations must be ≥ 0, got {iterations}")
-        pixels = self.decode_codes(rnc.header, rnc.codes(count))
+        codes = []
+        for bits in rnc.iter_codes(count):
+            _check(cancel)
+            codes.append(bits)
+        pixels = self.decode_codes(rnc.header, codes, cancel=cancel)
         return to_pil(pixels, rnc.header.mode, rnc.alpha)
 
     def progressive_decoder(self, header: Header, alpha: Optional[np.ndarray] = None) -> "ProgressiveDecoder":
@@ -242,9 +260,11 @@ class ProgressiveDecoder:
         self.decoders = [_TileDecoder(codec, (h // BLOCK, w // BLOCK)) for _, _, h, w in self.tiles]
         self.iterations = 0
 
-    def add(self, bits: np.ndarray) -> Image.Image:
-        """Add the next iteration's code tensor; returns the refined image."""
+    def add(self, bits: np.ndarray, *, cancel: Optional[Cancellation] = None) -> Image.Image:
+        """Add the next iteration's code tensor; returns the refined image.  ``cancel`` is checked
+        before each tile (:class:`CancelledError`; the decoder is then unusable)."""
         for (top, left, h, w), decoder in zip(self.tiles, self.decoders):
+            _check(cancel)
             decoder.add(bits[:, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK])
         self.iterations += 1
         return self.image()
@@ -263,6 +283,11 @@ def _stitch(header: Header, tiles: Sequence[Tile], tile_pixels: Iterable[np.ndar
         out[top:top + h, left:left + w] = pixels
     smooth_seams(out, header.tile_size)  # a flat image stays flat
     return out[:header.height, :header.width]
+
+
+def _check(cancel: Optional[Cancellation]) -> None:
+    if cancel is not None:
+        cancel.check()
 
 
 def _check_iterations(iterations: int) -> None:
@@ -312,7 +337,7 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
 
 def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None,
            tile_size: int = DEFAULT_TILE_SIZE, coder: str = "auto", metadata: Optional[dict] = None,
-           alpha: str = "keep", backend: Optional[str] = None) -> bytes:
+           alpha: str = "keep", backend: Optional[str] = None, max_pixels: int = DEFAULT_LIMITS.max_pixels) -> bytes:
     """Compress ``image`` to ``.rnc`` bytes.
 
     Args:
@@ -325,17 +350,20 @@ def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None
         metadata: extra JSON-serialisable keys for the file's metadata chunk.
         alpha: ``"keep"`` (lossless, in the file), ``"drop"`` or ``"refuse"``.
         backend: ``"torch"``, ``"onnx"`` or ``"auto"`` (default: ``$RNC_BACKEND``, else auto; see :class:`Codec`).
+        max_pixels: largest image accepted (``ImageTooLargeError`` above it, from the file's header,
+            before its pixels are decoded); default: what a reader accepts (``Limits.max_pixels``).
 
     Example:
         >>> data = rnncodec.encode("photo.png", iterations=2)       # doctest: +SKIP
         >>> len(data)                                                 # ~ W·H/32 bytes + 58
     """
-    return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(image, iterations, coder=coder, metadata=metadata,
-                                                                  alpha=alpha)
+    return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(
+        image, iterations, coder=coder, metadata=metadata, alpha=alpha, max_pixels=max_pixels)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,
-           weights: WeightsArg = None, strict: bool = True, backend: Optional[str] = None) -> Image.Image:
+           weights: WeightsArg = None, strict: bool = True, backend: Optional[str] = None,
+           limits: Optional[Limits] = None, cancel: Optional[Cancellation] = None) -> Image.Image:
     """Decompress ``.rnc`` data (bytes, path, file object) to a ``PIL.Image``.
 
     Args:
@@ -343,9 +371,13 @@ def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: 
         weights: default — the shipped weights whose hash the file names.
         strict: ``False`` decodes the complete iterations of a cut file instead of raising.
         backend: as :func:`encode`'s; any backend decodes any file.
+        limits: what a file may ask for (:class:`~rnncodec.formats.Limits`: pixels, iterations,
+            code bits, tile size); default: ``DEFAULT_LIMITS``.  Lower them for untrusted files.
+        cancel: a :class:`~rnncodec.cancel.Cancellation` checked between tiles and iterations.
 
     Raises:
-        RNCError: a damaged file, or weights that do not match the file (WeightsMismatchError).
+        RNCError: a damaged file, a file over ``limits`` (LimitExceededError), weights that do
+            not match the file (WeightsMismatchError), or a cancelled decode (CancelledError).
     """
-    rnc = data if isinstance(data, RNCFile) else read(data, strict=strict)
-    return codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations)
+    rnc = data if isinstance(data, RNCFile) else read(data, strict=strict, limits=limits)
+    return codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations, cancel=cancel)

@@ -16,6 +16,8 @@ __all__ = [
     "WeightsMismatchError",
     "UnsupportedImageError",
     "ImageTooLargeError",
+    "CancelledError",
+    "MultiFrameWarning",
 ]
 
 
@@ -46,4 +48,13 @@ class UnsupportedImageError(CodecError, ValueError):
 
 
 class ImageTooLargeError(UnsupportedImageError):
-    """An image with more pixels than a caller accepts (checked before its pixels are decoded)."""
+    """An image over the pixel limit (``max_pixels``, or Pillow's decompression-bomb limit),
+    refused from its header before its pixels are decoded."""
+
+
+class CancelledError(CodecError):
+    """Work stopped by a :class:`~rnncodec.cancel.Cancellation` (cancelled, or past its deadline)."""
+
+
+class MultiFrameWarning(UserWarning):
+    """An animated or multi-page image: only its first frame is encoded."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -18,9 +19,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .choices import ALPHA_POLICIES
-from .errors import UnsupportedImageError
+from .errors import ImageTooLargeError, MultiFrameWarning, UnsupportedImageError
 
-__all__ = ["ImageInput", "SourceImage", "load_image", "to_pil"]
+__all__ = ["ImageInput", "SourceImage", "load_image", "check_pixels", "to_pil"]
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 
@@ -54,27 +55,40 @@ class SourceImage:
         return self.rgb.shape[1]
 
 
-def _open(source: ImageInput) -> tuple[Image.Image, Optional[str], Optional[int]]:
+def _open(source: ImageInput, max_pixels: Optional[int]) -> tuple[Image.Image, Optional[str], Optional[int]]:
     if isinstance(source, Image.Image):
         filename = getattr(source, "filename", None)
         return source, Path(filename).name if filename else None, None
     if isinstance(source, np.ndarray):
         return _from_array(source), None, None
+    is_data = isinstance(source, (bytes, bytearray, memoryview))
+    what = "data" if is_data else str(source)
     try:
-        if isinstance(source, (bytes, bytearray, memoryview)):
+        if is_data:
             data = bytes(source)
-            image = Image.open(io.BytesIO(data))
-            image.load()
-            return image, None, len(data)
-        path = Path(source)
-        image = Image.open(path)
+            image, name, size = Image.open(io.BytesIO(data)), None, len(data)
+        else:
+            path = Path(source)
+            image, name, size = Image.open(path), path.name, path.stat().st_size
+        check_pixels(image.size, max_pixels, what)  # from the header, before the pixels are decoded
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            warnings.warn(f"{name or what}: {frames} frames; only the first is encoded", MultiFrameWarning,
+                          stacklevel=4)
         image.load()
-        return image, path.name, path.stat().st_size
+        return image, name, size
     except UnidentifiedImageError:
-        raise UnsupportedImageError(f"{source if not isinstance(source, (bytes, bytearray, memoryview)) else 'data'}: "
-                                    "not an image Pillow can read") from None
+        raise UnsupportedImageError(f"{what}: not an image Pillow can read") from None
     except Image.DecompressionBombError as exc:
-        raise UnsupportedImageError(str(exc)) from None
+        raise ImageTooLargeError(f"{what}: {exc}") from None
+
+
+def check_pixels(size: tuple[int, int], max_pixels: Optional[int], what: str = "image") -> None:
+    """:class:`ImageTooLargeError` if an image of ``size`` (width, height) is over ``max_pixels``."""
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(f"{what}: {width}×{height} = {width * height:,} pixels, more than "
+                                 f"max_pixels = {max_pixels:,}")
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
@@ -108,19 +122,26 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     return Image.fromarray((scaled + 0.5).astype(np.uint8), "L")
 
 
-def load_image(source: ImageInput, alpha: str = "keep") -> SourceImage:
+def load_image(source: ImageInput, alpha: str = "keep", max_pixels: Optional[int] = None) -> SourceImage:
     """Normalise ``source`` (path, encoded bytes, PIL image or array) for coding.
 
     Args:
         alpha: what to do with an alpha channel — ``"keep"`` (stored losslessly beside the codes),
             ``"drop"`` (composite nothing, just discard it) or ``"refuse"`` (raise).
+        max_pixels: largest ``width × height`` accepted (``None``: any), checked from an image
+            file's header before its pixels are decoded.
 
     Raises:
         UnsupportedImageError: unreadable input, or alpha with ``alpha="refuse"``.
+        ImageTooLargeError: over ``max_pixels`` or Pillow's decompression-bomb limit.
+
+    Warns:
+        MultiFrameWarning: an animated or multi-page image (its first frame is used).
     """
     if alpha not in ALPHA_POLICIES:
         raise ValueError(f"alpha must be one of {ALPHA_POLICIES}, got {alpha!r}")
-    image, name, size = _open(source)
+    image, name, size = _open(source, max_pixels)
+    check_pixels(image.size, max_pixels, name or "image")
     image = ImageOps.exif_transpose(image)
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
@@ -142,7 +163,7 @@ def load_image(source: ImageInput, alpha: str = "keep") -> SourceImage:
         rgb = np.repeat(gray[:, :, None], 3, axis=2)
         mode = "L"
     else:
-        rgb = np.asarray(image.convert("RGB"))
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # no copy of an RGB image
         mode = "RGB"
     return SourceImage(np.ascontiguousarray(rgb, dtype=np.uint8), mode, alpha_plane, name, size)
 

@@ -272,7 +272,19 @@ def read_weights_file(path: Union[str, Path]) -> tuple[ArchConfig, dict[str, "to
         raise UnknownWeightsError(f"{path}: not a loadable rnncodec weights file ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UnknownWeightsError(f"{path}: not an rnncodec weights file")
-    return ArchConfig.from_dict(payload["config"]), payload["state_dict"], payload.get("meta", {})
+    try:
+        config = ArchConfig.from_dict(payload["config"])
+        state_dict, meta = payload["state_dict"], payload.get("meta", {})
+        if not isinstance(meta, dict):
+            raise TypeError(f"meta is a {type(meta).__name__}, not a dict")
+    except Exception as exc:  # a missing or malformed config or meta: one line, no traceback
+        raise _malformed(path, exc) from None
+    return config, state_dict, meta
+
+
+def _malformed(path: Union[str, Path], exc: Exception) -> UnknownWeightsError:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return UnknownWeightsError(f"{path}: a malformed rnncodec weights file ({type(exc).__name__}: {detail})")
 
 
 @lru_cache(maxsize=4)
@@ -281,7 +293,10 @@ def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
 
     config, state_dict, meta = read_weights_file(path)
     model = RecurrentCodec(config)
-    model.load_state_dict(state_dict)
+    try:
+        model.load_state_dict(state_dict)
+    except Exception as exc:  # a state dict of another network, or not a dict of tensors
+        raise _malformed(path, exc) from None
     model.eval().requires_grad_(False)
     return LoadedWeights(model=model, sha256=sha256_file(path), name=name, meta=meta)
 

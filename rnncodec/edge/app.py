@@ -25,13 +25,15 @@ from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..cancel import Cancellation
 from ..formats.errors import RNCError
 from ..recognition import build_record
 from . import protocol
 from .batcher import MicroBatcher
 from .config import ServerConfig
 from .engine import Engine
-from .errors import BodyTooLargeError, InvalidParameterError, RequestError, RequestTimeoutError, as_request_error
+from .errors import (BodyTimeoutError, BodyTooLargeError, InvalidParameterError, RequestError, RequestTimeoutError,
+                     as_request_error)
 from .streaming import serve_stream
 
 __all__ = ["create_app", "ServerState"]
@@ -51,9 +53,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
        for status, text in ((400, "Empty, truncated or corrupt .rnc body, or a bad stream"),
                             (404, "The server does not serve this task"),
                             (413, "Body over --max-body-bytes, or image over --max-pixels"),
+                            (408, "The client paused its body for more than --header-timeout"),
                             (415, "Neither a .rnc file nor an image"),
                             (422, "Bad parameter, unsupported .rnc file, or codec weights that do not match"),
-                            (504, "The request took more than --timeout"))}}
+                            (503, "Busy: more than the worker takes at once (--max-requests, "
+                                  "--max-pixels-in-flight); see Retry-After"),
+                            (504, "The request took more than --timeout (its work is cancelled)"))}}
 
 
 @dataclass
@@ -110,6 +115,7 @@ def create_app(config: Optional[ServerConfig] = None, *, engine: Optional[Engine
         state: ServerState = request.app.state.server
         return {"status": "ok", "version": __version__, "pid": os.getpid(), "tasks": list(state.engine.recognizers),
                 "streams": state.streams, "asyncio_tasks": len(asyncio.all_tasks()),
+                **state.engine.admission.describe(),
                 "queued": sum(b.queued for b in state.batchers.values()),
                 "batches": sum(b.batches for b in state.batchers.values()),
                 "images": sum(b.images for b in state.batchers.values())}
@@ -136,16 +142,21 @@ def _add_task_routes(app: FastAPI, task: str, config: ServerConfig) -> None:
         state: ServerState = request.app.state.server
         recognizer = state.engine.recognizer(task)
 
-        async def handle() -> dict[str, Any]:
-            body = await _read_body(request, config.max_body_bytes)
-            decoded = await state.run(state.engine.decode, body, name=name, iterations=iterations, lenient=lenient)
+        async def handle(cancel: Cancellation) -> dict[str, Any]:
+            body = await _read_body(request, config.max_body_bytes, config.header_timeout)
+            decoded = await state.run(state.engine.decode, body, name=name, iterations=iterations, lenient=lenient,
+                                      cancel=cancel)
             result = await state.batchers[task].predict(decoded.image, top_k=top_k, threshold=threshold)
             return build_record(decoded.sample, result, recognizer=recognizer.name)
 
-        try:
-            return JSONResponse(await asyncio.wait_for(handle(), config.timeout))
-        except asyncio.TimeoutError:
-            raise RequestTimeoutError(f"the request took more than {config.timeout:g} s (--timeout)") from None
+        with state.engine.admission.request():
+            cancel = Cancellation(deadline_s=config.timeout)
+            try:
+                return JSONResponse(await asyncio.wait_for(handle(cancel), config.timeout))
+            except asyncio.TimeoutError:
+                raise RequestTimeoutError(f"the request took more than {config.timeout:g} s (--timeout)") from None
+            finally:  # a request that timed out or whose client left: its decoding thread stops too
+                cancel.cancel("the request ended")
 
     async def stream(websocket: WebSocket) -> None:
         await serve_stream(websocket, websocket.app.state.server, task)
@@ -156,8 +167,9 @@ def _add_task_routes(app: FastAPI, task: str, config: ServerConfig) -> None:
     app.websocket(protocol.stream_path(task), name=f"{task}-stream")(stream)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body; :class:`BodyTooLargeError` as soon as it is known to pass ``limit`` bytes."""
+async def _read_body(request: Request, limit: int, pause_s: float) -> bytes:
+    """The request body; :class:`BodyTooLargeError` as soon as it is known to pass ``limit`` bytes,
+    :class:`BodyTimeoutError` when the client sends nothing for ``pause_s`` seconds."""
     def too_large(size: str) -> BodyTooLargeError:
         return BodyTooLargeError(f"the body has {size} bytes, more than the {limit:,} this server accepts "
                                  "(--max-body-bytes)")
@@ -166,8 +178,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise too_large(f"{int(declared):,}")
     parts, size = [], 0
+    stream = request.stream()
     try:
-        async for part in request.stream():
+        while True:
+            try:
+                part = await asyncio.wait_for(stream.__anext__(), pause_s)
+            except StopAsyncIteration:
+                break
+            except asyncio.TimeoutError:
+                raise BodyTimeoutError(f"no body bytes for {pause_s:g} s (--header-timeout)") from None
             size += len(part)
             if size > limit:
                 raise too_large("more than that")
@@ -190,7 +209,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         error = as_request_error(exc)
         if error is None:
             return await internal_error(request, exc)
-        return JSONResponse(error.body(), error.status)
+        return JSONResponse(error.body(), error.status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:

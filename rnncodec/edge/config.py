@@ -51,7 +51,14 @@ class ServerConfig:
         threads: torch threads (``None``: torch's default).
         max_body_bytes: largest request body, and most bytes one stream may send.
         max_pixels: largest image (``width × height``), ``.rnc`` or plain.
-        timeout: seconds a request may take; for a stream, seconds to wait for each message.
+        max_iterations: most iterations a ``.rnc`` body or stream may declare.
+        max_pixels_in_flight: pixels decoded at once over all requests and streams; more are
+            refused (503 ``busy``, ``Retry-After``) instead of queued.  Default: 1.5 × ``max_pixels``.
+        max_requests: HTTP requests in progress at once; more are refused (503 ``busy``).
+        header_timeout: seconds a connection has to send a request's headers (from its opening or
+            its previous answer), and may pause while sending a body; slower clients are closed.
+        timeout: seconds a request may take (its work is then cancelled); for a stream, seconds to
+            wait for each message.
         stream_timeout: seconds a whole stream may take.
         max_streams: streams open at once per worker; more are refused (``busy``).
         batch_size: most images per ``predict`` call (``None``: the recognizer's own).
@@ -68,6 +75,10 @@ class ServerConfig:
     threads: Optional[int] = None
     max_body_bytes: int = 16 << 20
     max_pixels: int = 2048 * 2048
+    max_iterations: int = 16
+    max_pixels_in_flight: Optional[int] = None
+    max_requests: int = 64
+    header_timeout: float = 10.0
     timeout: float = 30.0
     stream_timeout: float = 300.0
     max_streams: int = 16
@@ -84,8 +95,13 @@ class ServerConfig:
 
     @property
     def limits(self) -> Limits:
-        """Reader limits for ``.rnc`` bodies and streams."""
-        return Limits(max_pixels=self.max_pixels)
+        """Reader limits for ``.rnc`` bodies and streams: the per-request budget."""
+        return Limits(max_pixels=self.max_pixels, max_iterations=self.max_iterations)
+
+    @property
+    def pixels_in_flight(self) -> int:
+        """:attr:`max_pixels_in_flight`, or its default."""
+        return self.max_pixels_in_flight or self.max_pixels * 3 // 2
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__
 from ..recognition import Decoded, InputDecoder, RecognitionError, load_recognizer, recognizer_class
+from .admission import Admission
 from .config import ServerConfig
 from .errors import EmptyBodyError, TaskNotServedError
 from .protocol import TASKS
 
 if TYPE_CHECKING:
+    from ..cancel import Cancellation
     from ..codec import Codec
     from ..recognition import Recognizer
 
@@ -54,7 +56,9 @@ class Engine:
                 recognizer.name, weights=recognizer.weights, device=config.device, precision=config.precision,
                 download=config.download, labels=recognizer.labels)
         self.codec: Optional["Codec"] = codec_for(weights=config.codec_weights) if config.codec_weights else None
-        self.inputs = InputDecoder(config.codec_weights, limits=config.limits, max_pixels=config.max_pixels)
+        self.admission = Admission(max_requests=config.max_requests, max_pixels=config.pixels_in_flight)
+        self.inputs = InputDecoder(config.codec_weights, limits=config.limits, max_pixels=config.max_pixels,
+                                   budget=self.admission)
         self.executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="rnc-serve")
         log.info("loaded %s", ", ".join(f"{task}: {m.name}" for task, m in self.recognizers.items()))
 
@@ -68,17 +72,21 @@ class Engine:
             raise TaskNotServedError(f"this server does not serve {task} (it serves {', '.join(self.recognizers)})")
         return self.recognizers[task]
 
-    def decode(self, data: bytes, *, name: str, iterations: Optional[int] = None, lenient: bool = False) -> Decoded:
+    def decode(self, data: bytes, *, name: str, iterations: Optional[int] = None, lenient: bool = False,
+               cancel: Optional["Cancellation"] = None) -> Decoded:
         """A request body decoded: a ``.rnc`` file from its first ``iterations`` (all when ``None``),
-        or a plain image.
+        or a plain image.  The image's pixels are held in the worker's decoding budget while it is
+        decoded (:class:`~.admission.Admission`); ``cancel`` stops the work between tiles and
+        iterations.
 
         Raises:
             RNCError: a typed error naming what is wrong with the body (:func:`.errors.as_request_error`
-                turns it into the answer).
+                turns it into the answer), ``BusyError`` when the decoding budget is spent,
+                ``CancelledError``.
         """
         if not data:
             raise EmptyBodyError("the body is empty: send a .rnc file or an image")
-        return self.inputs.decode(data, iterations, name=name, lenient=lenient)
+        return self.inputs.decode(data, iterations, name=name, lenient=lenient, cancel=cancel)
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /v1/models`` returns: the recognizer of each task and the codec weights."""

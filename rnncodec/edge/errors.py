@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..errors import ImageTooLargeError, UnknownWeightsError, UnsupportedImageError, WeightsMismatchError
+from ..errors import (CancelledError, ImageTooLargeError, UnknownWeightsError, UnsupportedImageError,
+                      WeightsMismatchError)
 from ..formats.errors import (CorruptChunkError, LimitExceededError, NotRNCError, RNCError, TruncatedFileError,
                               UnknownCriticalChunkError, UnsupportedCoderError, UnsupportedVersionError)
 from . import protocol
 
 __all__ = ["EdgeError", "RequestError", "EmptyBodyError", "BodyTooLargeError", "TooManyPixelsError",
            "UnsupportedBodyError", "UnknownCodecWeightsError", "InvalidParameterError", "StreamProtocolError",
-           "TaskNotServedError", "BusyError", "RequestTimeoutError", "as_request_error", "ServerError",
+           "TaskNotServedError", "BusyError", "RequestTimeoutError", "BodyTimeoutError", "as_request_error", "ServerError",
            "EdgeConnectionError"]
 
 
@@ -48,6 +49,9 @@ class RequestError(EdgeError):
             self.code = code
         if close_code is not None:
             self.close_code = close_code
+
+    #: Extra HTTP headers of the answer.
+    headers: Optional[dict[str, str]] = None
 
     def body(self) -> dict:
         """``{"error": {"code", "message"}}``."""
@@ -103,9 +107,13 @@ class TaskNotServedError(RequestError):
 
 
 class BusyError(RequestError):
-    """Too many streams at once (``--max-streams``)."""
+    """More work than the worker takes at once (``--max-streams``, ``--max-requests``,
+    ``--max-pixels-in-flight``): shed, not queued; the answer says when to retry."""
 
     status, code, close_code = 503, "busy", protocol.CLOSE_BUSY
+    #: Seconds a client should wait before trying again (the ``Retry-After`` header).
+    retry_after_s = 1
+    headers = {"Retry-After": str(retry_after_s)}
 
 
 class RequestTimeoutError(RequestError):
@@ -114,9 +122,16 @@ class RequestTimeoutError(RequestError):
     status, code = 504, "timeout"
 
 
+class BodyTimeoutError(RequestError):
+    """A client that stopped sending its body for ``--header-timeout`` seconds."""
+
+    status, code = 408, "body_timeout"
+
+
 #: The project's typed errors a request can cause → (HTTP status, error code); first match wins.
 _LIBRARY_ERRORS: tuple[tuple[tuple[type[Exception], ...], int, str], ...] = (
     ((LimitExceededError,), 413, "limit_exceeded"),
+    ((CancelledError,), 504, "timeout"),
     ((TruncatedFileError,), 400, "truncated_rnc"),
     ((CorruptChunkError,), 400, "corrupt_rnc"),
     ((NotRNCError,), 400, "not_rnc"),

@@ -21,8 +21,13 @@ GRACEFUL_SHUTDOWN_S = 5
 
 
 def uvicorn_options(config: ServerConfig) -> dict[str, Any]:
-    """uvicorn settings that follow from ``config``: a WebSocket frame may carry a whole body."""
-    return {"ws_max_size": config.max_body_bytes + 1024, "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S}
+    """uvicorn settings that follow from ``config``: a WebSocket frame may carry a whole body; a
+    request's headers must come within ``header_timeout`` (:mod:`.connections`), which is also how
+    long an idle keep-alive connection stays open."""
+    from .connections import HeadTimeoutProtocol
+
+    return {"ws_max_size": config.max_body_bytes + 1024, "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+            "http": HeadTimeoutProtocol, "timeout_keep_alive": config.header_timeout}
 
 
 def serve(config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,

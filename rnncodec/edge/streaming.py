@@ -13,8 +13,9 @@ frame is what lets the client stop sending.  The server answers:
    ``confident``, ``complete`` or ``end`` (the client sent ``{"type": "end"}``: no more iterations).
 
 On an error the server sends ``{"type": "error", "error": {"code", "message"}}`` and closes with the
-code of :mod:`.protocol`.  A client that goes away mid-stream ends the handler at its next
-``receive`` or ``send``; the stream's state is dropped with it.
+code of :mod:`.protocol`.  A client that goes away mid-stream — closing, or resetting the
+connection — ends the handler at its next ``receive`` or ``send``; whatever way the stream ends, its
+decoding is cancelled, its pixels go back to the worker's budget and its state is dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..cancel import Cancellation
 from ..formats import EndEvent, HeaderEvent, IterationEvent
 from ..recognition import Step, build_record
 from . import protocol
@@ -84,12 +86,15 @@ async def serve_stream(websocket: WebSocket, state: "ServerState", task: str) ->
             raise BusyError(f"{state.streams} streams are open, the most this worker takes (--max-streams); "
                             "try again later")
         state.streams += 1
+        stream = _Stream(websocket, state, task, recognizer, options)
         try:
-            await asyncio.wait_for(_Stream(websocket, state, task, recognizer, options).run(), config.stream_timeout)
+            await asyncio.wait_for(stream.run(), config.stream_timeout)
         finally:
             state.streams -= 1
-    except WebSocketDisconnect:
-        log.debug("stream client left")
+            stream.close()
+            del stream  # nothing of the stream outlives it, even in a logged traceback
+    except (WebSocketDisconnect, OSError):  # the client closed, or reset the connection (uvicorn's
+        log.debug("stream client left")    # ClientDisconnected is an OSError)
     except asyncio.TimeoutError:
         await _refuse(websocket, RequestTimeoutError(f"the stream took more than {config.stream_timeout:g} s "
                                                      "(--stream-timeout)"))
@@ -123,8 +128,15 @@ class _Stream:
         self.batcher = state.batchers[task]
         self.session = state.engine.inputs.stream(options.name)
         self.max_bytes = state.engine.config.max_body_bytes
+        self.cancel = Cancellation()
         self.steps: list[Step] = []
         self.last: Optional[tuple["Decoded", "Result"]] = None
+
+    def close(self) -> None:
+        """Stop the stream's work and free its state (the handler's end, whatever the cause)."""
+        self.cancel.cancel("the stream ended")
+        self.session.close()
+        self.steps, self.last = [], None
 
     async def run(self) -> None:
         while True:
@@ -147,7 +159,7 @@ class _Stream:
 
     async def _step(self, event: IterationEvent) -> bool:
         """Refine, recognise and answer; True when the stream is over."""
-        decoded = await self.state.run(self.session.refine, event)
+        decoded = await self.state.run(self.session.refine, event, self.cancel)
         result = await self.batcher.predict(decoded.image, top_k=self.options.top_k, threshold=self.options.threshold)
         self.steps.append(Step(event.index, decoded.sample.bytes_read, result))
         self.last = (decoded, result)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Protocol, Union
 
-from ..errors import ImageTooLargeError, UnsupportedImageError
+from ..errors import CancelledError, ImageTooLargeError, UnsupportedImageError
 from ..formats import HeaderEvent, Limits, RNCFile, StreamReader, read, spec
 from .results import Sample
 
@@ -31,13 +33,25 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+    from ..cancel import Cancellation
     from ..codec import Codec, ProgressiveDecoder
     from ..formats import Event, Header, IterationEvent
 
-__all__ = ["Decoded", "InputDecoder", "InputStream", "Source", "is_rnc", "bytes_through", "iterations_to_decode"]
+__all__ = ["Decoded", "InputDecoder", "InputStream", "PixelBudget", "Source", "is_rnc", "bytes_through",
+           "iterations_to_decode"]
 
 #: An input: a file, or the bytes of one (a request body).
 Source = Union[Path, bytes]
+
+
+class PixelBudget(Protocol):
+    """Pixels a decoder may decode at once (a server's admission control: ``rnncodec.edge.admission``)."""
+
+    def take(self, pixels: int) -> None:
+        """Take ``pixels``, or raise (a typed error) when they do not fit now."""
+
+    def give(self, pixels: int) -> None:
+        """Give back ``pixels`` taken."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +103,30 @@ class InputDecoder:
         limits: the reader's limits for ``.rnc`` inputs (default: the format's defaults).
         max_pixels: the most pixels a plain image may have, checked before its pixels are decoded
             (``None``: no limit).
+        budget: pixels that may be decoded at once; each image's pixels are taken from it, once
+            its size is known from its header, while it is decoded (``None``: no budget).
     """
 
     def __init__(self, codec_weights: Union[None, str, os.PathLike] = None, *, lenient: bool = False,
-                 limits: Optional[Limits] = None, max_pixels: Optional[int] = None) -> None:
+                 limits: Optional[Limits] = None, max_pixels: Optional[int] = None,
+                 budget: Optional[PixelBudget] = None) -> None:
         self.codec_weights = codec_weights
         self.lenient = lenient
         self.limits = limits
         self.max_pixels = max_pixels
+        self.budget = budget
+
+    @contextmanager
+    def _decoding(self, pixels: int) -> Iterator[None]:
+        """Hold ``pixels`` of the budget for the block."""
+        if self.budget is None:
+            yield
+            return
+        self.budget.take(pixels)
+        try:
+            yield
+        finally:
+            self.budget.give(pixels)
 
     def codec_for(self, header: "Header") -> "Codec":
         """The codec that decodes files with ``header``: ``codec_weights``, else the shipped weights
@@ -106,16 +136,19 @@ class InputDecoder:
         return codec_for(header, self.codec_weights)
 
     def decode(self, source: Source, iterations: Optional[int] = None, *, name: Optional[str] = None,
-               lenient: Optional[bool] = None) -> Decoded:
+               lenient: Optional[bool] = None, cancel: Optional["Cancellation"] = None) -> Decoded:
         """``source`` decoded: a ``.rnc`` file from its first ``iterations`` (all when ``None``),
         or a plain image.  ``name`` is the record's ``file`` (default: the path); ``lenient``
-        overrides the decoder's for this input."""
+        overrides the decoder's for this input; ``cancel`` stops the decoding between tiles and
+        iterations (:class:`~rnncodec.errors.CancelledError`)."""
         name, head, size = _describe(source, name)
         if not is_rnc(head):
             return self._open_image(source, name, size)
         rnc = self._read(source, lenient)
         count = iterations_to_decode(rnc, iterations)
-        image = self.codec_for(rnc.header).decode(rnc, count)
+        codec = self.codec_for(rnc.header)
+        with self._decoding(rnc.header.width * rnc.header.height):
+            image = codec.decode(rnc, count, cancel=cancel)
         return Decoded(self._sample(name, image, rnc, count, size), image)
 
     def progressive(self, source: Source, iterations: Optional[int] = None, *,
@@ -155,6 +188,9 @@ class InputDecoder:
         try:
             with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
                 width, height = image.size
+        except Image.DecompressionBombError:  # over twice Pillow's own limit
+            raise ImageTooLargeError(f"{name}: the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels "
+                                     "(Pillow's decompression-bomb limit)") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise UnsupportedImageError(f"{name}: neither a .rnc file (no RNC signature) nor an image "
                                         "Pillow can read") from None
@@ -162,7 +198,8 @@ class InputDecoder:
             raise ImageTooLargeError(f"{name}: the image has {width}×{height} = {width * height:,} pixels, "
                                      f"more than the {self.max_pixels:,} accepted")
         try:
-            rgb = load_image(source, alpha="drop").rgb
+            with self._decoding(width * height):
+                rgb = load_image(source, alpha="drop").rgb
         except OSError as exc:  # a damaged image: Pillow read the size, not the pixels
             raise UnsupportedImageError(f"{name}: the image cannot be decoded: {' '.join(str(exc).split())}") \
                 from None
@@ -187,7 +224,9 @@ class InputStream:
 
     Memory is bounded by the reader's limits: the parser holds at most one chunk, the decoder the
     recurrent state of one image, and the codes decoded so far (the context coder reads the
-    previous iteration's: ``pixels / 8`` bytes an iteration).
+    previous iteration's: ``pixels / 8`` bytes an iteration).  The image's pixels are taken from the
+    decoder's ``budget`` when the header arrives and given back by :meth:`close`, which also drops
+    the decoder and the codes — call it however the stream ends.
     """
 
     def __init__(self, inputs: InputDecoder, name: str) -> None:
@@ -196,6 +235,9 @@ class InputStream:
         self.reader = StreamReader(limits=inputs.limits)
         self.decoder: Optional["ProgressiveDecoder"] = None
         self.codes: list["np.ndarray"] = []
+        self._held = 0  # pixels taken from the budget
+        self._closed = False
+        self._lock = threading.Lock()  # close() may run while feed() runs in another thread
 
     @property
     def header(self) -> Optional["Header"]:
@@ -210,18 +252,40 @@ class InputStream:
         """Parse the next bytes; return the events of the chunks they complete.
 
         Raises:
-            RNCError: the bytes are not a valid ``.rnc`` file, or its weights are unknown.
+            RNCError: the bytes are not a valid ``.rnc`` file, or its weights are unknown; the
+                budget's error when the image does not fit it now.
         """
         events = self.reader.feed(data)
         for event in events:
             if isinstance(event, HeaderEvent):
-                self.decoder = self.inputs.codec_for(event.header).progressive_decoder(event.header)
+                codec = self.inputs.codec_for(event.header)
+                self._take(event.header.width * event.header.height)
+                self.decoder = codec.progressive_decoder(event.header)
         return events
 
-    def refine(self, event: "IterationEvent") -> Decoded:
-        """Decode one more iteration into the image (the events of :meth:`feed`, in order)."""
+    def refine(self, event: "IterationEvent", cancel: Optional["Cancellation"] = None) -> Decoded:
+        """Decode one more iteration into the image (the events of :meth:`feed`, in order);
+        ``cancel`` stops it between tiles."""
         self.codes.append(event.decode(self.codes))
-        image = self.decoder.add(self.codes[-1])
+        image = self.decoder.add(self.codes[-1], cancel=cancel)
         return Decoded(_rnc_sample(self.name, image, iterations=event.index,
                                    iterations_in_file=self.header.iterations, bytes_read=event.chunk.end,
                                    file_bytes=self.received), image)
+
+    def close(self) -> None:
+        """Give the image's pixels back to the budget and drop the decoder and codes (idempotent)."""
+        with self._lock:
+            self._closed = True
+            held, self._held = self._held, 0
+        if held:
+            self.inputs.budget.give(held)
+        self.decoder = None
+        self.codes = []
+
+    def _take(self, pixels: int) -> None:
+        with self._lock:
+            if self._closed:
+                raise CancelledError("the stream ended")
+            if self.inputs.budget is not None:
+                self.inputs.budget.take(pixels)
+                self._held = pixels

@@ -117,26 +117,29 @@ def test_tiles_cover_the_image_once():
     assert tiles_of(96, 80, 0) == [(0, 0, 96, 80)]
 
 
-def test_tiles_are_independent(weights_file, photo):
+def test_tiles_are_independent(weights_file):
     """Each tile's codes are exactly those of the same crop coded alone, and so are its pixels except the
     one next to each seam (the decoder's seam smoothing)."""
-    tiled = Codec(weights_file, tile_size=32)
+    from skimage import data as skdata
+
+    photo = np.ascontiguousarray(skdata.astronaut()[:200, :300])
+    tiled = Codec(weights_file, tile_size=128)
     whole = Codec(weights_file, tile_size=0)
     data = tiled.encode(photo, 2)
     rnc = formats.read(data)
-    assert rnc.header.tile_size == 32
+    assert rnc.header.tile_size == 128
     decoded = np.asarray(tiled.decode(data))
-    padded = np.pad(photo, ((0, 80 - 72), (0, 112 - 100), (0, 0)), mode="edge")
-    for top, left, h, w in tiles_of(80, 112, 32):
+    padded = np.pad(photo, ((0, 208 - 200), (0, 304 - 300), (0, 0)), mode="edge")
+    for top, left, h, w in tiles_of(208, 304, 128):
         crop = padded[top:top + h, left:left + w]
         alone = formats.read(whole.encode(crop, 2))
         for k in range(2):
             assert np.array_equal(rnc.codes()[k][:, top // 16:(top + h) // 16, left // 16:(left + w) // 16],
                                   alone.codes()[k])
         alone_pixels = np.asarray(whole.decode(alone))
-        bottom, right = min(top + h, 72), min(left + w, 100)
-        inner = (slice(1 if top else 0, h - 1 if top + h < 80 else h),
-                 slice(1 if left else 0, w - 1 if left + w < 112 else w))
+        bottom, right = min(top + h, 200), min(left + w, 300)
+        inner = (slice(1 if top else 0, h - 1 if top + h < 208 else h),
+                 slice(1 if left else 0, w - 1 if left + w < 304 else w))
         assert np.array_equal(decoded[top:bottom, left:right][inner], alone_pixels[:bottom - top, :right - left][inner])
 
 
@@ -156,3 +159,46 @@ def test_seam_smoothing_touches_only_the_two_pixels_at_each_seam():
     smooth_seams(flat, 16)
     assert (flat == 77).all()  # a flat image stays flat
     smooth_seams(flat, 0)
+
+
+def test_a_cancellation_stops_decoding_between_tiles_and_iterations(weights_file):
+    from rnncodec.cancel import Cancellation
+    from rnncodec.errors import CancelledError
+
+    class CancelAfter(Cancellation):
+        def __init__(self, checks: int):
+            super().__init__()
+            self.left = checks
+
+        def check(self) -> None:
+            self.left -= 1
+            if self.left < 0:
+                self.cancel("test")
+            super().check()
+
+    tiled = Codec(weights_file, tile_size=128)
+    data = tiled.encode(np.zeros((200, 300, 3), dtype=np.uint8), 2, coder="raw")
+    # 2 iterations of entropy decoding, then 6 tiles × 2 iterations of the network: 14 checks
+    counted = CancelAfter(10**6)
+    tiled.decode(data, cancel=counted)
+    assert 10**6 - counted.left == 2 + 6 * 2
+    with pytest.raises(CancelledError, match="decoding stopped: test"):
+        tiled.decode(data, cancel=CancelAfter(5))
+    with pytest.raises(CancelledError, match="deadline passed"):
+        tiled.decode(data, cancel=Cancellation(deadline_s=0))
+
+
+def test_decode_limits_and_the_tile_minimum(codec, photo):
+    data = codec.encode(photo, 2)
+    with pytest.raises(formats.LimitExceededError, match="max_iterations = 2 > 1"):
+        codec.decode(data, limits=formats.Limits(max_iterations=1))
+    with pytest.raises(ValueError, match="tile_size must be 0 or a power of two ≥ 128"):
+        Codec(codec.weights, tile_size=64)
+
+
+def test_the_encoder_refuses_what_readers_would_before_coding(codec):
+    from rnncodec.imageio import SourceImage
+
+    huge = SourceImage(np.broadcast_to(np.zeros(3, dtype=np.uint8), (20000, 20000, 3)), "RGB")
+    with pytest.raises(formats.LimitExceededError, match="max_pixels = 400000000 > 268435456"):
+        codec.header_for(huge, 1, "raw")

@@ -75,3 +75,24 @@ def test_exif_orientation_applied():
 def test_not_an_image():
     with pytest.raises(UnsupportedImageError, match="not an image"):
         load_image(b"hello")
+
+
+def test_a_multi_frame_image_warns_that_its_first_frame_is_used(tmp_path):
+    from rnncodec.errors import MultiFrameWarning
+
+    frames = [Image.new("RGB", (20, 16), colour) for colour in ("red", "green", "blue")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.warns(MultiFrameWarning, match="anim.gif: 3 frames; only the first is encoded"):
+        source = load_image(path)
+    assert source.width == 20
+
+
+def test_an_image_over_max_pixels_is_refused_before_its_pixels_are_decoded(tmp_path, monkeypatch):
+    from rnncodec.errors import ImageTooLargeError
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (300, 200)).save(path)
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("pixels decoded"))
+    with pytest.raises(ImageTooLargeError, match=r"300×200 = 60,000 pixels, more than max_pixels = 50,000"):
+        load_image(path, max_pixels=50_000)

@@ -97,3 +97,22 @@ def test_builders_refuse_weights_of_another_configuration():
         tiny(weights=RNCWeights.DEFAULT)
     with pytest.raises(UnknownWeightsError, match="unknown weights"):
         gru_s(weights="no_such_weights")
+
+
+@pytest.mark.parametrize("damage", ["no config", "config not a dict", "state dict of another shape", "meta a list"])
+def test_malformed_weights_files_raise_one_typed_error(tmp_path, weights_file, damage):
+    payload = torch.load(weights_file, map_location="cpu", weights_only=True)
+    if damage == "no config":
+        del payload["config"]
+    elif damage == "config not a dict":
+        payload["config"] = 7
+    elif damage == "state dict of another shape":
+        key = next(iter(payload["state_dict"]))
+        payload["state_dict"][key] = torch.zeros(3)
+    else:
+        payload["meta"] = [1, 2]
+    path = tmp_path / f"{damage.replace(' ', '-')}.pt"
+    torch.save(payload, path)
+    with pytest.raises(UnknownWeightsError, match="malformed rnncodec weights file") as caught:
+        load_weights(path)
+    assert "\n" not in str(caught.value)

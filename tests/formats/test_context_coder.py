@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rnncodec.formats import get_coder, read, spec, truncate, write_bytes
 from conformance_vectors import correlated_codes, flat_payload
 from rnncodec.formats.coders import coder_by_id, packed_size
+from rnncodec.formats.coders.context import coder as context_coder
 from rnncodec.formats.coders.context.model import CROSS, WEIGHT_LIMITS, Weights
 from rnncodec.formats.coders.context.weights import read_weights, weight_symbols
 
@@ -182,3 +183,52 @@ def test_payload_cap_holds_for_adversarial_codes():
     for t, bits in enumerate(codes):
         assert len(CODER.encode(bits, codes[:t])) <= CODER.max_payload_bytes(shape)
     assert CODER.max_payload_bytes(shape) >= packed_size(shape) * 3
+
+
+# -- bounded work: strips, the exhausted stream, memory ---------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None)
+@given(shapes, st.integers(0, 2**32 - 1), st.sampled_from([1, 3, 8]))
+def test_decoding_in_small_strips_gives_the_same_bits(shape, seed, strip):
+    """The decoder's strips of rows change nothing: strips of a few bits decode the same code."""
+    codes = correlated_codes(shape, 2, seed)
+    payloads = [CODER.encode(bits, codes[:t]) for t, bits in enumerate(codes)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(context_coder, "STRIP_SYMBOLS", strip)
+        for t, (bits, payload) in enumerate(zip(codes, payloads)):
+            assert np.array_equal(CODER.decode(payload, bits.shape, codes[:t]), bits)
+
+
+def test_an_empty_payload_is_an_all_zero_code_and_costs_only_its_zeros():
+    import time
+
+    shape = (32, 1024, 1024)  # 33.5 million bits, as a 16-megapixel image's iteration
+    start = time.perf_counter()
+    bits = CODER.decode(b"", shape, [np.ones(shape, dtype=np.uint8)])
+    assert time.perf_counter() - start < 1.0
+    assert bits.shape == shape and not bits.any()
+
+
+def test_decoding_memory_is_bounded_by_twice_the_code(tmp_path):
+    """Peak Python-side allocation while decoding one iteration ≤ 2× its code array (uint8)."""
+    import tracemalloc
+
+    from rnncodec.formats.coders.context.coder import _symbols, ans_payload
+    from rnncodec.formats.coders.context.model import signed_padded
+
+    shape = (32, 384, 384)
+    previous, bits = correlated_codes(shape, 2, 7)
+    rng = np.random.default_rng(0)
+    weights = Weights(rng.integers(-6, 7, (32, CROSS + 32)), True, 4)
+    weights.table *= weights.present()
+    payload = ans_payload(*_symbols(bits, weights, signed_padded(bits), 2 * previous.astype(np.int8) - 1))
+    del weights
+    tracemalloc.start()
+    try:
+        decoded = CODER.decode(payload, shape, [previous])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(decoded, bits)
+    assert peak <= 2 * bits.nbytes, f"peak {peak:,} bytes for a {bits.nbytes:,}-byte code"

@@ -52,7 +52,7 @@ headers = st.builds(
     coder=st.sampled_from(["raw", "zstd"]),
 )
 NO_LIMITS = Limits(max_width=spec.MAX_DIMENSION, max_height=spec.MAX_DIMENSION,
-                   max_pixels=spec.MAX_DIMENSION**2, max_iterations=255)
+                   max_pixels=spec.MAX_DIMENSION**2, max_iterations=255, max_code_bits=2**80, min_tile_size=16)
 
 
 @given(headers)

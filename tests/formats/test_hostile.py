@@ -26,7 +26,8 @@ CHILD = textwrap.dedent(
     data = spec.SIGNATURE + pack_chunk(b"RHDR", rhdr) + b"\\x7f\\xff\\xff\\xffRITR" + bytes(4096)
     results = {}
     for name, limits in [("default", None),
-                         ("unlimited", Limits(max_width=2**32, max_height=2**32, max_pixels=2**64))]:
+                         ("unlimited", Limits(max_width=2**32, max_height=2**32, max_pixels=2**64,
+                                            max_code_bits=2**80))]:
         try:
             read(data, limits=limits)
         except RNCError as exc:
@@ -84,3 +85,30 @@ def test_width_height_over_defaults(make_header):
     rhdr = bytes([1]) + encode_varint(60000) * 2 + make_header().to_bytes()[3:]
     with pytest.raises(LimitExceededError, match="max_pixels = 3600000000 > 268435456"):
         StreamReader().feed(_start(rhdr))
+
+
+def test_the_work_budget_refuses_a_header_asking_for_too_many_code_bits(make_header):
+    # 65535×4096 pixels, 64 iterations of 32 bits per block: 2³¹ code bits, a few hundred bytes of file
+    header = make_header(width=65535, height=4096, iterations=64, bits_per_block=32, coder="context")
+    with pytest.raises(LimitExceededError, match="max_code_bits = 2147483648 > 268435456") as caught:
+        StreamReader().feed(_start(header.to_bytes()))
+    assert caught.value.limit == "max_code_bits" and caught.value.offset == 8
+    small = Limits(max_code_bits=header.code_bits // 64)
+    with pytest.raises(LimitExceededError, match="max_code_bits"):
+        StreamReader(limits=small).feed(_start(header.replace(iterations=2).to_bytes()))
+    StreamReader(limits=small).feed(_start(header.replace(iterations=1).to_bytes()))
+
+
+def test_tiles_under_the_minimum_are_refused(make_header):
+    header = make_header(width=768, height=512, tile_size=16)
+    with pytest.raises(LimitExceededError, match="under a limit: 16 < min_tile_size = 128 in chunk RHDR"):
+        StreamReader().feed(_start(header.to_bytes()))
+    for tile_size in (0, 128, 1024):
+        StreamReader().feed(_start(header.replace(tile_size=tile_size).to_bytes()))
+    StreamReader(limits=Limits(min_tile_size=16)).feed(_start(header.to_bytes()))
+
+
+def test_limits_check_a_header_before_it_is_written(make_header):
+    with pytest.raises(LimitExceededError, match="max_pixels"):
+        Limits(max_pixels=100).check(make_header(width=20, height=10))
+    Limits().check(make_header(width=20, height=10))

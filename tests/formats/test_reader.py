@@ -33,7 +33,7 @@ def files(draw):
         weights_id=draw(st.binary(min_size=32, max_size=32)),
         architecture=draw(st.sampled_from(["g16", "x", "conv-gru.v2_1"])),
         bits_per_block=draw(st.sampled_from([1, 7, 8, 32, 255])),
-        tile_size=draw(st.sampled_from([0, 16, 256])),
+        tile_size=draw(st.sampled_from([0, 128, 256])),
         coder=draw(st.sampled_from(["raw", "zstd"])),
     )
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))

@@ -11,21 +11,23 @@ imported when a payload is coded, keeping ``import rnncodec.formats`` light.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ... import spec
 from ..base import Coder, Shape
 from .fit import fit_weights, windows
-from .model import (CROSS, CROSS_CHANNELS, PHASES, SPATIAL, Weights, logit_bound, phase_grid,
-                            probability_table, signed_padded, spatial_sum)
+from .model import (BIAS, CROSS, CROSS_CHANNELS, PHASES, PREVIOUS, SPATIAL, Weights, logit_bound, phase_grid,
+                    probability_table, signed_padded)
 from .weights import WINDOW_BITS, read_weights, weight_symbols
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ContextCoder", "max_payload_bytes"]
+__all__ = ["ContextCoder", "max_payload_bytes", "STRIP_SYMBOLS"]
+
+#: Bits decoded per call of the rANS coder (at most): the decoder's working set is a few such strips.
+STRIP_SYMBOLS = 1 << 16
 
 
 def max_payload_bytes(shape: Shape) -> int:
@@ -44,15 +46,21 @@ def _probability_of_one(weight_of_zero: np.ndarray) -> np.ndarray:
     return 1.0 - np.asarray(weight_of_zero, dtype=np.float64) / (1 << spec.CONTEXT_PRECISION)
 
 
-def _last_signed(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray | None:
-    """``2L − 1`` (int8) of the previous iteration ``L`` (all the coder reads), or ``None``."""
-    import numpy as np
-
+def _last_code(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray | None:
+    """The previous iteration's code ``L`` (all the coder reads), or ``None``."""
     if not previous:
         return None
     if previous[-1].shape != shape:
         raise ValueError(f"previous code has shape {previous[-1].shape}, expected {shape}")
-    return 2 * previous[-1].astype(np.int8) - 1
+    return previous[-1]
+
+
+def _last_signed(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray | None:
+    """``2L − 1`` (int8) of the previous iteration ``L``, or ``None``."""
+    import numpy as np
+
+    last = _last_code(previous, shape)
+    return None if last is None else 2 * last.astype(np.int8) - 1
 
 
 class ContextCoder(Coder):
@@ -80,7 +88,7 @@ class ContextCoder(Coder):
         if len(payload) % 4 or len(payload) > max_payload_bytes(shape):
             raise ValueError(f"payload of {len(payload)} bytes is not whole 32-bit words within "
                              f"the {max_payload_bytes(shape)}-byte cap")
-        last_signed = _last_signed(previous, shape)
+        last = _last_code(previous, shape)
         try:
             coder = constriction.stream.stack.AnsCoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
         except ValueError:
@@ -93,11 +101,17 @@ class ContextCoder(Coder):
                 return np.zeros(0, dtype=np.int32)
             return coder.decode(bernoulli, probabilities)
 
-        weights = read_weights(lambda m: read(_probability_of_one(m)), shape[0], last_signed is not None)
+        weights = read_weights(lambda m: read(_probability_of_one(m)), shape[0], last is not None)
+        bits = np.zeros(shape, dtype=np.uint8)
         if weights is None:
-            bits = read(np.full(math.prod(shape), 0.5)).astype(np.uint8).reshape(shape)
+            flat = bits.reshape(-1)
+            for start in range(0, flat.size, STRIP_SYMBOLS):
+                if coder.is_empty():  # the rest decodes as zeros (below)
+                    break
+                stop = min(start + STRIP_SYMBOLS, flat.size)
+                flat[start:stop] = read(np.full(stop - start, 0.5))
         else:
-            bits = _decode_bits(read, weights, shape, last_signed)
+            _decode_bits(read, coder.is_empty, weights, bits, last)
         if coder.num_words():  # the state is not 0, or words were never read
             raise ValueError("payload does not end where the code does (data left over)")
         return bits
@@ -133,29 +147,63 @@ def _ideal_bits(symbols: np.ndarray, probabilities: np.ndarray) -> float:
     return float(-np.log2(np.where(symbols == 1, probabilities, 1 - probabilities)).sum())
 
 
-def _decode_bits(read, weights: Weights, shape: Shape, last_signed: np.ndarray | None) -> np.ndarray:
-    """The code's bits, group by group, with ``read(probabilities of a 1)``."""
+def _decode_bits(read, exhausted, weights: Weights, bits: np.ndarray, last: np.ndarray | None) -> None:
+    """Decode the code's bits into ``bits`` (zeros), group by group, each group in strips of whole
+    rows of at most :data:`STRIP_SYMBOLS` bits, with ``read(probabilities of a 1)``.
+
+    Working memory is a few strips, whatever the code's size: logits are computed from ``bits``
+    and ``last`` (the previous iteration's code) strip by strip, in exact int32 arithmetic.  Once
+    the stream is ``exhausted()`` (state 0, no words left) every symbol left decodes as a 0, which
+    ``bits`` already holds, so decoding stops there: an empty payload costs nothing but the zeros.
+    """
     import numpy as np
 
-    bits = np.zeros(shape, dtype=np.uint8)
-    padded = signed_padded(bits)  # int8, for S
-    signed = np.zeros(shape)  # float64, for the products
-    table, bound = probability_table(shape[0]), logit_bound(shape[0])
-    for c in range(shape[0]):
-        base = weights.base_logits(signed, last_signed, c) + bound
-        spatial = weights.table[c, SPATIAL]
-        for phase in range(len(PHASES)):
-            index = phase_grid(base, phase).astype(np.intp)
-            if not index.size:
-                continue
-            if spatial:
-                index += spatial * spatial_sum(padded, c, phase)
-            grid = phase_grid(bits[c], phase)
-            grid[...] = read(table[index].ravel()).reshape(grid.shape)
-            value = 2 * grid.astype(np.int8) - 1
-            phase_grid(padded[c, 1:-1, 1:-1], phase)[...] = value
-            phase_grid(signed[c], phase)[...] = value
-    return bits
+    channels, rows, cols = bits.shape
+    table, bound = probability_table(channels), logit_bound(channels)
+    for c in range(channels):
+        row = weights.table[c]
+        cross = [(j, int(row[CROSS + j])) for j in range(max(c - weights.window, 0), c) if row[CROSS + j]]
+        constant = int(row[BIAS]) - sum(w for _, w in cross) + bound  # s(b) = 2b − 1
+        spatial, previous = int(row[SPATIAL]), int(row[PREVIOUS]) if last is not None else 0
+        for row0, col0, offsets in PHASES:
+            width = len(range(col0, cols, 2))
+            step = 2 * max(1, STRIP_SYMBOLS // max(width, 1))
+            for top in range(row0, rows, step) if width else ():
+                if exhausted():
+                    return
+                place = (slice(top, min(top + step, rows), 2), slice(col0, None, 2))
+                index = np.full(bits[c][place].shape, constant, dtype=np.int32)
+                for j, w in cross:
+                    index += bits[j][place] * np.int32(2 * w)
+                if spatial:
+                    index += spatial * _strip_spatial_sum(bits[c], place, offsets)
+                if previous:
+                    index += np.int32(2 * previous) * last[c][place] - np.int32(previous)
+                bits[c][place] = read(table[index].ravel()).reshape(index.shape)
+
+
+def _strip_spatial_sum(plane: np.ndarray, place: tuple[slice, slice], offsets) -> np.ndarray:
+    """``S`` (int32) at the places ``plane[place]`` (a strip of one phase): the signed sum of their
+    neighbours at ``offsets`` inside the grid, all from earlier phases."""
+    import numpy as np
+
+    total = np.zeros(plane[place].shape, dtype=np.int32)
+    for dy, dx in offsets:
+        target, source = zip(*(_shifted(axis, delta, size) for axis, delta, size in zip(place, (dy, dx), plane.shape)))
+        if all(t.stop > t.start for t in target):
+            total[target] += 2 * plane[source].astype(np.int32) - 1
+    return total
+
+
+def _shifted(axis: slice, delta: int, size: int) -> tuple[slice, slice]:
+    """For the positions ``range(size)[axis]`` (step 2): the slice of those whose neighbour at
+    ``delta`` is inside ``0 … size−1``, and the slice of those neighbours."""
+    positions = range(size)[axis]
+    first = 1 if positions and positions[0] + delta < 0 else 0
+    stop = len(positions) - (1 if positions and positions[-1] + delta >= size else 0)
+    if stop <= first:
+        return slice(0, 0), slice(0, 0)
+    return slice(first, stop), slice(positions[first] + delta, positions[stop - 1] + delta + 1, 2)
 
 
 def ans_payload(symbols: np.ndarray, probabilities: np.ndarray) -> bytes:

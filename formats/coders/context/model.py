@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported when a payload is coded, keeping ``import rnncodec
     import numpy as np
 
 __all__ = ["PHASES", "BIAS", "SPATIAL", "PREVIOUS", "CROSS", "CROSS_CHANNELS", "WEIGHT_LIMITS", "SQUASH",
-           "Weights", "signed_padded", "spatial_sum", "spatial_sums", "phase_grid", "logit_bound",
+           "Weights", "signed_padded", "spatial_sums", "phase_grid", "logit_bound",
            "probability_table"]
 
 Offsets = tuple[tuple[int, int], ...]
@@ -89,11 +89,6 @@ def _neighbours(padded: np.ndarray, phase: int) -> np.ndarray:
     return total
 
 
-def spatial_sum(padded: np.ndarray, channel: int, phase: int) -> np.ndarray:
-    """``S`` on ``phase``'s grid of ``channel`` (reads only the channel's earlier phases)."""
-    return _neighbours(padded[channel], phase)
-
-
 def spatial_sums(padded: np.ndarray) -> np.ndarray:
     """``S`` at every place of every channel (int8), when every bit is known (the encoder)."""
     import numpy as np
@@ -123,17 +118,6 @@ class Weights:
                                (offset >= 1) & (offset <= self.window)], axis=1)
         mask[:, PREVIOUS] = self.has_previous
         return mask
-
-    def base_logits(self, signed: np.ndarray, last_signed: np.ndarray | None, channel: int) -> np.ndarray:
-        """``z`` without ``spatial·S`` at every place of ``channel`` (float64), ``signed`` (float64)
-        holding ``2b − 1`` of the channels before it."""
-        row = self.table[channel].astype(float)
-        first = max(channel - self.window, 0)
-        flat = signed[first:channel].reshape(channel - first, signed[0].size)
-        z = (row[CROSS + first:CROSS + channel] @ flat).reshape(signed.shape[1:]) + row[BIAS]
-        if last_signed is not None:
-            z += row[PREVIOUS] * last_signed[channel]
-        return z
 
     def all_logits(self, padded: np.ndarray, last_signed: np.ndarray | None) -> np.ndarray:
         """``z`` (before the clamp) of every bit, when every bit is known (the encoder)."""
