@@ -16,9 +16,17 @@ BACKENDS = ("torch", "onnx")
 
 
 @pytest.fixture(scope="module")
+def photo():
+    """A 160×280 crop of the astronaut: in 128-px tiles (the smallest a reader accepts), seams both ways."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[100:260, 150:430])
+
+
+@pytest.fixture(scope="module")
 def codecs(onnx_weights_file):
-    """Both backends on the same tiny weights, tiled at 32 px so that seams are exercised."""
-    return {name: Codec(onnx_weights_file, tile_size=32, precision="fp32", backend=name) for name in BACKENDS}
+    """Both backends on the same tiny weights, tiled at 128 px so that seams are exercised."""
+    return {name: Codec(onnx_weights_file, tile_size=128, precision="fp32", backend=name) for name in BACKENDS}
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -38,7 +46,7 @@ def test_same_weights_identity_and_header(codecs, photo):
 
 @pytest.mark.parametrize("encoder", BACKENDS)
 def test_a_file_decodes_alike_with_either_backend(codecs, photo, encoder):
-    data = codecs[encoder].encode(photo, 3)  # 72×100 in 32-px tiles: seams both ways
+    data = codecs[encoder].encode(photo, 3)  # 160×280 in 128-px tiles: seams both ways
     torch_pixels, onnx_pixels = (np.asarray(codecs[name].decode(data), np.int16) for name in BACKENDS)
     assert np.abs(torch_pixels - onnx_pixels).max() <= 1
     for k in (1, 2):  # any prefix
@@ -55,7 +63,7 @@ def test_encoders_agree_on_the_codes(codecs, photo):
 def test_image_modes_and_alpha_on_onnx(codecs, photo, mode):
     image = Image.fromarray(photo).convert("RGBA" if mode in ("LA", "RGBA") else "RGB")
     if mode in ("LA", "RGBA"):
-        image.putalpha(Image.fromarray(np.tile(np.arange(100, dtype=np.uint8), (72, 1))))
+        image.putalpha(Image.fromarray(np.tile((np.arange(photo.shape[1]) % 256).astype(np.uint8), (photo.shape[0], 1))))
     source = image.convert(mode)
     data = codecs["onnx"].encode(source, 2)
     decoded = {name: codecs[name].decode(data) for name in BACKENDS}
@@ -82,7 +90,7 @@ def test_backend_choice(onnx_weights_file, monkeypatch, photo):
     monkeypatch.setenv("RNC_BACKEND", "onnx")
     assert resolve_backend() == "onnx" and Codec(onnx_weights_file).backend.name == "onnx"
     data = rnncodec.encode(photo, 1, weights=onnx_weights_file)
-    assert rnncodec.decode(data, weights=onnx_weights_file, backend="torch").size == (100, 72)
+    assert rnncodec.decode(data, weights=onnx_weights_file, backend="torch").size == (280, 160)
     monkeypatch.delenv("RNC_BACKEND")
     assert resolve_backend() == "torch" and resolve_backend("auto") == "torch"  # torch is installed here
     with pytest.raises(ValueError, match="backend must be"):
