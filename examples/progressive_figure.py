@@ -1,8 +1,10 @@
 """The README's picture: one photo decoded from 1, 2 and 4 iterations of the same .rnc file,
 next to the original, each labelled with the bytes it took.
 
-    python examples/progressive_figure.py                      # examples/coffee.png, shipped weights
-    python examples/progressive_figure.py --image x.png --weights w.pt --out docs/img/progressive.jpg
+    python examples/progressive_figure.py                      # progressive.jpg here: coffee.png, shipped weights
+    python examples/progressive_figure.py --out docs/img/progressive.jpg --force   # the README's figure
+
+An existing --out file is replaced only with --force.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=HERE / "coffee.png")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--iterations", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "img" / "progressive.jpg")
+    parser.add_argument("--out", type=Path, default=Path("progressive.jpg"),
+                        help="the figure to write (default: progressive.jpg in the current folder)")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.force:
+        parser.error(f"{args.out} exists; use --force to replace it")
 
     codec = Codec(args.weights)
     original = Image.open(args.image).convert("RGB")

@@ -147,14 +147,17 @@ class Codec:
         codes = list(self.iter_codes(source.rgb, iterations))
         return self.file_bytes(source, codes, coder=coder, metadata=metadata)
 
-    def file_bytes(self, source: SourceImage, codes: Sequence[np.ndarray], *, coder: str = "auto",
-                   metadata: Optional[dict] = None) -> bytes:
-        """The ``.rnc`` file holding ``codes`` (the first ``len(codes)`` iterations of ``source``).
+    def file_bytes(self, source: Union[SourceImage, ImageInput], codes: Sequence[np.ndarray], *,
+                   coder: str = "auto", metadata: Optional[dict] = None, alpha: str = "keep") -> bytes:
+        """The ``.rnc`` file holding ``codes`` (the first ``len(codes)`` iterations of ``source``,
+        an image as :func:`encode` takes it or a :class:`SourceImage` already loaded).
 
         ``coder="auto"`` writes the file with every registered coder and keeps the smallest.
         Because the encoder is causal, the codes of a 2-iteration encode are the first two of an
         8-iteration one: benchmarks code once and build the file for each prefix with this.
         """
+        if not isinstance(source, SourceImage):
+            source = load_image(source, alpha=alpha)
         metadata = _metadata(source, metadata)
         names = coder_names() if coder == "auto" else [coder]
         files = [write_bytes(self.header_for(source, len(codes), name), codes, metadata, source.alpha)

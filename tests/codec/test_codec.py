@@ -202,3 +202,10 @@ def test_the_encoder_refuses_what_readers_would_before_coding(codec):
     huge = SourceImage(np.broadcast_to(np.zeros(3, dtype=np.uint8), (20000, 20000, 3)), "RGB")
     with pytest.raises(formats.LimitExceededError, match="max_pixels = 400000000 > 268435456"):
         codec.header_for(huge, 1, "raw")
+
+
+def test_file_bytes_takes_a_path_as_encode_does(codec, photo, tmp_path):
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    codes = list(codec.iter_codes(photo, 3))
+    for source in (str(tmp_path / "photo.png"), tmp_path / "photo.png"):
+        assert codec.file_bytes(source, codes[:2]) == codec.encode(source, 2)

@@ -95,3 +95,9 @@ def test_plain_images_over_max_pixels_are_refused_before_decoding(tmp_path, phot
     assert InputDecoder(max_pixels=7200).decode(path).sample.kind == "image"
     with pytest.raises(UnsupportedImageError, match="neither a .rnc file"):
         InputDecoder().decode(b"just text", name="body")
+
+
+def test_paths_may_be_strings_as_the_docs_write_them(rnc_file, weights_file):
+    decoder = InputDecoder(weights_file)
+    assert decoder.decode(str(rnc_file), iterations=1).sample.file_bytes == rnc_file.stat().st_size
+    assert [d.sample.iterations for d in decoder.progressive(str(rnc_file))] == [1, 2, 3]
