@@ -11,9 +11,10 @@ import click
 from rnncodec.choices import ALPHA_POLICIES, CODER_AUTO, DEFAULT_TILE_SIZE, TILE_SIZES
 from rnncodec.formats import DEFAULT_LIMITS, coder_names
 
-from .main import describe_error
+from .main import describe_file_error
 from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_outputs, codec_weights_option,
-                      deprecated_weights_alias, file_progress, force_option, inputs_argument, threads_option)
+                      deprecated_weights_alias, display_name, file_progress, force_option, inputs_argument, is_stdio,
+                      json_option, read_input, report, threads_option)
 
 __all__ = ["encode_command"]
 
@@ -32,8 +33,8 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
 @inputs_argument(suffixes=IMAGE_SUFFIXES)
 @click.option("-n", "--iterations", type=ITERATIONS, default=2, show_default=True,
               help="Iterations to code; each adds 0.125 bpp before entropy coding.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (one input only). Default: the input's name with .rnc.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Output file (one input only; - for stdout). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write every output into this folder (created if missing).")
 @click.option("--coder", type=click.Choice([CODER_AUTO, *coder_names()]), default=CODER_AUTO, show_default=True,
@@ -50,9 +51,10 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
 @backend_option
 @threads_option
 @force_option
+@json_option
 def encode_command(inputs: list[Path], iterations: int, output: Path | None, out_dir: Path | None,
                    coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
-                   threads: int | None, force: bool) -> None:
+                   threads: int | None, force: bool, as_json: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
 
     \b
@@ -60,6 +62,7 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
       rnc encode photo.png -n 2              # photo.rnc, 2 iterations (~0.25 bpp)
       rnc encode shots/ --out-dir coded/ -n 4
       rnc encode 'raw/*.jpg' -n 1 --force
+      rnc encode - -o - < photo.png > photo.rnc   # a filter: - is stdin / stdout
 
     Any Pillow-readable image: EXIF orientation is applied, grayscale stays grayscale, alpha is
     kept losslessly (or see --alpha); of an animated or multi-page image, the first frame (with a
@@ -71,6 +74,8 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
         raise click.UsageError("give -o/--output or --out-dir, not both")
     if output and len(inputs) > 1:
         raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir")
+    if any(is_stdio(src) for src in inputs) and (len(inputs) > 1 or not output):
+        raise click.UsageError("reading stdin (-) takes it as the only input, with -o FILE or -o -")
     targets = [output or (out_dir or src.parent) / (src.stem + ".rnc") for src in inputs]
     check_outputs(inputs, targets, force)
     if out_dir:
@@ -82,13 +87,16 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
 
     codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
     failures = 0
+    to_stdout = not is_stdio(output)
     for src, target in file_progress(list(zip(inputs, targets)), "encoding"):
         try:
+            source = read_input(src)
+            source_bytes = len(source) if isinstance(source, bytes) else src.stat().st_size
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", MultiFrameWarning)
-                data = codec.encode(src, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
+                data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
             for warning in caught:
-                click.echo(f"Warning: {warning.message}", err=True)
+                report(f"Warning: {warning.message}", to_stdout=False)
             with atomic_output(target, force=force) as out:
                 out.write(data)
         except click.ClickException:
@@ -96,11 +104,18 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
         except Exception as exc:  # report, go on with the other files, fail at the end
             failures += 1
             hint = " (--max-pixels)" if isinstance(exc, ImageTooLargeError) else ""
-            click.echo(f"Error: {click.format_filename(src)}: {describe_error(exc)}{hint}", err=True)
+            message = describe_file_error(src, exc) + hint
+            click.echo(f"Error: {message}", err=True)
+            report(record={"file": str(src), "error": message} if as_json else None, to_stdout=to_stdout)
             log.debug("encoding failed", exc_info=True)
             continue
         header = read_header(data)
-        click.echo(f"{click.format_filename(src)} → {click.format_filename(target)}: "
-                   f"{describe_size(len(data), header.width, header.height, src.stat().st_size)}")
+        report(f"{display_name(src)} → {display_name(target, output=True)}: "
+               f"{describe_size(len(data), header.width, header.height, source_bytes)}",
+               record={"file": str(src), "output": str(target), "bytes": len(data),
+                       "bpp": round(8 * len(data) / (header.width * header.height), 4),
+                       "source_bytes": source_bytes, "width": header.width, "height": header.height,
+                       "mode": header.mode, "iterations": header.iterations, "coder": header.coder}
+               if as_json else None, to_stdout=to_stdout)
     if failures:
         raise SystemExit(1)

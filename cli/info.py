@@ -9,8 +9,10 @@ from typing import Any
 import click
 
 from rnncodec.formats import info
+from rnncodec.formats.errors import RNCError
 
-from .options import inputs_argument
+from .main import describe_file_error
+from .options import display_name, inputs_argument, read_input, report
 
 __all__ = ["info_command", "format_summary"]
 
@@ -32,7 +34,7 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
     ]
     if s["metadata"] is not None:
         rows.append(("metadata", json.dumps(s["metadata"], ensure_ascii=False, sort_keys=True)))
-    lines = [click.format_filename(path)] + [f"  {name:<13} {value}" for name, value in rows]
+    lines = [display_name(path)] + [f"  {name:<13} {value}" for name, value in rows]
     if s["bytes_per_iteration"]:
         lines.append(f"  {'iteration':>9} {'bytes':>9} {'cum. bpp':>9}")
         total, pixels = 0, s["width"] * s["height"]
@@ -44,18 +46,31 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
 
 @click.command("info", short_help="Describe .rnc files (sizes, iterations, weights).")
 @inputs_argument()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file and line.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file and line (keys: docs/format.md).")
 @click.option("--strict", is_flag=True, help="Refuse a truncated file instead of describing it.")
 def info_command(inputs: list[Path], as_json: bool, strict: bool) -> None:
-    """Describe each .rnc file in FILES (files, folders or glob patterns).
+    """Describe each .rnc file in FILES (files, folders or glob patterns; - reads stdin).
 
     Every chunk is checksummed but no payload is decoded.  The JSON keys are listed in
     docs/format.md; "iterations" counts the whole iterations present, "truncated" tells a file
-    cut short (lenient reading; --strict refuses it instead).
+    cut short (lenient reading; --strict refuses it instead).  A file that cannot be read is
+    reported (with --json, as {"file", "error"}) and the others are still described; the exit
+    status is then 1.
     """
+    failures = 0
     for number, path in enumerate(inputs):
-        summary = info(path, strict=strict)
+        try:
+            summary = info(read_input(path), strict=strict)
+        except (RNCError, OSError) as exc:
+            failures += 1
+            message = describe_file_error(path, exc)
+            click.echo(f"Error: {message}", err=True)
+            if as_json:
+                report(record={"file": str(path), "error": message})
+            continue
         if as_json:
-            click.echo(json.dumps({"file": str(path), **summary}, sort_keys=True))
+            report(record={"file": str(path), **summary})
         else:
             click.echo(("\n" if number else "") + format_summary(path, summary))
+    if failures:
+        raise SystemExit(1)

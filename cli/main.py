@@ -8,13 +8,17 @@ function so that ``rnc --help`` stays fast too.
 
 Exit status: 0 success; 1 a bad or unreadable file, an I/O error, a refused overwrite, or a
 command that needs what the light install lacks (torch: "pip install 'rnncodec[torch]'") — one
-line ``Error: …`` on stderr, no traceback; ``-vv`` logs the traceback; 2 a usage error.
+line ``Error: …`` on stderr, no traceback; ``-vv`` logs the traceback; 2 a usage error; 141
+(128 + SIGPIPE, as Unix tools) when the reader of stdout went away (``rnc info … | head -1``),
+without a message.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 from typing import Any, Mapping
 
 import click
@@ -22,7 +26,11 @@ import click
 from rnncodec import __version__
 from rnncodec.formats.errors import RNCError
 
-__all__ = ["cli", "COMMANDS", "LazyGroup", "describe_error", "TORCH_EXTRA_MODULES"]
+__all__ = ["cli", "COMMANDS", "LazyGroup", "describe_error", "describe_file_error", "EXIT_BROKEN_PIPE",
+           "TORCH_EXTRA_MODULES"]
+
+#: Exit status when stdout's reader has gone (128 + SIGPIPE, what a shell shows for ``cat``).
+EXIT_BROKEN_PIPE = 141
 
 log = logging.getLogger("rnncodec.cli")
 
@@ -50,9 +58,29 @@ TORCH_EXTRA_MODULES = frozenset({"torch", "torchvision", "pytorch_msssim", "fast
 def describe_error(exc: BaseException) -> str:
     """A one-line message for an error shown to a user."""
     if isinstance(exc, OSError) and exc.strerror:
-        where = f": {click.format_filename(exc.filename)}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
+        return f"{click.format_filename(exc.filename)}: {exc.strerror}" if exc.filename else exc.strerror
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def describe_file_error(path: str | os.PathLike, exc: BaseException) -> str:
+    """``FILE: what went wrong`` — the file named once, even when the error names it too."""
+    name = "<stdin>" if os.fspath(path) == "-" else click.format_filename(path)
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return describe_error(exc)
+    message = describe_error(exc)
+    for prefix in {f"{name}: ", f"{os.path.basename(os.fspath(path))}: "}:
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return f"{name}: {message}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test runner's buffer)
+        pass
 
 
 class LazyGroup(click.Group):
@@ -83,9 +111,13 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader that left shows here, not at the interpreter's exit
         except BrokenPipeError:
-            raise  # click's main() handles a closed stdout
+            _silence_stdout()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
         except ModuleNotFoundError as exc:
             if (exc.name or "").partition(".")[0] not in TORCH_EXTRA_MODULES:
                 raise

@@ -13,11 +13,15 @@ or not (exit status 2).  Outputs are written to a temporary file in the same fol
 over the target only when complete, so a failed or interrupted command never leaves a partial
 output behind; stale temporary files of ours (a killed command's) are removed when the output
 next to them is written.
+
+Pipes: the path ``-`` (:data:`STDIO`) is standard input as an input and standard output as an
+output (never a terminal: binary data there is refused).  Reports then go to stderr.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import secrets
@@ -33,7 +37,13 @@ import click
 from rnncodec.choices import BACKENDS, MAX_ITERATIONS, PRECISIONS
 
 __all__ = [
+    "STDIO",
     "OutputExistsError",
+    "is_stdio",
+    "display_name",
+    "read_input",
+    "report",
+    "json_option",
     "force_option",
     "inputs_argument",
     "expand_inputs",
@@ -76,6 +86,43 @@ force_option = click.option(
 )
 
 
+#: The path that stands for standard input (as an input) or standard output (as an output).
+STDIO = "-"
+
+#: ``--json``: one JSON object per file on stdout instead of the text lines.
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print one JSON object per file and line (schema: docs/cli.md).")
+
+
+def is_stdio(path: str | os.PathLike | None) -> bool:
+    """Whether ``path`` is ``-`` (stdin or stdout)."""
+    return path is not None and os.fspath(path) == STDIO
+
+
+def display_name(path: str | os.PathLike, *, output: bool = False) -> str:
+    """``path`` as messages show it: ``<stdin>``/``<stdout>`` for ``-``."""
+    if is_stdio(path):
+        return "<stdout>" if output else "<stdin>"
+    return click.format_filename(path)
+
+
+def read_input(path: Path) -> bytes | Path:
+    """What the library reads for input ``path``: the bytes of stdin for ``-``, else the path."""
+    return sys.stdin.buffer.read() if is_stdio(path) else path
+
+
+def report(line: str | None = None, *, record: dict | None = None, to_stdout: bool = True) -> None:
+    """Print a command's result: ``record`` as one JSON line when given, else ``line`` unless
+    ``rnc -q``.  ``to_stdout=False`` (stdout carries data) sends it to stderr."""
+    if record is not None:
+        click.echo(json.dumps(record, ensure_ascii=False, sort_keys=True), err=not to_stdout)
+        return
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_root().params.get("quiet"))
+    if line is not None and not quiet:
+        click.echo(line, err=not to_stdout)
+
+
 class OutputExistsError(click.ClickException):
     """An output file exists and ``--force`` was not given (exit status 1)."""
 
@@ -97,7 +144,9 @@ def expand_inputs(patterns: Iterable[str], *, suffixes: Iterable[str] = (".rnc",
     found: dict[Path, None] = {}
     for pattern in patterns:
         path = Path(pattern)
-        if path.is_dir():
+        if pattern == STDIO:
+            matches, what = [path], ""
+        elif path.is_dir():
             matches = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             what = f"folder {pattern!r} has no {'/'.join(sorted(suffixes))} files"
         elif path.exists():
@@ -127,7 +176,7 @@ def inputs_argument(*, suffixes: Iterable[str] = (".rnc",)):
 
 def check_output(path: Path, force: bool) -> None:
     """Refuse an existing ``path`` unless ``force`` (:class:`OutputExistsError`)."""
-    if not force and os.path.lexists(path):
+    if not force and not is_stdio(path) and os.path.lexists(path):
         raise OutputExistsError(path)
 
 
@@ -143,11 +192,14 @@ def check_outputs(inputs: Sequence[Path], targets: Sequence[Path], force: bool) 
             inputs would write the same output (listed).
         OutputExistsError: an output exists and ``force`` is false.
     """
-    sources = {_same_file_key(src) for src in inputs}
+    sources = {_same_file_key(src) for src in inputs if not is_stdio(src)}
     written: dict[str, list[Path]] = {}
     for src, target in zip(inputs, targets):
+        if is_stdio(target):  # stdout: one input only, nothing on disk to clash with
+            continue
         key = _same_file_key(target)
-        if key in sources or any(os.path.exists(target) and os.path.samefile(target, other) for other in inputs):
+        if key in sources or any(os.path.exists(target) and not is_stdio(other) and os.path.samefile(target, other)
+                                 for other in inputs):
             raise click.UsageError(f"{click.format_filename(target)} is an input; refusing to write over it "
                                    "(even with --force): choose another -o/--out-dir")
         written.setdefault(key, []).append(src)
@@ -179,17 +231,29 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[B
     The data goes to a hidden temporary file in the target's folder, which is flushed, synced
     and renamed over the target (``os.replace``) when the block exits normally, and removed
     when it raises.  A replaced file keeps its permission bits; a new one gets the umask's.
+    ``-`` yields standard output (refused when it is a terminal).  Errors name the target,
+    never the temporary file.
 
     Raises:
         OutputExistsError: the target exists and ``force`` is false (checked before and after).
-        click.FileError: the target's folder does not exist.
+        click.FileError: the target's folder does not exist, or stdout is a terminal.
+        OSError: the target cannot be written (its ``filename`` is the target).
     """
+    if is_stdio(path):
+        if sys.stdout.isatty():
+            raise click.FileError("-", hint="standard output is a terminal; redirect it to a file or a pipe")
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
     path = Path(path)
     check_output(path, force)
     if not path.parent.is_dir():
         raise click.FileError(str(path), hint="its folder does not exist")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
@@ -199,6 +263,11 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[B
         if path.exists():
             shutil.copymode(path, tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if str(exc.filename) != str(tmp):
+            raise
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -256,8 +325,8 @@ def _codec_weights(ctx: click.Context, param: click.Parameter, value: str | None
 
 def _deprecated_weights(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        click.echo(f"Warning: 'rnc {ctx.info_name} --weights' is deprecated: use --codec-weights "
-                   "(--weights names a recognizer's weights).", err=True)
+        report(f"Warning: 'rnc {ctx.info_name} --weights' is deprecated: use --codec-weights "
+               "(--weights names a recognizer's weights).", to_stdout=False)
         ctx.meta[_ALIAS_KEY] = value
 
 

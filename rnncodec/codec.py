@@ -366,8 +366,9 @@ def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,
            weights: WeightsArg = None, strict: bool = True, backend: Optional[str] = None,
-           limits: Optional[Limits] = None, cancel: Optional[Cancellation] = None) -> Image.Image:
-    """Decompress ``.rnc`` data (bytes, path, file object) to a ``PIL.Image``.
+           limits: Optional[Limits] = None, cancel: Optional[Cancellation] = None,
+           output: str = "pil") -> Union[Image.Image, np.ndarray]:
+    """Decompress ``.rnc`` data (bytes, path, file object) to a ``PIL.Image`` or a numpy array.
 
     Args:
         iterations: decode only the first ``iterations`` (default: all in the file).
@@ -377,10 +378,16 @@ def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: 
         limits: what a file may ask for (:class:`~rnncodec.formats.Limits`: pixels, iterations,
             code bits, tile size); default: ``DEFAULT_LIMITS``.  Lower them for untrusted files.
         cancel: a :class:`~rnncodec.cancel.Cancellation` checked between tiles and iterations.
+        output: ``"pil"`` (a ``PIL.Image``) or ``"numpy"`` (``uint8``, ``H×W`` for ``L``, else
+            ``H×W×C`` with C = 2, 3 or 4 for ``LA``, ``RGB``, ``RGBA``).
 
     Raises:
         RNCError: a damaged file, a file over ``limits`` (LimitExceededError), weights that do
             not match the file (WeightsMismatchError), or a cancelled decode (CancelledError).
+        ValueError: an unknown ``output``.
     """
+    if output not in ("pil", "numpy"):
+        raise ValueError(f"output must be 'pil' or 'numpy', got {output!r}")
     rnc = data if isinstance(data, RNCFile) else read(data, strict=strict, limits=limits)
-    return codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations, cancel=cancel)
+    image = codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations, cancel=cancel)
+    return np.asarray(image) if output == "numpy" else image

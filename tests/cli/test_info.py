@@ -44,14 +44,14 @@ def test_truncated_file_is_described_or_refused_with_strict(runner, rnc_path):
     assert result.exit_code == 0 and "3 of 4 (truncated file)" in result.output
     result = runner.invoke(cli, ["info", "--strict", str(rnc_path)])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: truncated RNC file: data ends at byte")
+    assert result.output.startswith(f"Error: {rnc_path}: truncated RNC file: data ends at byte")
 
 
 def test_exit_codes_for_bad_input(runner, tmp_path):
     bad = tmp_path / "bad.rnc"
     bad.write_bytes(b"GIF89a, not an rnc file")
     result = runner.invoke(cli, ["info", str(bad)])
-    assert result.exit_code == 1 and result.output == "Error: not an RNC file (bad signature)\n"
+    assert result.exit_code == 1 and result.output == f"Error: {bad}: not an RNC file (bad signature)\n"
     result = runner.invoke(cli, ["info", str(tmp_path / "missing.rnc")])
     assert result.exit_code == 2 and "no such file or folder" in result.output
     result = runner.invoke(cli, ["info"])

@@ -51,7 +51,7 @@ def _group_with(command: click.Command) -> LazyGroup:
         (CorruptChunkError("bad CRC", chunk_type=b"RITR", offset=1234, index=2),
          "Error: broken RNC file: bad CRC in chunk RITR #2 at byte 1234\n"),
         (FileNotFoundError(2, "No such file or directory", "gone.rnc"),
-         "Error: No such file or directory: gone.rnc\n"),
+         "Error: gone.rnc: No such file or directory\n"),
         (PermissionError(13, "Permission denied"), "Error: Permission denied\n"),
     ],
 )

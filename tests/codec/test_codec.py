@@ -209,3 +209,14 @@ def test_file_bytes_takes_a_path_as_encode_does(codec, photo, tmp_path):
     codes = list(codec.iter_codes(photo, 3))
     for source in (str(tmp_path / "photo.png"), tmp_path / "photo.png"):
         assert codec.file_bytes(source, codes[:2]) == codec.encode(source, 2)
+
+
+def test_decode_to_numpy(weights_file, photo):
+    data = rnncodec.encode(photo, 2, weights=weights_file)
+    pixels = rnncodec.decode(data, weights=weights_file, output="numpy")
+    assert isinstance(pixels, np.ndarray) and pixels.dtype == np.uint8 and pixels.shape == (72, 100, 3)
+    assert np.array_equal(pixels, np.asarray(rnncodec.decode(data, weights=weights_file)))
+    gray = rnncodec.encode(photo[..., 0], 1, weights=weights_file)
+    assert rnncodec.decode(gray, weights=weights_file, output="numpy").shape == (72, 100)
+    with pytest.raises(ValueError, match="'pil' or 'numpy'"):
+        rnncodec.decode(data, weights=weights_file, output="tensor")
