@@ -88,9 +88,9 @@ def train_command(config: str, data: tuple[Path, ...], **options) -> None:
 
     \b
     Example (the shipped default; see docs/training.md):
-      rnc train --data ../shared/data/bsds500/train --data ../shared/data/bsds500/test \\
-                --data ../shared/data/sun-hays80 --data ../shared/data/urban100-40 \\
-                --val ../shared/data/bsds500/val --config gru-s --out gru-s.pt
+      rnc train --data $DATA/bsds500/train --data $DATA/bsds500/test \\
+                --data $DATA/sun-hays80 --data $DATA/urban100-40 \\
+                --val $DATA/bsds500/val --config gru-s --out gru-s.pt
 
     A checkpoint (OUT with .ckpt) is saved every few minutes and on Ctrl-C; --resume continues
     exactly where it stopped.  Progress is logged as JSON lines to OUT with .jsonl.
