@@ -34,6 +34,7 @@ from .config import ServerConfig
 from .engine import Engine
 from .errors import (BodyTimeoutError, BodyTooLargeError, InvalidParameterError, RequestError, RequestTimeoutError,
                      as_request_error)
+from .page import add_page_routes
 from .streaming import serve_stream
 
 __all__ = ["create_app", "ServerState"]
@@ -103,12 +104,14 @@ def create_app(config: Optional[ServerConfig] = None, *, engine: Optional[Engine
             if engine is None:
                 state.engine.close()
 
-    app = FastAPI(title="rnncodec edge server", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="rnncodec edge server", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Decode progressive .rnc files (or plain images) and recognise them. "
-                              "Streaming: WebSocket /v1/{task}/stream (see docs/server.md).")
+                              "Streaming: WebSocket /v1/{task}/stream (see docs/server.md). The page at / "
+                              "uploads a photo and shows it sharpen iteration by iteration.")
     _add_error_handlers(app)
     for task in protocol.TASKS:
         _add_task_routes(app, task, config)
+    add_page_routes(app)  # GET / and /docs, served offline from the package
 
     @app.get(protocol.HEALTH_PATH, summary="Liveness and load of this worker")
     async def health(request: Request) -> dict[str, Any]:
