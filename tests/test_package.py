@@ -37,3 +37,9 @@ def test_the_public_names_are_exported_lazily(name, module):
 def test_every_error_root_derives_from_rnc_error():
     for root in (rnncodec.CodecError, rnncodec.RecognitionError, rnncodec.EdgeError):
         assert issubclass(root, rnncodec.RNCError)
+
+
+def test_the_package_is_marked_typed():
+    from importlib import resources
+
+    assert resources.files("rnncodec").joinpath("py.typed").is_file()  # PEP 561: type checkers read our hints
