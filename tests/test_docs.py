@@ -20,8 +20,8 @@ Each page runs in a fresh folder holding the sample files the docs name (:func:`
 ``photo.png``, ``photo.jpg``, ``photo.rnc``, ``cut.rnc``, ``street.jpg``, ``street.rnc``, ``coded/``, a
 labelled ``photos/`` folder, the repository's ``examples/``), made here from scikit-image's
 photos with the shipped codec weights; never ``../shared``.  The recognizers load torchvision's
-networks with random weights, put in a private torch hub cache under torchvision's file names,
-so nothing is downloaded.  ``docs/server.md`` talks to a server this test starts on
+networks with the random weights of tests/conftest.py, put in a private torch hub cache under
+torchvision's file names, so nothing is downloaded.  ``docs/server.md`` talks to a server this test starts on
 127.0.0.1:8000, where its examples say one runs.
 """
 
@@ -119,24 +119,20 @@ def test_docs_name_no_files_of_the_development_machine():
 # -- the folder the pages run in ------------------------------------------------------------------
 
 
-def _random_recognizer_cache(folder: Path) -> Path:
-    """A torch hub cache with torchvision's default file names holding random weights."""
-    import torch
-    from torchvision.models import ResNet50_Weights, resnet50
-    from torchvision.models.detection import SSDLite320_MobileNet_V3_Large_Weights, ssdlite320_mobilenet_v3_large
+def _recognizer_cache(folder: Path, resnet50_weights: Path, ssd_weights: Path) -> None:
+    """A torch hub cache holding the random recognizer weights under torchvision's default file names."""
+    from torchvision.models import ResNet50_Weights
+    from torchvision.models.detection import SSDLite320_MobileNet_V3_Large_Weights
 
     checkpoints = folder / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    torch.manual_seed(0)
-    for weights, build in ((ResNet50_Weights.DEFAULT, lambda: resnet50(weights=None)),
-                           (SSDLite320_MobileNet_V3_Large_Weights.DEFAULT,
-                            lambda: ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None))):
-        torch.save(build().state_dict(), checkpoints / weights.url.rsplit("/", 1)[-1])
-    return folder
+    for default, path in ((ResNet50_Weights.DEFAULT, resnet50_weights),
+                          (SSDLite320_MobileNet_V3_Large_Weights.DEFAULT, ssd_weights)):
+        (checkpoints / default.url.rsplit("/", 1)[-1]).symlink_to(path)
 
 
 @pytest.fixture(scope="module")
-def sample_folder(tmp_path_factory) -> Path:
+def sample_folder(tmp_path_factory, resnet50_weights, ssd_weights) -> Path:
     """The files the docs' examples name, coded with the shipped default weights."""
     from PIL import Image
     from skimage import data
@@ -164,7 +160,7 @@ def sample_folder(tmp_path_factory) -> Path:
     (photos / "coffee.txt").write_text("41 0.5 0.5 0.4 0.5\n")  # a cup
     shutil.copytree(ROOT / "examples", folder / "examples")
     (folder / ".venv").symlink_to(Path(sys.executable).parent.parent)  # the README's .venv/bin/…
-    _random_recognizer_cache(folder / ".torch")
+    _recognizer_cache(folder / ".torch", resnet50_weights, ssd_weights)
     return folder
 
 
