@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import protocol
-from .errors import BusyError, RequestError, as_request_error
+from .errors import BusyError, RequestError, RequestTimeoutError, as_request_error
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -51,9 +51,8 @@ def _static_folder() -> str:
 def add_page_routes(app: FastAPI) -> None:
     """``GET /`` (the page), ``/static/…`` (its assets and Swagger UI's), ``GET /docs``, and
     ``POST /v1/{task}/progressive`` for each task."""
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount(SWAGGER_PATH, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    swagger_assets = str(resources.files("fastapi_offline") / "static")  # Swagger UI 5 (OpenAPI 3.1)
+    app.mount(SWAGGER_PATH, StaticFiles(directory=swagger_assets), name="swagger-ui")
     app.mount(STATIC_PATH, StaticFiles(directory=_static_folder()), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -65,7 +64,8 @@ def add_page_routes(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
                                    swagger_js_url=f"{SWAGGER_PATH}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{SWAGGER_PATH}/swagger-ui.css",
-                                   swagger_favicon_url=f"{SWAGGER_PATH}/favicon-32x32.png")
+                                   swagger_favicon_url=f"{SWAGGER_PATH}/favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no badge from swagger.io
 
     for task in protocol.TASKS:
         _add_progressive_route(app, task)
@@ -121,9 +121,14 @@ async def progressive_lines(state: "ServerState", task: str, image: "Image.Image
     sent = io.BytesIO()  # the .rnc file a client would stream, as far as it has gone
     writer = RNCWriter(sent, header, {"source_bytes": original_bytes}, source.alpha)
     reason = "iterations"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + state.engine.config.stream_timeout
     state.streams += 1
     try:
         for count in range(1, iterations + 1):
+            if loop.time() > deadline:
+                raise RequestTimeoutError(f"the stream took more than {state.engine.config.stream_timeout:g} s "
+                                          "(--stream-timeout)")
             bits = await state.run(next, codes)
             await state.run(writer.write_iteration, bits)
             decoded = await state.run(decoder.add, bits)

@@ -110,6 +110,10 @@ def test_a_person_sends_a_photo_and_sees_it_sharpen(edge_server, png, tmp_path):
             image = step.find_element(By.TAG_NAME, "img")
             assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) == 100
         browser.save_screenshot(str(tmp_path / "page.png"))
+        browser.get(edge_server.url + "/docs")  # Swagger UI renders offline (no CDN to reach here)
+        WebDriverWait(browser, 60).until(
+            lambda b: "rnncodec edge server" in b.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text)
+        assert "/v1/classify/progressive" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui").text
     finally:
         browser.quit()
     with Image.open(tmp_path / "page.png") as shot:
