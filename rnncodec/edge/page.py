@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -99,32 +100,22 @@ def _add_progressive_route(app: FastAPI, task: str) -> None:
 
     app.post(protocol.task_path(task) + "/progressive", name=f"{task}-progressive",
              summary=f"Encode an image here and {task} it iteration by iteration (the page's stream)",
-             description="The body is a plain image (or a .rnc file, decoded first). The answer is one JSON object per line and iteration: "
-                         '`{"type": "step", "iterations", "bytes_sent", "original_bytes", "image" (a PNG data '
-                         'URL), "confidence", "results", "stop"}`, then `{"type": "done", "reason"}` '
-                         '(`confident` or `iterations`). See docs/server.md.')(progressive)
+             description="The body is a plain image (or a .rnc file, decoded first). The answer is one JSON "
+                         'object per line and iteration: `{"type": "step", "iterations", "bytes_sent", '
+                         '"original_bytes", "image" (a PNG data URL), "confidence", "results", "stop"}`, then '
+                         '`{"type": "done", "reason"}` (`confident` or `iterations`). See docs/server.md.')(progressive)
 
 
 async def progressive_lines(state: "ServerState", task: str, image: "Image.Image", original_bytes: int, *,
                             iterations: int, stop_at: Optional[float], top_k: int,
                             threshold: float) -> AsyncIterator[bytes]:
     """Encode ``image`` one iteration at a time and yield each step's JSON line, then ``done``."""
-    from ..codec import codec_for
-    from ..formats import RNCWriter
-    from ..imageio import load_image
-
-    codec = state.engine.codec or codec_for()
-    source = load_image(image)
-    header = codec.header_for(source, iterations, "context")
-    decoder = codec.progressive_decoder(header, source.alpha)
-    codes = codec.iter_codes(source.rgb, iterations)
-    sent = io.BytesIO()  # the .rnc file a client would stream, as far as it has gone
-    writer = RNCWriter(sent, header, {"source_bytes": original_bytes}, source.alpha)
-    reason = "iterations"
+    reason, codes = "iterations", None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.engine.config.stream_timeout
     state.streams += 1
     try:
+        codes, writer, decoder, sent = await state.run(_start_encoding, state, image, iterations, original_bytes)
         for count in range(1, iterations + 1):
             if loop.time() > deadline:
                 raise RequestTimeoutError(f"the stream took more than {state.engine.config.stream_timeout:g} s "
@@ -154,7 +145,24 @@ async def progressive_lines(state: "ServerState", task: str, image: "Image.Image
         yield (json.dumps({"type": "error", **error.body()}) + "\n").encode()
     finally:
         state.streams -= 1
-        codes.close()
+        if codes is not None:
+            with contextlib.suppress(ValueError):  # still running in the pool after a cancellation
+                codes.close()
+
+
+def _start_encoding(state: "ServerState", image: "Image.Image", iterations: int, original_bytes: int) -> tuple:
+    """The codes generator, the writer of the file a client would stream (into a buffer), its
+    progressive decoder and the buffer: what :func:`progressive_lines` advances step by step."""
+    from ..codec import codec_for
+    from ..formats import RNCWriter
+    from ..imageio import load_image
+
+    codec = state.engine.codec or codec_for()
+    source = load_image(image)
+    header = codec.header_for(source, iterations, "context")
+    sent = io.BytesIO()
+    writer = RNCWriter(sent, header, {"source_bytes": original_bytes}, source.alpha)
+    return codec.iter_codes(source.rgb, iterations), writer, codec.progressive_decoder(header, source.alpha), sent
 
 
 def _png_data_url(image: "Image.Image") -> str:
