@@ -114,7 +114,9 @@ async def progressive_lines(state: "ServerState", task: str, image: "Image.Image
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.engine.config.stream_timeout
     state.streams += 1
+    budget = contextlib.ExitStack()  # the image's pixels in the worker's decoding budget, while it is coded
     try:
+        budget.enter_context(state.engine.admission.decoding(image.width * image.height))
         codes, writer, decoder, sent = await state.run(_start_encoding, state, image, iterations, original_bytes)
         for count in range(1, iterations + 1):
             if loop.time() > deadline:
@@ -144,6 +146,7 @@ async def progressive_lines(state: "ServerState", task: str, image: "Image.Image
             error = RequestError("internal error (see the server's log)", status=500, code="internal_error")
         yield (json.dumps({"type": "error", **error.body()}) + "\n").encode()
     finally:
+        budget.close()
         state.streams -= 1
         if codes is not None:
             with contextlib.suppress(ValueError):  # still running in the pool after a cancellation
