@@ -25,7 +25,7 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     for required in ("rnncodec/__init__.py", "rnncodec/formats/__init__.py", "rnncodec/formats/spec.py",
                      "rnncodec/formats/SPEC.md", "rnncodec/cli/__init__.py", "rnncodec/cli/main.py",
                      "rnncodec/formats/coders/__init__.py", "rnncodec/formats/coders/context/coder.py",
-                     "rnncodec/py.typed"):
+                     "rnncodec/py.typed", "rnncodec/edge/static/index.html", "rnncodec/edge/static/page.js"):
         assert required in names
     assert not any("conformance" in name for name in names)  # the vector generator is a developer script
     assert not any(name.startswith(("formats/", "cli/", "tests/")) for name in names)
