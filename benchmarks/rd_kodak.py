@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             smallest[anchor] = first
     result = {
         "weights": codec.weights.name, "weights_sha256": codec.weights.sha256, "architecture": codec.weights.architecture,
-        "images": [p.name for p in paths], "data": str(args.data), "precision": "bf16" if codec.bf16 else "fp32",
+        "images": [p.name for p in paths], "data": str(args.data), "precision": codec.backend.precision,
         "torch_threads": torch.get_num_threads(),
         "curves": curves, "table": table, "bd_rate_percent": bd, "baseline_smallest": smallest,
         "timing_median_s": {

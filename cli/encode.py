@@ -1,14 +1,17 @@
-"""``rnc encode IMG... [-n N] [-o OUT | --out-dir D]``: compress images to ``.rnc`` files."""
+"""``rnc encode IMG... [-n N | --max-bytes N | --target-bpp B | --quality DB] [-o OUT | --out-dir D]``: compress
+images to ``.rnc`` files."""
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from pathlib import Path
 
 import click
 
-from rnncodec.choices import ALPHA_POLICIES, CODER_AUTO, DEFAULT_TILE_SIZE, TILE_SIZES
+from rnncodec.choices import (ALPHA_POLICIES, CODER_AUTO, DEFAULT_ITERATIONS, DEFAULT_TILE_SIZE, MAX_ITERATIONS,
+                              TILE_SIZES)
 from rnncodec.formats import DEFAULT_LIMITS, coder_names
 
 from .main import describe_file_error
@@ -29,10 +32,28 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
     return text
 
 
+def describe_choice(iterations: int, psnr: float | None, budget: int | None) -> str:
+    """``; 3 iterations (budget 4,000 bytes)`` or ``; 5 iterations, 30.21 dB`` — what a target chose."""
+    text = f"; {iterations} iteration{'s' if iterations > 1 else ''}"
+    if budget is not None:
+        return text + f" (budget {budget:,} bytes)"
+    return text + f", {psnr:.2f} dB" if psnr is not None else text
+
+
 @click.command("encode", short_help="Compress images to .rnc files.")
 @inputs_argument(suffixes=IMAGE_SUFFIXES)
-@click.option("-n", "--iterations", type=ITERATIONS, default=2, show_default=True,
-              help="Iterations to code; each adds 0.125 bpp before entropy coding.")
+@click.option("-n", "--iterations", type=ITERATIONS, default=None,
+              help=f"Iterations to code (default {DEFAULT_ITERATIONS}); each adds 0.125 bpp before entropy "
+                   f"coding. With a target: the most to use (default {MAX_ITERATIONS}).")
+@click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
+              help="Target: the largest file of at most N bytes (container included).")
+@click.option("--target-bpp", type=click.FloatRange(min=0, min_open=True), metavar="B",
+              help="Target: the largest file of at most B bits per pixel (B·W·H/8 bytes).")
+@click.option("--quality", type=click.FloatRange(min=0, min_open=True), metavar="DB",
+              help="Target: the smallest file whose decoded image reaches DB dB of PSNR (RGB; the gray "
+                   "plane of a grayscale image).")
+@click.option("--allow-larger", is_flag=True,
+              help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Output file (one input only; - for stdout). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -52,7 +73,8 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
 @threads_option
 @force_option
 @json_option
-def encode_command(inputs: list[Path], iterations: int, output: Path | None, out_dir: Path | None,
+def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | None, target_bpp: float | None,
+                   quality: float | None, allow_larger: bool, output: Path | None, out_dir: Path | None,
                    coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
                    threads: int | None, force: bool, as_json: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
@@ -63,6 +85,11 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
       rnc encode shots/ --out-dir coded/ -n 4
       rnc encode 'raw/*.jpg' -n 1 --force
       rnc encode - -o - < photo.png > photo.rnc   # a filter: - is stdin / stdout
+      rnc encode photo.png --max-bytes 4000  # the largest file ≤ 4000 bytes
+      rnc encode photo.png --quality 30      # the smallest file reaching 30 dB PSNR
+
+    At most one target (--max-bytes, --target-bpp, --quality); every 16×16 block gets the
+    same iterations, so a target picks an iteration count (steps of ~0.1 bpp).
 
     Any Pillow-readable image: EXIF orientation is applied, grayscale stays grayscale, alpha is
     kept losslessly (or see --alpha); of an animated or multi-page image, the first frame (with a
@@ -72,6 +99,12 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
     """
     if output and out_dir:
         raise click.UsageError("give -o/--output or --out-dir, not both")
+    targets_given = [name for name, value in (("--max-bytes", max_bytes), ("--target-bpp", target_bpp),
+                                              ("--quality", quality)) if value is not None]
+    if len(targets_given) > 1:
+        raise click.UsageError(f"give one target, not {' and '.join(targets_given)}")
+    if allow_larger and max_bytes is None and target_bpp is None:
+        raise click.UsageError("--allow-larger goes with --max-bytes or --target-bpp")
     if output and len(inputs) > 1:
         raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir")
     if any(is_stdio(src) for src in inputs) and (len(inputs) > 1 or not output):
@@ -83,27 +116,41 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
 
     from rnncodec.codec import Codec
     from rnncodec.errors import ImageTooLargeError, MultiFrameWarning
-    from rnncodec.formats import read_header
+    from rnncodec.formats import UnreachableTargetError, read_header
+    from rnncodec.rate import RateTarget, encode_to_target
+
+    rate_target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
 
     codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
     failures = 0
     to_stdout = not is_stdio(output)
     for src, target in file_progress(list(zip(inputs, targets)), "encoding"):
+        chosen, choice = "", {}
         try:
             source = read_input(src)
             source_bytes = len(source) if isinstance(source, bytes) else src.stat().st_size
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", MultiFrameWarning)
-                data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
+                if rate_target is None:
+                    data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
+                else:
+                    result = encode_to_target(codec, source, rate_target, iterations or MAX_ITERATIONS, coder=coder,
+                                              alpha=alpha, max_pixels=max_pixels)
+                    data, chosen = result.data, describe_choice(result.iterations, result.psnr, result.budget)
+                    choice = {"budget": result.budget, "target_met": result.met,
+                              "psnr": None if result.psnr in (None, math.inf) else round(result.psnr, 3)}
             for warning in caught:
                 report(f"Warning: {warning.message}", to_stdout=False)
+            if rate_target is not None and result.warning:
+                report(f"Warning: {display_name(src)}: {result.warning}", to_stdout=False)
             with atomic_output(target, force=force) as out:
                 out.write(data)
         except click.ClickException:
             raise
         except Exception as exc:  # report, go on with the other files, fail at the end
             failures += 1
-            hint = " (--max-pixels)" if isinstance(exc, ImageTooLargeError) else ""
+            hint = (" (--max-pixels)" if isinstance(exc, ImageTooLargeError) else
+                    "; --allow-larger writes it anyway" if isinstance(exc, UnreachableTargetError) else "")
             message = describe_file_error(src, exc) + hint
             click.echo(f"Error: {message}", err=True)
             report(record={"file": str(src), "error": message} if as_json else None, to_stdout=to_stdout)
@@ -111,11 +158,11 @@ def encode_command(inputs: list[Path], iterations: int, output: Path | None, out
             continue
         header = read_header(data)
         report(f"{display_name(src)} → {display_name(target, output=True)}: "
-               f"{describe_size(len(data), header.width, header.height, source_bytes)}",
+               f"{describe_size(len(data), header.width, header.height, source_bytes)}{chosen}",
                record={"file": str(src), "output": str(target), "bytes": len(data),
                        "bpp": round(8 * len(data) / (header.width * header.height), 4),
                        "source_bytes": source_bytes, "width": header.width, "height": header.height,
-                       "mode": header.mode, "iterations": header.iterations, "coder": header.coder}
+                       "mode": header.mode, "iterations": header.iterations, "coder": header.coder, **choice}
                if as_json else None, to_stdout=to_stdout)
     if failures:
         raise SystemExit(1)

@@ -18,6 +18,7 @@ Reading::
     codes = rnc.codes(4)                # the first four iterations' bit arrays
     info("x.rnc")                       # a summary dict, no payload decoded
     truncate("x.rnc", iterations=2)     # bytes of the same file with two iterations
+    iterations_within("x.rnc", 4000)   # the most iterations whose truncated file is ≤ 4000 bytes
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 from . import errors, parser
 from .chunks import Chunk
 from .coders import Coder, coder_names, get_coder, register_coder
-from .edit import truncate, truncate_to
+from .edit import iterations_within, truncate, truncate_to, truncation_sizes
 from .errors import *  # noqa: F403 - every error class
 from .header import Header
 from .limits import DEFAULT_LIMITS, Limits
@@ -46,6 +47,8 @@ __all__ = [
     "read_header",
     "truncate",
     "truncate_to",
+    "truncation_sizes",
+    "iterations_within",
     "info",
     "Coder",
     "register_coder",

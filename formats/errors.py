@@ -17,6 +17,7 @@ __all__ = [
     "UnsupportedCoderError",
     "UnknownCriticalChunkError",
     "LimitExceededError",
+    "UnreachableTargetError",
 ]
 
 
@@ -143,3 +144,16 @@ class LimitExceededError(RNCError, ValueError):
         self.offset = offset
         relation = f"under a limit: {value} < {limit} = {maximum}" if below else f"over a limit: {limit} = {value} > {maximum}"
         super().__init__(f"RNC file {relation}{_where(chunk_type, offset)}")
+
+
+class UnreachableTargetError(RNCError, ValueError):
+    """A size target below the smallest file there can be (one iteration); raised by ``rnc encode
+    --max-bytes`` / ``--target-bpp`` (:mod:`rnncodec.rate`) and ``rnc truncate --max-bytes``.
+
+    Attributes:
+        smallest: the size in bytes of the smallest file (one iteration), or ``None`` if there is none.
+    """
+
+    def __init__(self, message: str, *, smallest: int | None) -> None:
+        self.smallest = smallest
+        super().__init__(message)

@@ -4,11 +4,13 @@ the ``rnc`` commands offer them (their ``--help`` stays fast)."""
 
 from __future__ import annotations
 
-__all__ = ["MAX_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS", "BACKENDS",
-           "LOSSES", "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
+__all__ = ["MAX_ITERATIONS", "DEFAULT_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS",
+           "BACKENDS", "LOSSES", "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
 
 #: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
 MAX_ITERATIONS = 16
+#: Iterations of a plain encode (no size or quality target), about 0.25 bpp before entropy coding.
+DEFAULT_ITERATIONS = 2
 #: Tile side (pixels) for large images; 0: the whole image at once.
 DEFAULT_TILE_SIZE = 1024
 #: The tile sides ``rnc encode`` offers (the library takes any power of two ≥ 128, or 0: readers refuse

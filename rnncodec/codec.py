@@ -36,8 +36,10 @@ thread counts, never between runs.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+import warnings
 from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -46,11 +48,12 @@ from PIL import Image
 from . import __version__
 from .backends import Backend, load_backend, resolve_backend
 from .cancel import Cancellation
-from .choices import DEFAULT_TILE_SIZE, MAX_ITERATIONS
+from .choices import DEFAULT_ITERATIONS, DEFAULT_TILE_SIZE, MAX_ITERATIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
-from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_names, read, write_bytes
+from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_names, read, truncate, write_bytes
 from .formats import spec as format_spec
 from .imageio import ImageInput, SourceImage, load_image, to_pil
+from .rate import RateTarget, RateTargetWarning, encode_to_target
 from .seams import smooth_seams
 from .weights import LoadedWeights, RNCWeights
 
@@ -134,14 +137,24 @@ class Codec:
         x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
         enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
         for t in range(iterations):
-            signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
-            if t + 1 < iterations:  # the last reconstruction is the decoder's business
+            if t:  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
+            signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
             yield (backend.numpy(signs)[0] > 0).astype(np.uint8)
 
-    def encode(self, image: ImageInput, iterations: int = 2, *, coder: str = "auto",
-               metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels) -> bytes:
-        """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations (see :func:`encode`)."""
+    def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",
+               metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels,
+               max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
+               allow_larger: bool = False) -> bytes:
+        """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations, or meeting a target (see :func:`encode`)."""
+        target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
+        if target is not None:
+            result = encode_to_target(self, image, target, iterations or MAX_ITERATIONS, coder=coder,
+                                      metadata=metadata, alpha=alpha, max_pixels=max_pixels)
+            if result.warning:
+                warnings.warn(result.warning, RateTargetWarning, stacklevel=2)
+            return result.data
+        iterations = DEFAULT_ITERATIONS if iterations is None else iterations
         source = load_image(image, alpha=alpha, max_pixels=max_pixels)
         self.header_for(source, iterations, "raw")  # refuse what readers would, before coding
         codes = list(self.iter_codes(source.rgb, iterations))
@@ -163,6 +176,22 @@ class Codec:
         files = [write_bytes(self.header_for(source, len(codes), name), codes, metadata, source.alpha)
                  for name in names]
         return min(files, key=len)
+
+    def prefix_files(self, source: SourceImage, codes: Iterable[np.ndarray], iterations: int, *,
+                     coder: str = "auto", metadata: Optional[dict] = None) -> Iterator[bytes]:
+        """The file of each prefix of ``codes`` (at most ``iterations``), as each code arrives:
+        the k-th is ``file_bytes(source, codes[:k], ...)``, byte for byte, but every iteration is
+        coded once per coder (streaming writers), not once per prefix.  Rate control uses it."""
+        metadata = _metadata(source, metadata)
+        names = coder_names() if coder == "auto" else [coder]
+        buffers = [io.BytesIO() for _ in names]
+        writers = [RNCWriter(buffer, self.header_for(source, iterations, name), metadata, source.alpha)
+                   for buffer, name in zip(buffers, names)]
+        for count, bits in enumerate(codes, 1):
+            for writer in writers:
+                writer.write_iteration(bits)
+            smallest = min(buffers, key=lambda buffer: buffer.tell())  # the first of equals, as file_bytes
+            yield truncate(smallest.getvalue(), count, strict=False)  # declares `count`, ends with REND
 
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
                   metadata: Optional[dict] = None, alpha: str = "keep",
@@ -338,15 +367,18 @@ def codec_for(header: Optional[Header] = None, weights: WeightsArg = None,
         return _CODECS[key]
 
 
-def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None,
+def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: WeightsArg = None,
            tile_size: int = DEFAULT_TILE_SIZE, coder: str = "auto", metadata: Optional[dict] = None,
-           alpha: str = "keep", backend: Optional[str] = None, max_pixels: int = DEFAULT_LIMITS.max_pixels) -> bytes:
-    """Compress ``image`` to ``.rnc`` bytes.
+           alpha: str = "keep", backend: Optional[str] = None, max_pixels: int = DEFAULT_LIMITS.max_pixels,
+           max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
+           allow_larger: bool = False) -> bytes:
+    """Compress ``image`` to ``.rnc`` bytes: at ``iterations`` iterations, or meeting one target.
 
     Args:
         image: a path, encoded image bytes, a ``PIL.Image`` (any mode; EXIF orientation applied)
             or a numpy array (H×W, H×W×3, H×W×4; uint8, uint16, bool or float in [0, 1]).
-        iterations: 1…16; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
+        iterations: 1…16 (default 2); each adds 32 bits per 16×16 block (0.125 bpp) before
+            entropy coding.  With a target, the most iterations to consider (default 16).
         weights: shipped weights name/member or a weights file (default: ``RNCWeights.DEFAULT``).
         tile_size: tile side for large images (power of two, or 0: whole image at once).
         coder: payload coder, ``"auto"`` (the smallest) or a name from ``formats.coder_names()``.
@@ -355,13 +387,27 @@ def encode(image: ImageInput, iterations: int = 2, *, weights: WeightsArg = None
         backend: ``"torch"``, ``"onnx"`` or ``"auto"`` (default: ``$RNC_BACKEND``, else auto; see :class:`Codec`).
         max_pixels: largest image accepted (``ImageTooLargeError`` above it, from the file's header,
             before its pixels are decoded); default: what a reader accepts (``Limits.max_pixels``).
+        max_bytes: the largest file of at most this many bytes (container included).
+        target_bpp: the largest file of at most ``floor(target_bpp·W·H/8)`` bytes.
+        quality: the smallest file whose decoded image reaches this PSNR in dB (RGB, or the gray
+            plane of a grayscale image); the most iterations, with a ``RateTargetWarning``, if
+            none does.
+        allow_larger: with ``max_bytes``/``target_bpp`` below the 1-iteration file, return that
+            file with a ``RateTargetWarning`` instead of raising.
+
+    Only one of ``max_bytes``, ``target_bpp`` and ``quality`` may be given (:mod:`rnncodec.rate`).
+
+    Raises:
+        UnreachableTargetError: a size target below the 1-iteration file (``.smallest``: its size).
 
     Example:
         >>> data = rnncodec.encode("photo.png", iterations=2)       # doctest: +SKIP
         >>> len(data)                                                 # ~ W·H/32 bytes + 58
+        >>> data = rnncodec.encode("photo.png", max_bytes=4000)      # doctest: +SKIP
     """
     return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(
-        image, iterations, coder=coder, metadata=metadata, alpha=alpha, max_pixels=max_pixels)
+        image, iterations, coder=coder, metadata=metadata, alpha=alpha, max_pixels=max_pixels, max_bytes=max_bytes,
+        target_bpp=target_bpp, quality=quality, allow_larger=allow_larger)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,

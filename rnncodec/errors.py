@@ -6,7 +6,7 @@ the ``rnc`` command) can catch one class; the dual bases let callers also catch 
 
 from __future__ import annotations
 
-from .formats.errors import RNCError
+from .formats.errors import RNCError, UnreachableTargetError
 
 __all__ = [
     "RNCError",
@@ -18,6 +18,7 @@ __all__ = [
     "ImageTooLargeError",
     "CancelledError",
     "MultiFrameWarning",
+    "UnreachableTargetError",
 ]
 
 

@@ -52,10 +52,45 @@ def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file)
     (["-n", "17"], "Invalid value for '-n'"),
     (["-o", "x.rnc", "--out-dir", "d"], "not both"),
     (["--coder", "lzma"], "Invalid value for '--coder'"),
+    (["--max-bytes", "900", "--quality", "30"], "give one target, not --max-bytes and --quality"),
+    (["--target-bpp", "0.5", "--max-bytes", "900"], "give one target, not --max-bytes and --target-bpp"),
+    (["--allow-larger"], "--allow-larger goes with --max-bytes or --target-bpp"),
+    (["--quality", "30", "--allow-larger"], "--allow-larger goes with --max-bytes or --target-bpp"),
+    (["--max-bytes", "0"], "Invalid value for '--max-bytes'"),
+    (["--target-bpp", "0"], "Invalid value for '--target-bpp'"),
 ])
 def test_encode_usage_errors_exit_2(runner, photos, weights_file, args, message):
     result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_encode_max_bytes_reports_the_iterations_chosen(runner, photos, weights_file, tmp_path):
+    base = ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), "-o", str(tmp_path / "a.rnc")]
+    sizes = []
+    for k in (1, 2, 3):
+        assert runner.invoke(cli, [*base, "-n", str(k), "--force"]).exit_code == 0
+        sizes.append((tmp_path / "a.rnc").stat().st_size)
+    result = runner.invoke(cli, [*base, "--max-bytes", str(sizes[2] - 1), "--force"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.rnc").stat().st_size == sizes[1]
+    assert result.output.rstrip().endswith(f"; 2 iterations (budget {sizes[2] - 1:,} bytes)")
+    result = runner.invoke(cli, [*base, "--quality", "1", "--force"])  # any image beats 1 dB
+    assert result.exit_code == 0 and "; 1 iteration, " in result.output and " dB" in result.output
+
+
+def test_encode_impossible_budget_is_error_1_or_allowed_larger(runner, photos, weights_file, tmp_path):
+    out = tmp_path / "a.rnc"
+    base = ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), "-o", str(out), "--max-bytes", "50"]
+    assert runner.invoke(cli, [*base[:-2], "-n", "1"]).exit_code == 0
+    smallest = out.stat().st_size
+    out.unlink()
+    result = runner.invoke(cli, base)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output == (f"Error: {photos / 'a.png'}: 50 bytes is below the smallest file, {smallest:,} bytes "
+                             "(1 iteration); --allow-larger writes it anyway\n")
+    result = runner.invoke(cli, [*base, "--allow-larger"])
+    assert result.exit_code == 0 and out.stat().st_size == smallest
+    assert "Warning: " in result.output and "kept it" in result.output
 
 
 def test_encode_missing_input_is_usage_error(runner, tmp_path):

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from rnncodec.cli.main import cli
-from rnncodec.formats import read, truncate
+from rnncodec.formats import read, truncate, truncation_sizes
 
 
 def _leftovers(folder):
@@ -51,7 +51,10 @@ def test_in_place_keeps_permissions(runner, rnc_path):
         (["-n", "1", "--in-place", "-o", "x.rnc"], "give exactly one of -o/--output and --in-place"),
         (["-n", "9", "--in-place"], "has only 4 iterations"),
         (["-n", "-1", "--in-place"], "-1 is not in the range x>=0"),
-        (["--in-place"], "Missing option '-n'"),
+        (["--in-place"], "give exactly one of -n/--iterations and --max-bytes"),
+        (["-n", "1", "--max-bytes", "900", "--in-place"], "give exactly one of -n/--iterations and --max-bytes"),
+        (["-n", "1", "--allow-larger", "--in-place"], "--allow-larger goes with --max-bytes"),
+        (["--max-bytes", "0", "--in-place"], "0 is not in the range x>=1"),
     ],
 )
 def test_usage_errors_exit_2(runner, rnc_path, args, message):
@@ -76,3 +79,25 @@ def test_missing_input_and_missing_output_folder(runner, rnc_path, tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(tmp_path / "no" / "x.rnc")])
     assert result.exit_code == 1 and "its folder does not exist" in result.output
+
+
+def test_max_bytes_keeps_the_most_iterations_that_fit(runner, rnc_path, tmp_path):
+    sizes = truncation_sizes(rnc_path)
+    out = tmp_path / "small.rnc"
+    for budget, kept in [(sizes[1], 1), (sizes[3] - 1, 2), (sizes[3], 3), (sizes[4] + 1000, 4)]:
+        result = runner.invoke(cli, ["truncate", str(rnc_path), "--max-bytes", str(budget), "-o", str(out), "--force"])
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes() == truncate(rnc_path, kept) and out.stat().st_size <= budget
+
+
+def test_max_bytes_below_one_iteration(runner, rnc_path, tmp_path):
+    one = truncation_sizes(rnc_path)[1]
+    out = tmp_path / "small.rnc"
+    args = ["truncate", str(rnc_path), "--max-bytes", str(one - 1), "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output == (f"Error: {rnc_path}: {one - 1:,} bytes is below the smallest file, {one:,} bytes "
+                             "(1 iteration); --allow-larger keeps 1 iteration anyway\n")
+    result = runner.invoke(cli, [*args, "--allow-larger"])
+    assert result.exit_code == 0 and "Warning:" in result.output and "kept 1 iteration" in result.output
+    assert out.read_bytes() == truncate(rnc_path, 1)

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from rnncodec.formats import TruncatedFileError, read, spec, truncate, truncate_to, write_bytes
+from rnncodec.formats import (TruncatedFileError, UnreachableTargetError, iterations_within, read, spec, truncate,
+                              truncate_to, truncation_sizes, write_bytes)
 from rnncodec.formats.chunks import pack_chunk
 
 
@@ -70,3 +71,35 @@ def test_ancillary_chunks_keep_their_place_unsafe_unknown_ones_are_dropped(make_
     data = sig_rhdr + safe + unsafe + ritr[0] + pack_chunk(b"yTRa", b"later") + ritr[1] + end
     new_rhdr = pack_chunk(spec.CHUNK_HEADER, header.replace(iterations=1).to_bytes())
     assert truncate(data, 1) == spec.SIGNATURE + new_rhdr + safe + ritr[0] + pack_chunk(b"yTRa", b"later") + end
+    assert truncation_sizes(data) == [len(truncate(data, k)) for k in range(3)]
+
+
+def test_truncation_sizes_are_the_sizes_truncate_writes(file16):
+    data = file16[0]
+    sizes = truncation_sizes(data)
+    assert sizes == [len(truncate(data, k)) for k in range(17)]
+    assert all(a < b for a, b in zip(sizes, sizes[1:])) and sizes[-1] == len(data)
+    cut = data[: len(data) - 100]  # lenient: the complete iterations of a cut file, REND added
+    complete = read(cut, strict=False).iterations
+    assert truncation_sizes(cut, strict=False) == sizes[: complete + 1]
+
+
+def test_iterations_within_keeps_the_most_that_fit(file16):
+    data = file16[0]
+    sizes = truncation_sizes(data)
+    for k in range(1, 17):
+        assert iterations_within(data, sizes[k]) == k
+        if k > 1:
+            assert iterations_within(data, sizes[k] - 1) == k - 1
+    assert iterations_within(data, 10**9) == 16
+
+
+def test_iterations_within_an_unreachable_budget(file16, make_header):
+    data = file16[0]
+    one = truncation_sizes(data)[1]
+    with pytest.raises(UnreachableTargetError, match=f"below the smallest file, {one:,} bytes") as caught:
+        iterations_within(data, one - 1)
+    assert caught.value.smallest == one
+    empty = write_bytes(make_header(iterations=0), [])
+    with pytest.raises(UnreachableTargetError, match="no iteration"):
+        iterations_within(empty, 10**6)
