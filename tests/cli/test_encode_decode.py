@@ -78,6 +78,17 @@ def test_encode_max_bytes_reports_the_iterations_chosen(runner, photos, weights_
     assert result.exit_code == 0 and "; 1 iteration, " in result.output and " dB" in result.output
 
 
+def test_encode_target_json_record(runner, photos, weights_file, tmp_path):
+    import json
+
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), "-o",
+                                 str(tmp_path / "a.rnc"), "--max-bytes", "100000", "-n", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["iterations"] == 3 and record["budget"] == 100000 and record["target_met"] is True
+    assert record["bytes"] == (tmp_path / "a.rnc").stat().st_size <= 100000 and record["psnr"] is None
+
+
 def test_encode_impossible_budget_is_error_1_or_allowed_larger(runner, photos, weights_file, tmp_path):
     out = tmp_path / "a.rnc"
     base = ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), "-o", str(out), "--max-bytes", "50"]

@@ -101,3 +101,11 @@ def test_max_bytes_below_one_iteration(runner, rnc_path, tmp_path):
     result = runner.invoke(cli, [*args, "--allow-larger"])
     assert result.exit_code == 0 and "Warning:" in result.output and "kept 1 iteration" in result.output
     assert out.read_bytes() == truncate(rnc_path, 1)
+
+
+def test_max_bytes_from_stdin_to_stdout(runner, rnc_path):
+    sizes = truncation_sizes(rnc_path)
+    result = runner.invoke(cli, ["truncate", "-", "--max-bytes", str(sizes[2]), "-o", "-"],
+                           input=rnc_path.read_bytes())
+    assert result.exit_code == 0
+    assert result.stdout_bytes == truncate(rnc_path, 2)
