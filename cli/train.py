@@ -65,6 +65,15 @@ def _floats(value: str | None) -> list[float] | None:
               help="How training turns the encoder's outputs into bits (gradient straight through): "
                    "stochastic (+1 with probability (1+y)/2, Toderici et al.) or sign, the bits the "
                    "decoder gets at inference (the fine-tuning step of the shipped weights).")
+@click.option("--distill", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="MODEL.tflite",
+              help="Also keep a frozen classifier's view of the image (label-free distillation: its features "
+                   "and class distribution on each reconstruction should match those on the original); a "
+                   "TFLite classifier, converted to torch (rnncodec.recognition.tflite_torch). Needs 'tflite'.")
+@click.option("--distill-weight", type=click.FloatRange(min=0), default=_DEFAULTS["distill_weight"], show_default=True,
+              help="Weight of the distillation loss next to the distortion loss (both logarithmic).")
+@click.option("--distill-iterations", type=ITERATIONS, default=_DEFAULTS["distill_iterations"], show_default=True,
+              help="Apply the distillation loss to the first K iterations (where recognition happens).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,
@@ -77,8 +86,9 @@ def _floats(value: str | None) -> list[float] | None:
 @click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from these weights (fine-tuning) instead of random ones.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=_DEFAULTS["device"], show_default=True)
-@click.option("--bf16/--no-bf16", default=_DEFAULTS["bf16"], show_default=True,
-              help="bfloat16 autocast (≈1.5× faster on CPUs with AVX-512 BF16/AMX).")
+@click.option("--bf16/--no-bf16", default=_DEFAULTS["bf16"],
+              help="bfloat16 autocast. Default: on CUDA and on CPUs with AVX-512 BF16/AMX (≈1.5× faster), off "
+                   "elsewhere (emulated bfloat16 is ≈10× slower than float32).")
 @click.option("--seed", type=int, default=_DEFAULTS["seed"], show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads (use 1 to leave a core free while you work).")

@@ -93,6 +93,37 @@ def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: to
     return (losses * weights).sum() / weights.sum()
 
 
+def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor],
+                     teacher: tuple[torch.Tensor, list[torch.Tensor]], weights: Sequence[float]) -> torch.Tensor:
+    """Label-free distillation: how far the frozen ``recognizer``'s view of each reconstruction is
+    from its view of the original (``teacher``: its logits and features on the original batch).
+
+    Per iteration ``½·ln(relative feature error) + ½·ln(KL(teacher ‖ student))``: the features are
+    the recognizer's intermediate maps (every residual block's output and the last map before
+    pooling), their squared error relative to the teacher's energy, averaged over maps; the KL is
+    between the class distributions.  Logarithmic like ``msssim-psnr``, so the balance with the
+    distortion loss is one scale-free weight (``distill_weight``).  ``weights``: one per iteration in
+    ``outputs`` (the first ``distill_iterations``), normalised.
+    """
+    teacher_logits, teacher_features = teacher
+    terms = []
+    for reconstruction in outputs:
+        logits, features = recognizer(_pixels(reconstruction), return_features=True)
+        feature_error = torch.stack([
+            (f.float() - t.float()).pow(2).mean() / (t.float().pow(2).mean() + 1e-6)
+            for f, t in zip(features, teacher_features)]).mean()
+        kl = F.kl_div(F.log_softmax(logits.float(), 1), F.log_softmax(teacher_logits.float(), 1),
+                      log_target=True, reduction="batchmean")
+        terms.append(0.5 * torch.log(feature_error + 1e-6) + 0.5 * torch.log(kl.clamp_min(0) + 1e-4))
+    w = torch.tensor(list(weights), dtype=torch.float32, device=terms[0].device)
+    return (torch.stack(terms) * w).sum() / w.sum()
+
+
+def _pixels(centred: torch.Tensor) -> torch.Tensor:
+    """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255]."""
+    return ((centred.float() + 0.5).clamp(0, 1) * 255).contiguous(memory_format=torch.channels_last)
+
+
 def load_validation(folder: Path, count: int) -> list[torch.Tensor]:
     paths = find_images([folder])[:count]
     return [torch.from_numpy(load_rgb(p)).permute(2, 0, 1).float().div(255).unsqueeze(0) for p in paths]
@@ -100,10 +131,11 @@ def load_validation(folder: Path, count: int) -> list[torch.Tensor]:
 
 @torch.inference_mode()
 def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
-             bf16: bool = False) -> dict:
-    """Mean PSNR (dB) and MS-SSIM per iteration, reconstructions rounded to 8 bits like a decoder's."""
+             bf16: bool = False, recognizer: Optional[torch.nn.Module] = None) -> dict:
+    """Mean PSNR (dB) and MS-SSIM per iteration, reconstructions rounded to 8 bits like a decoder's;
+    with a ``recognizer``, also how often its top-1 class on the reconstruction is the one it gives the original."""
     model.eval()
-    totals = np.zeros((2, iterations))
+    totals = np.zeros((3, iterations))
     for image in images:
         _, _, h, w = image.shape
         pad_h, pad_w = -h % 16, -w % 16
@@ -114,8 +146,13 @@ def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
             rec = ((out.float()[..., :h, :w] + 0.5).clamp(0, 1) * 255).round() / 255
             totals[0, k] += psnr(rec, image)
             totals[1, k] += ms_ssim(rec, image)
+            if recognizer is not None:
+                totals[2, k] += float(recognizer(rec * 255).argmax(1) == recognizer(image * 255).argmax(1))
     totals /= len(images)
-    return {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
+    metrics = {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
+    if recognizer is not None:
+        metrics["top1_agreement"] = [round(v, 3) for v in totals[2]]
+    return metrics
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -176,6 +213,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     if options.threads:
         torch.set_num_threads(options.threads)
     processes = _Processes()
+    for path in (options.out, options.checkpoint, options.log):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(options.seed)  # the same initial weights in every process
     device = torch.device(options.device)
     config = get_config(options.config)
@@ -183,6 +222,14 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     optimizer = torch.optim.Adam(model.parameters(), lr=options.lr)
     sampler = CropSampler.from_folders(options.data, options.crop, seed=options.seed + 7919 * processes.rank)
     torch.manual_seed(options.seed + 7919 * processes.rank)
+    # emulated bfloat16 (CPUs without AVX-512 BF16/AMX) is ~10× slower than float32, native ~1.5× faster
+    bf16 = options.bf16 if options.bf16 is not None else device.type == "cuda" or _bf16_native()
+    recognizer = None
+    if options.distill:
+        from .recognition.tflite_torch import load_tflite_classifier
+
+        recognizer = load_tflite_classifier(options.distill).to(device).to(memory_format=torch.channels_last)
+    distill_weights = (options.iteration_weights or [1.0] * options.iterations)[:options.distill_iterations]
     val_images = load_validation(Path(options.val), options.val_images) if options.val and processes.leader else []
 
     step, elapsed, best = 0, 0.0, None
@@ -239,9 +286,16 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(options, step, run_fraction(options, step, elapsed))
             batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 outputs = model(batch, options.iterations, options.binarizer)
             loss = training_loss(options, outputs, batch)
+            if recognizer is not None and options.distill_weight:
+                # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU
+                with torch.no_grad():
+                    teacher = recognizer(_pixels(batch), return_features=True)
+                distill = recognition_loss(recognizer, outputs[:options.distill_iterations], teacher,
+                                           distill_weights)
+                loss = loss + options.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             processes.average_gradients(model)
@@ -262,7 +316,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                      "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1)})
             done = run_fraction(options, step, elapsed) >= 1
             if val_images and (step % options.val_every == 0 or done):
-                metrics = validate(model, val_images, options.iterations, bf16=options.bf16)
+                metrics = validate(model, val_images, options.iterations, bf16=bf16, recognizer=recognizer)
                 log({"step": step, "elapsed_s": round(elapsed, 1), "val": metrics})
                 score = float(np.mean(metrics["psnr"]))
                 if best is None or score > best:
@@ -297,6 +351,12 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path) -> Path:
     model.load_state_dict(state["model"])
     meta = {"steps": state["step"], "train_seconds": round(state["elapsed"], 1), "options": options}
     return save_weights(model, out, meta=meta)
+
+
+def _bf16_native() -> bool:
+    from .backends.torch_backend import bf16_native
+
+    return bf16_native()
 
 
 def _in_main_thread() -> bool:

@@ -36,8 +36,11 @@ class TrainOptions:
     balance_iterations: bool = True
     iteration_weights: Optional[Sequence[float]] = None
     binarizer: str = "stochastic"
+    distill: Optional[str | Path] = None
+    distill_weight: float = 1.0
+    distill_iterations: int = 3
     grad_clip: float = 1.0
-    bf16: bool = True
+    bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
     seed: int = 0
     threads: Optional[int] = None
@@ -64,6 +67,10 @@ class TrainOptions:
             if len(self.iteration_weights) != self.iterations or min(self.iteration_weights) < 0 \
                     or sum(self.iteration_weights) <= 0:
                 raise ValueError(f"iteration weights need {self.iterations} non-negative values, not all zero")
+        if self.distill_weight < 0:
+            raise ValueError(f"distill weight must be ≥ 0, got {self.distill_weight}")
+        if not 1 <= self.distill_iterations <= (self.iterations if self.distill else MAX_ITERATIONS):
+            raise ValueError(f"distill iterations must be in 1…{self.iterations}, got {self.distill_iterations}")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:

@@ -53,24 +53,32 @@ _REPRODUCE = "scripts/reproduce_default_weights.sh"
 
 
 def recipe_meta(*, num_params: int, file_bytes: int, command: str, steps: int, options: dict,
-                kodak: dict[str, list[float]] | None, docs: str = TRAINING_DOCS) -> dict[str, Any]:
-    """The ``meta`` of a registry entry: its size, its ``recipe`` (the command that makes it, the
-    page that explains it, its data, steps and training options) and its ``metrics`` (Kodak, per
-    iteration: file bpp, PSNR-RGB, MS-SSIM, measured with ``benchmarks/rd_kodak.py``)."""
-    return {
+                kodak: dict[str, list[float]] | None, docs: str = TRAINING_DOCS, purpose: str | None = None,
+                recognition: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The ``meta`` of a registry entry: its size, what it is for (``purpose``, when it is not the
+    general-purpose default), its ``recipe`` (the command that makes it, the page that explains it,
+    its data, steps and training options) and its ``metrics``: Kodak per iteration (file bpp,
+    PSNR-RGB, MS-SSIM, measured with ``benchmarks/rd_kodak.py``) and, when measured, recognition per
+    iteration (``benchmarks/recognition.py``: ImageNet top-1 %, COCO mAP@0.5, kB per photo)."""
+    meta: dict[str, Any] = {
         "num_params": num_params,
         "file_bytes": file_bytes,
         "recipe": {"command": command, "docs": docs, "training_data": TRAINING_DATA,
                    "validation_data": VALIDATION_DATA, "steps": steps, "options": options},
         "metrics": {"kodak": kodak} if kodak else {},
     }
+    if purpose:
+        meta["purpose"] = purpose
+    if recognition:
+        meta["metrics"]["recognition"] = recognition
+    return meta
 
 
 def _gru_s_meta(*, file_bytes: int, steps: int, command: str, options: dict, bpp: list[float],
-                psnr: list[float], ms_ssim: list[float]) -> dict[str, Any]:
-    """The meta of a shipped ``gru-s`` file."""
+                psnr: list[float], ms_ssim: list[float], **more: Any) -> dict[str, Any]:
+    """The meta of a shipped ``gru-s`` file (``more``: :func:`recipe_meta`'s optional fields)."""
     return recipe_meta(num_params=2_848_407, file_bytes=file_bytes, command=command, steps=steps,
-                       options=options, kodak={"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim})
+                       options=options, kodak={"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim}, **more)
 
 
 @dataclass(frozen=True)
@@ -334,6 +342,7 @@ def weights_markdown() -> str:
             f"## {row['name']}{' (default)' if row['default'] else ''}",
             "",
             f"- file: `weights/{row['file']}` ({row['file_bytes']:,} bytes), sha256 `{row['sha256']}`",
+            *([f"- for: {row['purpose']}"] if row.get("purpose") else []),
             f"- architecture: `{row['architecture']}`, {row['num_params']:,} parameters",
             f"- recipe: `{recipe['command']}`, {recipe['steps']:,} steps "
             f"([how it was made]({recipe['docs'].removeprefix('docs/')}))",
@@ -346,6 +355,14 @@ def weights_markdown() -> str:
             lines += ["| iterations | bpp (file) | PSNR-RGB dB | MS-SSIM |", "|---|---|---|---|"]
             for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
                 lines.append(f"| {k} | {bpp:.3f} | {db:.2f} | {ssim:.4f} |")
+            lines.append("")
+        recognition = row["metrics"].get("recognition")
+        if recognition:
+            lines += [f"Recognition ({recognition['source']}):", "",
+                      "| iterations | ImageNet kB | top-1 % | COCO kB | mAP@0.5 |", "|---|---|---|---|---|"]
+            for k, values in enumerate(zip(recognition["imagenet_kb"], recognition["top1"],
+                                           recognition["coco_kb"], recognition["map50"]), 1):
+                lines.append("| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} |".format(k, *values))
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", required=True, help="the command (rnc train, a script) that makes them")
     parser.add_argument("--docs", help="the page (and anchor) that tells how they were made "
                                        "(default: the shipped weights' training section)")
+    parser.add_argument("--recognition", type=Path,
+                        help="benchmarks/recognition.py JSON measured with these weights (iterations 1…N)")
+    parser.add_argument("--purpose", help="what the weights are for, when not the general-purpose default")
     parser.add_argument("--copy", action="store_true",
                         help="copy into weights/ with its ONNX graphs (else just print)")
     args = parser.parse_args(argv)
@@ -53,11 +56,25 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.kodak} was measured with other weights ({result['weights_sha256'][:16]}…)")
         curve = result["curves"]["rnc"]
         kodak = {key: [round(p[key], 4) for p in curve] for key in ("bpp", "psnr", "ms_ssim")}
+    recognition = None
+    if args.recognition:
+        result = json.loads(args.recognition.read_text())
+        cls, det = result["results"]["classify"], result["results"]["detect"]
+        name, n = result["weights"], result["iterations"]
+        recognition = {
+            "source": f"benchmarks/recognition.py: imagenet-sample-100 ({result['images']['classify']} photos, "
+                      f"MobileNetV2 TFLite), coco128-train ({result['images']['detect']} photos, Yolo-Fastest-XL)",
+            "imagenet_kb": [round(cls[f"rnc {name} {k}"]["mean_bytes"] / 1000, 2) for k in range(1, n + 1)],
+            "top1": [round(cls[f"rnc {name} {k}"]["top1"], 1) for k in range(1, n + 1)],
+            "coco_kb": [round(det[f"rnc {name} {k}"]["mean_bytes"] / 1000, 2) for k in range(1, n + 1)],
+            "map50": [round(det[f"rnc {name} {k}"]["map50"], 1) for k in range(1, n + 1)]}
     meta = recipe_meta(
         num_params=loaded.model.num_parameters(), file_bytes=args.weights.stat().st_size, command=args.command,
         docs=args.docs or TRAINING_DOCS, steps=loaded.meta.get("steps"), kodak=kodak,
+        purpose=args.purpose, recognition=recognition,
         options={k: options[k] for k in ("crop", "batch_size", "iterations", "lr", "loss", "msssim_weight",
-                                         "iteration_weights", "binarizer") if k in options})
+                                         "iteration_weights", "binarizer", "distill_weight", "distill_iterations")
+                 if k in options and (options.get("distill") or not k.startswith("distill"))})
     print(f"    {args.name} = Weights(\n        file={target.name!r},\n        sha256={digest!r},\n"
           f"        architecture={loaded.architecture!r},\n        meta=" + pprint.pformat(meta, indent=4, width=100)
           .replace("\n", "\n        ") + ",\n    )")

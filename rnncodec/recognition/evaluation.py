@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, NamedTuple,
 
 from .base import Recognizer
 from .datasets import Box
+from .scoring import largest_within
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -117,18 +118,8 @@ def jpeg_within(image: "Image.Image", budget: int) -> tuple[bytes, int, bool]:
         image.save(out, format="JPEG", quality=quality, optimize=True)
         return out.getvalue()
 
-    best = encode(1)
-    if len(best) > budget:
-        return best, 1, False
-    chosen, low, high = 1, 2, 100
-    while low <= high:
-        middle = (low + high) // 2
-        data = encode(middle)
-        if len(data) <= budget:
-            best, chosen, low = data, middle, middle + 1
-        else:
-            high = middle - 1
-    return best, chosen, True
+    fit = largest_within(encode, range(1, 101), budget)
+    return fit.data, fit.quality, fit.fits
 
 
 def variants(path: Path, codec: "Codec", iterations: int, keep: Optional[Path] = None) -> list[Variant]:

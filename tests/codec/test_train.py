@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,3 +151,26 @@ def test_two_processes_train_data_parallel(tiny_data, tmp_path):
     from rnncodec.weights import load_weights
 
     assert load_weights(out).meta["processes"] == 2
+
+
+REFERENCE_CLASSIFIER = (Path(__file__).resolve().parents[3] / "shared" / "recognizers"
+                        / "tf2_mobilenet_v2_1.0_224_ptq.tflite")
+
+
+@pytest.mark.skipif(not REFERENCE_CLASSIFIER.is_file(), reason="the reference classifier is not beside the checkout")
+def test_distillation_trains_and_validates_the_recognizers_view(tiny_data, tmp_path):
+    pytest.importorskip("tflite")
+    losses = []
+    out = train(_options(tiny_data, tmp_path / "d.pt", distill=REFERENCE_CLASSIFIER, distill_weight=2.0,
+                         distill_iterations=1, steps=3, val_every=3), on_step=lambda step, loss: losses.append(loss))
+    assert out.is_file() and len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    records = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
+    agreement = [r["val"]["top1_agreement"] for r in records if "val" in r][-1]
+    assert len(agreement) == 2 and all(0 <= a <= 1 for a in agreement)
+
+
+def test_distillation_options_are_checked(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="distill iterations"):
+        _options(tiny_data, tmp_path / "x.pt", distill=REFERENCE_CLASSIFIER, distill_iterations=3)
+    with pytest.raises(ValueError, match="distill weight"):
+        _options(tiny_data, tmp_path / "x.pt", distill_weight=-1)

@@ -1,0 +1,516 @@
+"""Recognition at equal bytes, measured with real pretrained recognizers.
+
+Classification: ImageNet top-1 / top-5 of a MobileNetV2 (int8 TFLite, run by LiteRT) on
+``imagenet-sample-100``; detection: COCO mAP@0.5 (VOC-style all-point AP, averaged over the classes
+present) of Yolo-Fastest-XL (Darknet, run by OpenCV) on ``coco128-train``.  Both recognizers are
+measuring instruments from ``../shared/recognizers`` (see its README), not product dependencies.
+
+Inputs per photo, all real file bytes:
+
+- ``original``: the photo's own file;
+- ``rnc W k``: the ``.rnc`` file of weights W cut after k = 1…N iterations (what ``rnc encode -n k`` writes);
+- ``jpeg W k`` / ``webp W k``: JPEG (4:2:0, optimize) / WebP (method 6) at the largest quality whose
+  file fits that ``.rnc`` file's bytes, *per image*; when even the lowest quality does not fit, its
+  file is used and counted (``over``: how many photos, and their mean size);
+- ``webp smallest`` (quality 0), ``jpeg 0.25 bpp`` / ``webp 0.25 bpp`` (largest quality within 0.25 bpp).
+
+Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos.  The
+converter check (``--check-reference``, on by default) runs our torch copy of the classifier
+(:mod:`rnncodec.recognition.tflite_torch`) next to the interpreter on the originals and reports
+top-1 agreement and both top-1s.
+
+    pip install -e '.[bench]'
+    python benchmarks/recognition.py --codec-weights GRU_S_V4 --codec-weights runs/m1/gru-s-machine.pt
+    python benchmarks/recognition.py --codec-weights runs/x.pt --images 20 --tasks classify   # a quick look
+
+(``--weights`` is accepted for ``--codec-weights``.)
+
+Writes ``results/recognition/<weights>.json`` (one per weights, with the originals and the baselines
+matched to it) and ``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec);
+prints a table.  Runs the photos in ``--workers`` processes (default: one per core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIER = "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+DETECTOR_CFG, DETECTOR_WEIGHTS, DETECTOR_NAMES = "yolo-fastest-1.1-xl.cfg", "yolo-fastest-1.1-xl.weights", "coco.names"
+JPEG_QUALITIES = list(range(1, 101))
+WEBP_QUALITIES = list(range(0, 101))
+DETECTOR_SIDE, DETECTION_THRESHOLD, NMS_IOU, MAX_DETECTIONS = 320, 0.005, 0.45, 100
+BASELINE_BPP = 0.25
+
+# -- per-process state (each worker loads the recognizers and codecs once) ----------------------------
+
+_STATE: dict = {}
+
+
+def _init_worker(options: dict) -> None:
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    _STATE.clear()
+    _STATE["options"] = options
+
+
+@lru_cache(maxsize=None)
+def _codec(weights: str):
+    from rnncodec.codec import Codec
+
+    return Codec(weights)
+
+
+@lru_cache(maxsize=None)
+def _interpreter():
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(Path(_STATE["options"]["recognizers"]) / CLASSIFIER), num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+@lru_cache(maxsize=None)
+def _reference():
+    from rnncodec.recognition.tflite_torch import load_tflite_classifier
+
+    return load_tflite_classifier(Path(_STATE["options"]["recognizers"]) / CLASSIFIER)
+
+
+@lru_cache(maxsize=None)
+def _detector():
+    import cv2
+
+    folder = Path(_STATE["options"]["recognizers"])
+    net = cv2.dnn.readNetFromDarknet(str(folder / DETECTOR_CFG), str(folder / DETECTOR_WEIGHTS))
+    return net, net.getUnconnectedOutLayersNames()
+
+
+def classifier_input(rgb: np.ndarray) -> np.ndarray:
+    """The usual ImageNet preprocessing: short side to 256 (bilinear), centre crop 224; uint8 HWC."""
+    image = Image.fromarray(rgb)
+    w, h = image.size
+    scale = 256 / min(w, h)
+    image = image.resize((max(224, round(w * scale)), max(224, round(h * scale))), Image.BILINEAR)
+    w, h = image.size
+    left, top = (w - 224) // 2, (h - 224) // 2
+    return np.asarray(image.crop((left, top, left + 224, top + 224)))
+
+
+def classify(rgb: np.ndarray) -> list[int]:
+    """Top-5 ImageNet classes (0-based; the model's index 0 is 'background')."""
+    interpreter = _interpreter()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], classifier_input(rgb)[None])
+    interpreter.invoke()
+    scores = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0].astype(np.int32)
+    return [int(i) - 1 for i in np.argsort(-scores, kind="stable")[:5]]
+
+
+def classify_reference(rgb: np.ndarray) -> int:
+    import torch
+
+    with torch.no_grad():
+        pixels = torch.from_numpy(classifier_input(rgb).copy()).permute(2, 0, 1)[None].float()
+        return int(_reference()(pixels).argmax(1)) - 1
+
+
+def detect(rgb: np.ndarray) -> list[tuple[int, float, tuple[float, float, float, float]]]:
+    """Yolo-Fastest detections ``(class, score, (x0, y0, x1, y1) pixels)``, per-class NMS."""
+    import cv2
+
+    net, outputs = _detector()
+    h, w = rgb.shape[:2]
+    blob = cv2.dnn.blobFromImage(np.ascontiguousarray(rgb[..., ::-1]), 1 / 255, (DETECTOR_SIDE, DETECTOR_SIDE),
+                                 swapRB=True, crop=False)
+    net.setInput(blob)
+    rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in net.forward(outputs)])
+    scores = rows[:, 4:5] * rows[:, 5:]
+    detections = []
+    for cls in np.unique(np.nonzero(scores >= DETECTION_THRESHOLD)[1]):
+        keep = np.nonzero(scores[:, cls] >= DETECTION_THRESHOLD)[0]
+        cx, cy, bw, bh = (rows[keep, i] for i in range(4))
+        boxes = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h], 1)
+        chosen = cv2.dnn.NMSBoxes(boxes.tolist(), scores[keep, cls].tolist(), DETECTION_THRESHOLD, NMS_IOU)
+        for i in np.asarray(chosen).reshape(-1):
+            x, y, bw_, bh_ = boxes[i]
+            detections.append((int(cls), float(scores[keep[i], cls]), (float(x), float(y), float(x + bw_), float(y + bh_))))
+    detections.sort(key=lambda d: -d[1])
+    return detections[:MAX_DETECTIONS]
+
+
+# -- one photo in every setting ---------------------------------------------------------------------
+
+def _pillow(rgb: np.ndarray, fmt: str):
+    cache: dict[int, bytes] = {}
+
+    def encode(quality: int) -> bytes:
+        if quality not in cache:
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                Image.fromarray(rgb).save(out, "JPEG", quality=quality, optimize=True, subsampling="4:2:0")
+            else:
+                Image.fromarray(rgb).save(out, "WEBP", quality=quality, method=6)
+            cache[quality] = out.getvalue()
+        return cache[quality]
+
+    return encode
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def photo_settings(path: Path) -> dict[str, dict]:
+    """Every setting of one photo: ``{name: {"bytes", "fits", "prediction"}}`` (runs in a worker)."""
+    from rnncodec.formats import read
+    from rnncodec.imageio import load_image
+    from rnncodec.recognition.scoring import largest_within
+
+    options = _STATE["options"]
+    recognise = classify if options["task"] == "classify" else detect
+    source = load_image(path, alpha="drop")
+    rgb = source.rgb
+    out = {"original": {"bytes": path.stat().st_size, "fits": True, "prediction": recognise(rgb)}}
+    if options["task"] == "classify" and options["check_reference"]:
+        out["original"]["reference"] = classify_reference(rgb)
+    jpeg, webp = _pillow(rgb, "JPEG"), _pillow(rgb, "WEBP")
+
+    def baseline(name: str, encode, qualities, budget: int) -> None:
+        fit = largest_within(encode, qualities, budget)
+        out[name] = {"bytes": len(fit.data), "fits": fit.fits, "quality": fit.quality,
+                     "prediction": recognise(_decoded(fit.data))}
+
+    for weights in options["weights"]:
+        codec = _codec(weights)
+        codes = list(codec.iter_codes(rgb, options["iterations"]))
+        sizes = [len(codec.file_bytes(source, codes[:k])) for k in range(1, len(codes))]
+        last = codec.file_bytes(source, codes)
+        decoder = codec.progressive_decoder(read(last).header)
+        for k, (size, bits) in enumerate(zip([*sizes, len(last)], read(last).codes()), 1):
+            image = np.asarray(decoder.add(bits).convert("RGB"))
+            out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, "prediction": recognise(image)}
+            if not options["baselines"]:
+                continue
+            baseline(f"jpeg {weights} {k}", jpeg, JPEG_QUALITIES, size)
+            baseline(f"webp {weights} {k}", webp, WEBP_QUALITIES, size)
+    if not options["baselines"]:
+        return out
+    smallest = webp(0)
+    out["webp smallest"] = {"bytes": len(smallest), "fits": True, "quality": 0,
+                            "prediction": recognise(_decoded(smallest))}
+    budget = int(BASELINE_BPP * rgb.shape[0] * rgb.shape[1] / 8)
+    baseline("jpeg 0.25 bpp", jpeg, JPEG_QUALITIES, budget)
+    baseline("webp 0.25 bpp", webp, WEBP_QUALITIES, budget)
+    return out
+
+
+# -- data sets ----------------------------------------------------------------------------------------
+
+def imagenet_sample(folder: Path) -> tuple[list[Path], list[int]]:
+    rows = [line.split("\t") for line in (folder / "labels.tsv").read_text().splitlines()[1:] if line.strip()]
+    return [folder / row[3] for row in rows], [int(row[0]) for row in rows]
+
+
+def coco_sample(folder: Path, names_file: Path) -> tuple[list[Path], list[list[tuple[int, tuple]]]]:
+    from rnncodec.recognition.datasets import list_images, read_annotations
+
+    names = [n.strip() for n in names_file.read_text().splitlines() if n.strip()]
+    images = list_images(folder / "images")
+    truth = read_annotations("yolo", folder / "labels", images, names)
+    index = {n: i for i, n in enumerate(names)}
+    return images, [[(index[b.label], b.box) for b in truth[p.name]] for p in images]
+
+
+# -- scoring ------------------------------------------------------------------------------------------
+
+def score_classification(per_photo: list[dict], labels: list[int], resamples: int) -> dict[str, dict]:
+    from rnncodec.recognition.scoring import bootstrap_interval
+
+    summary = {}
+    for name in per_photo[0]:
+        entries = [p[name] for p in per_photo]
+        top1 = [float(e["prediction"][0] == y) for e, y in zip(entries, labels)]
+        top5 = [float(y in e["prediction"]) for e, y in zip(entries, labels)]
+        summary[name] = {**_bytes(entries), "images": len(entries), "top1": 100 * float(np.mean(top1)),
+                         "top1_ci": [100 * v for v in bootstrap_interval(top1, np.mean, resamples=resamples)],
+                         "top5": 100 * float(np.mean(top5))}
+        if "reference" in entries[0]:
+            ref = [e["reference"] for e in entries]
+            summary[name]["reference"] = {
+                "top1_agreement": 100 * float(np.mean([r == e["prediction"][0] for r, e in zip(ref, entries)])),
+                "top1": 100 * float(np.mean([r == y for r, y in zip(ref, labels)]))}
+    return summary
+
+
+def score_detection(per_photo: list[dict], truth: list[list], resamples: int) -> dict[str, dict]:
+    from rnncodec.recognition.scoring import bootstrap_interval, match_detections, mean_average_precision
+
+    summary = {}
+    for name in per_photo[0]:
+        entries = [p[name] for p in per_photo]
+        matches = [match_detections(e["prediction"], t) for e, t in zip(entries, truth)]
+        summary[name] = {**_bytes(entries), "images": len(entries), "map50": 100 * mean_average_precision(matches),
+                         "map50_ci": [100 * v for v in bootstrap_interval(matches, mean_average_precision,
+                                                                          resamples=max(100, resamples // 5))]}
+    return summary
+
+
+def _bytes(entries: list[dict]) -> dict:
+    sizes = np.array([e["bytes"] for e in entries], float)
+    over = [e["bytes"] for e in entries if not e["fits"]]
+    return {"mean_bytes": float(sizes.mean()), "over": len(over),
+            "over_mean_bytes": float(np.mean(over)) if over else None}
+
+
+def interpolate_at(points: list[tuple[float, float]], x: float) -> float | None:
+    """Linear interpolation of (bytes, accuracy) points in log(bytes); None outside their range."""
+    points = sorted(points)
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= x <= x1:
+            t = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0)) if x1 > x0 else 0.0
+            return y0 + t * (y1 - y0)
+    return None
+
+
+# -- running and reporting ----------------------------------------------------------------------------
+
+def run_task(task: str, images: list[Path], options: dict, workers: int) -> list[dict]:
+    from tqdm import tqdm
+
+    task_options = {**options, "task": task}
+    if workers <= 1:
+        _init_worker(task_options)
+        return [photo_settings(p) for p in tqdm(images, desc=task, unit="photo")]
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(task_options,)) as pool:
+        return list(tqdm(pool.map(photo_settings, images, chunksize=2), total=len(images), desc=task, unit="photo"))
+
+
+def _label(name: str) -> str:
+    """'rnc GRU_S_V4 2' → 'rnc GRU_S_V4, 2 it'; other names as they are."""
+    words = name.split()
+    return f"{words[0]} {words[1]}, {words[2]} it" if len(words) == 3 and words[2].isdigit() else name
+
+
+def table(results: dict[str, dict], weights: list[str], iterations: int) -> str:
+    names = ["original"]
+    for w in weights:
+        names += [f"{codec} {w} {k}" for codec in ("rnc", "jpeg", "webp") for k in range(1, iterations + 1)]
+    names += ["webp smallest", "jpeg 0.25 bpp", "webp 0.25 bpp"]
+    lines = ["| input | ImageNet kB/photo | top-1 % [95 % CI] | top-5 % | over | COCO kB/photo | mAP@0.5 [95 % CI] | over |",
+             "|---|---|---|---|---|---|---|---|"]
+    cls, det = results.get("classify", {}), results.get("detect", {})
+    for name in names:
+        c, d = cls.get(name), det.get(name)
+        if not (c or d):
+            continue
+        cells = [_label(name)]
+        cells += [f"{c['mean_bytes'] / 1000:.1f}", f"{c['top1']:.1f} [{c['top1_ci'][0]:.0f}–{c['top1_ci'][1]:.0f}]",
+                  f"{c['top5']:.1f}", _over(c)] if c else ["—"] * 4
+        cells += [f"{d['mean_bytes'] / 1000:.1f}", f"{d['map50']:.1f} [{d['map50_ci'][0]:.1f}–{d['map50_ci'][1]:.1f}]",
+                  _over(d)] if d else ["—"] * 3
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _over(entry: dict) -> str:
+    return f"{entry['over']} ({entry['over_mean_bytes'] / 1000:.1f} kB)" if entry["over"] else "0"
+
+
+def headline(results: dict[str, dict], weights: list[str], iterations: int) -> dict[str, dict]:
+    """Per weights: rnc top-1 interpolated at WebP's smallest files' mean bytes, minus WebP's top-1 there."""
+    cls = results.get("classify")
+    if not cls or "webp smallest" not in cls:
+        return {}
+    webp = cls["webp smallest"]
+    out = {}
+    for w in weights:
+        points = [(cls[f"rnc {w} {k}"]["mean_bytes"], cls[f"rnc {w} {k}"]["top1"]) for k in range(1, iterations + 1)]
+        at = interpolate_at(points, webp["mean_bytes"])
+        out[w] = {"webp_smallest_bytes": webp["mean_bytes"], "webp_smallest_top1": webp["top1"],
+                  "rnc_top1_at_those_bytes": at, "lead_points": None if at is None else at - webp["top1"]}
+    return out
+
+
+def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    tasks = [t for t in ("classify", "detect") if t in results]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.4 * len(tasks), 4.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        data, metric = results[task], ("top1" if task == "classify" else "map50")
+        for w in weights:
+            for codec, style in (("rnc", "o-"), ("jpeg", "s--"), ("webp", "^--")):
+                if codec != "rnc" and w != weights[0]:
+                    continue  # one baseline curve (matched to the first weights) keeps the plot readable
+                if f"{codec} {w} 1" not in data:
+                    continue  # a run without baselines (--no-baselines)
+                pts = [data[f"{codec} {w} {k}"] for k in range(1, iterations + 1)]
+                label = f"rnc {w}" if codec == "rnc" else f"{codec.upper()} (bytes matched to {w})"
+                ax.plot([p["mean_bytes"] / 1000 for p in pts], [p[metric] for p in pts], style, label=label)
+        original = data["original"]
+        ax.axhline(original[metric], color="gray", lw=0.8, ls=":",
+                   label=f"original ({original['mean_bytes'] / 1000:.0f} kB)")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.set_xlabel("kB per photo")
+        ax.set_ylabel("ImageNet top-1 % (MobileNetV2)" if task == "classify" else "COCO mAP@0.5 (Yolo-Fastest)")
+        ax.set_title(f"{'imagenet-sample-100' if task == 'classify' else 'coco128-train'}, "
+                     f"{original['images']} photos")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+
+
+def _weights_name(weights: str) -> str:
+    return Path(weights).stem if os.sep in weights or weights.endswith(".pt") else weights
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codec-weights", "--weights", dest="weights", action="append", metavar="WEIGHTS",
+                        help="codec weights: registry name or file (repeatable; default GRU_S_V4)")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--recognizers", type=Path, default=ROOT.parent / "shared" / "recognizers")
+    parser.add_argument("--iterations", type=int, default=4, help="rnc iterations 1…N (default 4)")
+    parser.add_argument("--tasks", default="classify,detect", help="classify, detect or both (default)")
+    parser.add_argument("--images", type=int, default=None, help="only the first N photos of each set")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (mAP: a fifth)")
+    parser.add_argument("--no-check-reference", dest="check_reference", action="store_false",
+                        help="skip the torch copy of the classifier (converter check)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="only the originals and rnc (no JPEG/WebP): a quicker look at a run")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "recognition")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "recognition.png")
+    parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
+                        help="measure nothing: print the table and write the plot from earlier runs' JSON files "
+                             "(runs of other weights or tasks, e.g. made in parallel, are merged)")
+    parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                        help="with --report: call weights OLD (as a run named them) NEW")
+    args = parser.parse_args(argv)
+    if args.report:
+        return report(args.report, dict(r.split("=", 1) for r in args.rename), args.out, args.plot)
+    weights = args.weights or ["GRU_S_V4"]
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if not set(tasks) <= {"classify", "detect"}:
+        parser.error("--tasks takes classify, detect or both")
+    for needed in (args.recognizers / CLASSIFIER, args.recognizers / DETECTOR_WEIGHTS):
+        if not needed.is_file():
+            parser.error(f"{needed}: not found (point --recognizers at the folder with the reference recognizers)")
+    try:
+        import ai_edge_litert  # noqa: F401
+        import cv2  # noqa: F401
+    except ImportError as exc:
+        print(f"error: {exc.name} is missing: pip install 'rnncodec[bench]'", file=sys.stderr)
+        return 1
+
+    options = {"weights": weights, "iterations": args.iterations, "recognizers": str(args.recognizers),
+               "check_reference": args.check_reference, "baselines": args.baselines}
+    started = time.perf_counter()
+    results, counts = {}, {}
+    if "classify" in tasks:
+        images, labels = imagenet_sample(args.data / "imagenet-sample-100")
+        images, labels = images[:args.images], labels[:args.images]
+        results["classify"] = score_classification(run_task("classify", images, options, args.workers), labels,
+                                                   args.resamples)
+        counts["classify"] = len(images)
+    if "detect" in tasks:
+        images, truth = coco_sample(args.data / "coco128-train", args.recognizers / DETECTOR_NAMES)
+        images, truth = images[:args.images], truth[:args.images]
+        results["detect"] = score_detection(run_task("detect", images, options, args.workers), truth, args.resamples)
+        counts["detect"] = len(images)
+    seconds = round(time.perf_counter() - started, 1)
+
+    lead = print_summary(results, weights, args.iterations)
+    print(f"{seconds:.0f} s, {args.workers} worker(s)")
+    write_records(results, weights, args.iterations, counts, seconds, lead, args.out)
+    if args.plot:
+        plot(results, weights, args.iterations, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
+    print(table(results, weights, iterations))
+    lead = headline(results, weights, iterations)
+    for w, h in lead.items():
+        if h["rnc_top1_at_those_bytes"] is not None:
+            print(f"{w}: at WebP's smallest files ({h['webp_smallest_bytes'] / 1000:.1f} kB, top-1 "
+                  f"{h['webp_smallest_top1']:.1f} %) rnc reaches {h['rnc_top1_at_those_bytes']:.1f} % "
+                  f"({h['lead_points']:+.1f} points)")
+        else:
+            print(f"{w}: WebP's smallest files ({h['webp_smallest_bytes'] / 1000:.1f} kB) lie outside rnc's byte range")
+    reference = results.get("classify", {}).get("original", {}).get("reference")
+    if reference:
+        print(f"torch copy of the classifier on the originals: top-1 agreement {reference['top1_agreement']:.1f} %, "
+              f"top-1 {reference['top1']:.1f} % (interpreter {results['classify']['original']['top1']:.1f} %)")
+    return lead
+
+
+def write_records(results: dict, weights: list[str], iterations: int, counts: dict, seconds, lead: dict,
+                  out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for w in weights:
+        keep = lambda name: not (len(name.split()) == 3 and name.split()[2].isdigit()) or name.split()[1] == w  # noqa: E731
+        record = {"weights": w, "iterations": iterations, "images": counts, "seconds": seconds,
+                  "recognizers": {"classify": CLASSIFIER, "detect": DETECTOR_WEIGHTS},
+                  "results": {task: {n: v for n, v in data.items() if keep(n)} for task, data in results.items()},
+                  "webp_smallest_lead": lead.get(w)}
+        path = out / f"{_weights_name(w)}.json"
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def report(files: list[Path], rename: dict[str, str], out: Path, plot_path: Path | None) -> int:
+    """Merge earlier runs' records (per weights and task) and report them as one run would."""
+    results: dict[str, dict] = {}
+    weights, counts, seconds, iterations = [], {}, {}, None
+    for path in files:
+        record = json.loads(path.read_text())
+        old = record["weights"]
+        new = rename.get(old, old)
+        iterations = record["iterations"] if iterations is None else min(iterations, record["iterations"])
+        if new not in weights:
+            weights.append(new)
+        for task, data in record["results"].items():
+            counts[task] = record["images"][task]
+            seconds[f"{new} {task}"] = record["seconds"]
+            for name, value in data.items():
+                words = name.split()
+                if len(words) == 3 and words[2].isdigit() and words[1] == old:
+                    name = f"{words[0]} {new} {words[2]}"
+                results.setdefault(task, {}).setdefault(name, value)
+    lead = print_summary(results, weights, iterations)
+    write_records(results, weights, iterations, counts, seconds, lead, out)
+    if plot_path:
+        plot(results, weights, iterations, plot_path)
+        print(f"wrote {plot_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
