@@ -101,19 +101,10 @@ def _detector():
     return net, net.getUnconnectedOutLayersNames()
 
 
-def classifier_input(rgb: np.ndarray) -> np.ndarray:
-    """The usual ImageNet preprocessing: short side to 256 (bilinear), centre crop 224; uint8 HWC."""
-    image = Image.fromarray(rgb)
-    w, h = image.size
-    scale = 256 / min(w, h)
-    image = image.resize((max(224, round(w * scale)), max(224, round(h * scale))), Image.BILINEAR)
-    w, h = image.size
-    left, top = (w - 224) // 2, (h - 224) // 2
-    return np.asarray(image.crop((left, top, left + 224, top + 224)))
-
-
 def classify(rgb: np.ndarray) -> list[int]:
     """Top-5 ImageNet classes (0-based; the model's index 0 is 'background')."""
+    from rnncodec.recognition.tflite_torch import classifier_input
+
     interpreter = _interpreter()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], classifier_input(rgb)[None])
     interpreter.invoke()
@@ -124,8 +115,10 @@ def classify(rgb: np.ndarray) -> list[int]:
 def classify_reference(rgb: np.ndarray) -> int:
     import torch
 
+    from rnncodec.recognition.tflite_torch import classifier_input
+
     with torch.no_grad():
-        pixels = torch.from_numpy(classifier_input(rgb).copy()).permute(2, 0, 1)[None].float()
+        pixels = torch.from_numpy(classifier_input(rgb)).permute(2, 0, 1)[None].float()
         return int(_reference()(pixels).argmax(1)) - 1
 
 
@@ -199,10 +192,9 @@ def photo_settings(path: Path) -> dict[str, dict]:
     for weights in options["weights"]:
         codec = _codec(weights)
         codes = list(codec.iter_codes(rgb, options["iterations"]))
-        sizes = [len(codec.file_bytes(source, codes[:k])) for k in range(1, len(codes))]
-        last = codec.file_bytes(source, codes)
-        decoder = codec.progressive_decoder(read(last).header)
-        for k, (size, bits) in enumerate(zip([*sizes, len(last)], read(last).codes()), 1):
+        files = list(codec.prefix_files(source, codes, len(codes)))
+        decoder = codec.progressive_decoder(read(files[-1]).header)
+        for k, (size, bits) in enumerate(zip(map(len, files), read(files[-1]).codes()), 1):
             image = np.asarray(decoder.add(bits).convert("RGB"))
             out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, "prediction": recognise(image)}
             if not options["baselines"]:

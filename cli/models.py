@@ -34,11 +34,5 @@ def models_command(as_json: bool) -> None:
             click.echo("  Kodak, per iteration (bpp / PSNR dB / MS-SSIM):")
             for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
                 click.echo(f"    {k:2d}: {bpp:.3f} / {db:.2f} / {ssim:.4f}")
-        recognition = row["metrics"].get("recognition")
-        if recognition:
-            click.echo(f"  recognition, per iteration (ImageNet kB / top-1 % / COCO kB / mAP@0.5; {recognition['source']}):")
-            for k, values in enumerate(zip(recognition["imagenet_kb"], recognition["top1"],
-                                           recognition["coco_kb"], recognition["map50"]), 1):
-                click.echo("    {:2d}: {:.1f} / {:.1f} / {:.1f} / {:.1f}".format(k, *values))
         recipe = row["recipe"]
         click.echo(f"  recipe: {recipe['command']}, {recipe['steps']:,} steps ({recipe['docs']})")

@@ -25,6 +25,7 @@ import torch
 from pytorch_msssim import ms_ssim as _ms_ssim_loss
 from torch.nn import functional as F
 
+from .backends.torch_backend import bf16_native
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
 from .metrics import ms_ssim, msssim_window, psnr
@@ -142,12 +143,13 @@ def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
         x = F.pad(image, (0, pad_w, 0, pad_h), mode="replicate") - 0.5
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             outputs = model(x, iterations)
+        answer = recognizer(image * 255).argmax(1) if recognizer is not None else None
         for k, out in enumerate(outputs):
             rec = ((out.float()[..., :h, :w] + 0.5).clamp(0, 1) * 255).round() / 255
             totals[0, k] += psnr(rec, image)
             totals[1, k] += ms_ssim(rec, image)
             if recognizer is not None:
-                totals[2, k] += float(recognizer(rec * 255).argmax(1) == recognizer(image * 255).argmax(1))
+                totals[2, k] += float(recognizer(rec * 255).argmax(1) == answer)
     totals /= len(images)
     metrics = {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
     if recognizer is not None:
@@ -223,7 +225,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     sampler = CropSampler.from_folders(options.data, options.crop, seed=options.seed + 7919 * processes.rank)
     torch.manual_seed(options.seed + 7919 * processes.rank)
     # emulated bfloat16 (CPUs without AVX-512 BF16/AMX) is ~10× slower than float32, native ~1.5× faster
-    bf16 = options.bf16 if options.bf16 is not None else device.type == "cuda" or _bf16_native()
+    bf16 = options.bf16 if options.bf16 is not None else device.type == "cuda" or bf16_native()
     recognizer = None
     if options.distill:
         from .recognition.tflite_torch import load_tflite_classifier
@@ -351,12 +353,6 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path) -> Path:
     model.load_state_dict(state["model"])
     meta = {"steps": state["step"], "train_seconds": round(state["elapsed"], 1), "options": options}
     return save_weights(model, out, meta=meta)
-
-
-def _bf16_native() -> bool:
-    from .backends.torch_backend import bf16_native
-
-    return bf16_native()
 
 
 def _in_main_thread() -> bool:

@@ -356,14 +356,6 @@ def weights_markdown() -> str:
             for k, (bpp, db, ssim) in enumerate(zip(kodak["bpp"], kodak["psnr"], kodak["ms_ssim"]), 1):
                 lines.append(f"| {k} | {bpp:.3f} | {db:.2f} | {ssim:.4f} |")
             lines.append("")
-        recognition = row["metrics"].get("recognition")
-        if recognition:
-            lines += [f"Recognition ({recognition['source']}):", "",
-                      "| iterations | ImageNet kB | top-1 % | COCO kB | mAP@0.5 |", "|---|---|---|---|---|"]
-            for k, values in enumerate(zip(recognition["imagenet_kb"], recognition["top1"],
-                                           recognition["coco_kb"], recognition["map50"]), 1):
-                lines.append("| {} | {:.1f} | {:.1f} | {:.1f} | {:.1f} |".format(k, *values))
-            lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -36,7 +36,7 @@ from torch.nn import functional as F
 
 from .errors import RecognitionError
 
-__all__ = ["TFLiteClassifier", "load_tflite_classifier", "UnsupportedGraphError"]
+__all__ = ["TFLiteClassifier", "load_tflite_classifier", "classifier_input", "UnsupportedGraphError"]
 
 #: Largest TFLite file we read (bytes): a classifier for edge devices is a few MB.
 MAX_MODEL_BYTES = 256 * 2**20
@@ -265,6 +265,20 @@ class TFLiteClassifier(nn.Module):
             values[op.outputs[0]] = y
         logits = values[self._softmax_input].reshape(pixels.shape[0], -1)
         return (logits, features) if return_features else logits
+
+
+def classifier_input(rgb: np.ndarray, side: int = 224, resize: int = 256) -> np.ndarray:
+    """The usual ImageNet preprocessing of an ``(H, W, 3)`` uint8 image: short side to ``resize``
+    (bilinear), centre crop ``side``; uint8 HWC, what the TFLite interpreter takes."""
+    from PIL import Image
+
+    image = Image.fromarray(rgb)
+    w, h = image.size
+    scale = resize / min(w, h)
+    image = image.resize((max(side, round(w * scale)), max(side, round(h * scale))), Image.BILINEAR)
+    w, h = image.size
+    left, top = (w - side) // 2, (h - side) // 2
+    return np.array(image.crop((left, top, left + side, top + side)))
 
 
 def load_tflite_classifier(path: Union[str, Path]) -> TFLiteClassifier:

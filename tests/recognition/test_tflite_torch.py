@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncodec.recognition.tflite_torch import UnsupportedGraphError, load_tflite_classifier
+from rnncodec.recognition.tflite_torch import UnsupportedGraphError, classifier_input, load_tflite_classifier
 
 MODEL = Path(__file__).resolve().parents[3] / "shared" / "recognizers" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
 pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason=f"{MODEL} is not here")
@@ -20,16 +20,8 @@ def _photos():
     from PIL import Image
     from skimage import data
 
-    photos = []
-    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry"):
-        image = Image.fromarray(getattr(data, name)()).convert("RGB")
-        w, h = image.size
-        s = 256 / min(w, h)
-        image = image.resize((max(224, round(w * s)), max(224, round(h * s))), Image.BILINEAR)
-        w, h = image.size
-        left, top = (w - 224) // 2, (h - 224) // 2
-        photos.append(np.asarray(image.crop((left, top, left + 224, top + 224))).copy())
-    return photos
+    names = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry")
+    return [classifier_input(np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB"))) for name in names]
 
 
 @pytest.fixture(scope="module")
