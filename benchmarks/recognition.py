@@ -19,9 +19,16 @@ converter check (``--check-reference``, on by default) runs our torch copy of th
 (:mod:`rnncodec.recognition.tflite_torch`) next to the interpreter on the originals and reports
 top-1 agreement and both top-1s.
 
+Adapted classifiers (issue 14, the paper's "compressed-image model"): ``--adapted NAME=FILE`` (repeatable)
+runs our torch copy of the classifier with the state dict FILE (made by ``rnc finetune`` /
+``scripts/adapt_reference.py``) on the originals and on every ``.rnc`` setting, next to the unadapted
+torch copy (``copy``) — same runtime, so the difference is the adaptation alone — and prints a second
+table with paired 95 % bootstrap intervals of the difference.
+
     pip install -e '.[bench]'
     python benchmarks/recognition.py --codec-weights GRU_S_V4 --codec-weights runs/m1/gru-s-machine.pt
     python benchmarks/recognition.py --codec-weights runs/x.pt --images 20 --tasks classify   # a quick look
+    python benchmarks/recognition.py --tasks classify --no-baselines --adapted v4=runs/adapted-v4.pt
 
 (``--weights`` is accepted for ``--codec-weights``.)
 
@@ -86,10 +93,10 @@ def _interpreter():
 
 
 @lru_cache(maxsize=None)
-def _reference():
+def _reference(state_dict: str | None = None):
     from rnncodec.recognition.tflite_torch import load_tflite_classifier
 
-    return load_tflite_classifier(Path(_STATE["options"]["recognizers"]) / CLASSIFIER)
+    return load_tflite_classifier(Path(_STATE["options"]["recognizers"]) / CLASSIFIER, state_dict)
 
 
 @lru_cache(maxsize=None)
@@ -112,14 +119,21 @@ def classify(rgb: np.ndarray) -> list[int]:
     return [int(i) - 1 for i in np.argsort(-scores, kind="stable")[:5]]
 
 
-def classify_reference(rgb: np.ndarray) -> int:
+def classify_reference(rgb: np.ndarray, state_dict: str | None = None) -> list[int]:
+    """Top-5 of our torch copy of the classifier (``state_dict``: an adapted copy's weights)."""
     import torch
 
     from rnncodec.recognition.tflite_torch import classifier_input
 
     with torch.no_grad():
         pixels = torch.from_numpy(classifier_input(rgb)).permute(2, 0, 1)[None].float()
-        return int(_reference()(pixels).argmax(1)) - 1
+        return [int(i) - 1 for i in _reference(state_dict)(pixels)[0].topk(5).indices]
+
+
+def classify_adapted(rgb: np.ndarray) -> dict[str, list[int]]:
+    """Top-5 of the unadapted torch copy (``copy``) and of every ``--adapted`` one."""
+    adapted = _STATE["options"]["adapted"]
+    return {"copy": classify_reference(rgb), **{name: classify_reference(rgb, path) for name, path in adapted.items()}}
 
 
 def detect(rgb: np.ndarray) -> list[tuple[int, float, tuple[float, float, float, float]]]:
@@ -180,8 +194,11 @@ def photo_settings(path: Path) -> dict[str, dict]:
     source = load_image(path, alpha="drop")
     rgb = source.rgb
     out = {"original": {"bytes": path.stat().st_size, "fits": True, "prediction": recognise(rgb)}}
+    adapted = options["task"] == "classify" and bool(options["adapted"])
     if options["task"] == "classify" and options["check_reference"]:
-        out["original"]["reference"] = classify_reference(rgb)
+        out["original"]["reference"] = classify_reference(rgb)[0]
+    if adapted:
+        out["original"]["adapted"] = classify_adapted(rgb)
     jpeg, webp = _pillow(rgb, "JPEG"), _pillow(rgb, "WEBP")
 
     def baseline(name: str, encode, qualities, budget: int) -> None:
@@ -197,6 +214,8 @@ def photo_settings(path: Path) -> dict[str, dict]:
         for k, (size, bits) in enumerate(zip(map(len, files), read(files[-1]).codes()), 1):
             image = np.asarray(decoder.add(bits).convert("RGB"))
             out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, "prediction": recognise(image)}
+            if adapted:
+                out[f"rnc {weights} {k}"]["adapted"] = classify_adapted(image)
             if not options["baselines"]:
                 continue
             baseline(f"jpeg {weights} {k}", jpeg, JPEG_QUALITIES, size)
@@ -247,7 +266,27 @@ def score_classification(per_photo: list[dict], labels: list[int], resamples: in
             summary[name]["reference"] = {
                 "top1_agreement": 100 * float(np.mean([r == e["prediction"][0] for r, e in zip(ref, entries)])),
                 "top1": 100 * float(np.mean([r == y for r, y in zip(ref, labels)]))}
+        if "adapted" in entries[0]:
+            summary[name]["adapted"] = score_adapted([e["adapted"] for e in entries], labels, resamples)
     return summary
+
+
+def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resamples: int) -> dict[str, dict]:
+    """Top-1/top-5 of each adapted classifier, and its top-1 minus the unadapted copy's (paired interval)."""
+    from rnncodec.recognition.scoring import bootstrap_interval
+
+    copy = [float(p["copy"][0] == y) for p, y in zip(per_photo, labels)]
+    out = {}
+    for name in per_photo[0]:
+        top1 = [float(p[name][0] == y) for p, y in zip(per_photo, labels)]
+        diff = [a - b for a, b in zip(top1, copy)]
+        out[name] = {"top1": 100 * float(np.mean(top1)),
+                     "top1_ci": [100 * v for v in bootstrap_interval(top1, np.mean, resamples=resamples)],
+                     "top5": 100 * float(np.mean([y in p[name] for p, y in zip(per_photo, labels)]))}
+        if name != "copy":
+            out[name]["gain"] = 100 * float(np.mean(diff))
+            out[name]["gain_ci"] = [100 * v for v in bootstrap_interval(diff, np.mean, resamples=resamples)]
+    return out
 
 
 def score_detection(per_photo: list[dict], truth: list[list], resamples: int) -> dict[str, dict]:
@@ -316,6 +355,27 @@ def table(results: dict[str, dict], weights: list[str], iterations: int) -> str:
                   f"{c['top5']:.1f}", _over(c)] if c else ["—"] * 4
         cells += [f"{d['mean_bytes'] / 1000:.1f}", f"{d['map50']:.1f} [{d['map50_ci'][0]:.1f}–{d['map50_ci'][1]:.1f}]",
                   _over(d)] if d else ["—"] * 3
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def adapted_table(results: dict[str, dict]) -> str:
+    """Adapted classifiers against the unadapted torch copy, per setting that has them."""
+    rows = {name: entry["adapted"] for name, entry in results.get("classify", {}).items() if "adapted" in entry}
+    if not rows:
+        return ""
+    names = [n for n in next(iter(rows.values())) if n != "copy"]
+    lines = ["| input | kB/photo | copy top-1 % [95 % CI] | " + " | ".join(
+                 f"{n} top-1 % [95 % CI] | {n} − copy [paired 95 % CI]" for n in names) + " |",
+             "|---|---|---|" + "---|---|" * len(names)]
+    for setting, adapted in rows.items():
+        copy = adapted["copy"]
+        cells = [_label(setting), f"{results['classify'][setting]['mean_bytes'] / 1000:.1f}",
+                 f"{copy['top1']:.1f} [{copy['top1_ci'][0]:.0f}–{copy['top1_ci'][1]:.0f}]"]
+        for n in names:
+            a = adapted[n]
+            cells += [f"{a['top1']:.1f} [{a['top1_ci'][0]:.0f}–{a['top1_ci'][1]:.0f}]",
+                      f"{a['gain']:+.1f} [{a['gain_ci'][0]:+.0f} – {a['gain_ci'][1]:+.0f}]"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -396,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the torch copy of the classifier (converter check)")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
                         help="only the originals and rnc (no JPEG/WebP): a quicker look at a run")
+    parser.add_argument("--adapted", action="append", default=[], metavar="NAME=FILE",
+                        help="also classify the originals and .rnc files with our torch copy of the classifier "
+                             "adapted to decoded images (FILE: its state dict), next to the unadapted copy "
+                             "(repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "recognition")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "recognition.png")
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
@@ -407,6 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         return report(args.report, dict(r.split("=", 1) for r in args.rename), args.out, args.plot)
     weights = args.weights or ["GRU_S_V4"]
+    adapted = {}
+    for item in args.adapted:
+        name, _, path = item.partition("=")
+        if not (name and path and Path(path).is_file()) or name == "copy":
+            parser.error(f"--adapted {item}: expected NAME=FILE with an existing state dict file (NAME not 'copy')")
+        adapted[name] = str(Path(path).resolve())
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not set(tasks) <= {"classify", "detect"}:
         parser.error("--tasks takes classify, detect or both")
@@ -421,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     options = {"weights": weights, "iterations": args.iterations, "recognizers": str(args.recognizers),
-               "check_reference": args.check_reference, "baselines": args.baselines}
+               "check_reference": args.check_reference, "baselines": args.baselines, "adapted": adapted}
     started = time.perf_counter()
     results, counts = {}, {}
     if "classify" in tasks:
@@ -448,6 +518,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
     print(table(results, weights, iterations))
+    if adapted := adapted_table(results):
+        print("\nAdapted classifiers (our torch copy of the classifier, unadapted = copy):")
+        print(adapted)
     lead = headline(results, weights, iterations)
     for w, h in lead.items():
         if h["rnc_top1_at_those_bytes"] is not None:

@@ -185,8 +185,10 @@ class TFLiteClassifier(nn.Module):
     ``forward(pixels, return_features=False)`` returns the logits (the input of the graph's final
     ``SOFTMAX``), shape ``(N, classes)``; with ``return_features=True`` also the outputs of every
     residual ``ADD`` and of the last feature map before pooling (NCHW), the intermediate features a
-    distillation loss can match.  Parameters are frozen buffers: the module is a measuring
-    instrument, not something to train.
+    distillation loss can match.  Weights are frozen buffers — a measuring instrument — until
+    :meth:`trainable_` makes them parameters (to adapt the classifier to decoded images); either
+    way ``state_dict()`` has the same keys, so an adapted copy is saved and loaded as a plain state
+    dict (:func:`load_tflite_classifier`'s ``state_dict``).
     """
 
     def __init__(self, tensors: dict[int, _Tensor], ops: list[_Op], input_index: int, output_index: int):
@@ -221,6 +223,13 @@ class TFLiteClassifier(nn.Module):
                 self._softmax_input = op.inputs[0]
         if self._softmax_input is None:
             raise UnsupportedGraphError("the graph has no SOFTMAX: not a classifier")
+
+    def trainable_(self) -> "TFLiteClassifier":
+        """Make every weight and bias a trainable :class:`~torch.nn.Parameter` (in place; returns self)."""
+        for name, buffer in list(self.named_buffers(recurse=False)):
+            delattr(self, name)
+            self.register_parameter(name, nn.Parameter(buffer.detach().clone()))
+        return self
 
     @property
     def num_classes(self) -> int:
@@ -281,9 +290,26 @@ def classifier_input(rgb: np.ndarray, side: int = 224, resize: int = 256) -> np.
     return np.array(image.crop((left, top, left + side, top + side)))
 
 
-def load_tflite_classifier(path: Union[str, Path]) -> TFLiteClassifier:
-    """Read a TFLite classifier and return its frozen float torch copy (eval mode, no gradients to its weights)."""
+def load_tflite_classifier(path: Union[str, Path], state_dict: Union[None, str, Path, dict] = None) -> TFLiteClassifier:
+    """Read a TFLite classifier and return its frozen float torch copy (eval mode, no gradients to its weights).
+
+    Args:
+        state_dict: weights to use instead of the file's (a dict or a file saved from an adapted copy,
+            see :meth:`TFLiteClassifier.trainable_`); its keys and shapes must be the graph's.
+
+    Raises:
+        RecognizerWeightsError: ``state_dict`` does not fit the graph.
+    """
+    from .errors import RecognizerWeightsError
+    from .hub import read_state_dict
+
     model = TFLiteClassifier(*_read_graph(path)).eval()
+    if state_dict is not None:
+        weights = state_dict if isinstance(state_dict, dict) else read_state_dict(Path(state_dict))
+        expected = model.state_dict()
+        if weights.keys() != expected.keys() or any(weights[k].shape != v.shape for k, v in expected.items()):
+            raise RecognizerWeightsError(f"the weights do not fit the classifier graph of {Path(path).name}")
+        model.load_state_dict({k: v.float() for k, v in weights.items()})
     for buffer in model.buffers():
         buffer.requires_grad_(False)
     return model

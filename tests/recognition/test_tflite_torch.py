@@ -64,3 +64,28 @@ def test_a_file_that_is_not_tflite_is_a_typed_error(tmp_path):
     bad.write_bytes(b"\x00" * 64)
     with pytest.raises(UnsupportedGraphError, match="bad.tflite"):
         load_tflite_classifier(bad)
+
+
+def test_an_adapted_copy_trains_saves_and_loads_as_a_state_dict(tmp_path):
+    from rnncodec.recognition.errors import RecognizerWeightsError
+
+    model = load_tflite_classifier(MODEL).trainable_()
+    assert {name for name, _ in model.named_parameters()} == set(model.state_dict())
+    pixels = torch.rand(2, 3, 64, 64) * 255
+    before = model(pixels).detach()
+    loss = model(pixels)[:, 7].sum()
+    loss.backward()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter -= 1e-3 * parameter.grad
+    after = model(pixels).detach()
+    assert not torch.allclose(before, after)
+    path = tmp_path / "adapted.pt"
+    torch.save(model.state_dict(), path)
+    loaded = load_tflite_classifier(MODEL, state_dict=path)
+    assert torch.allclose(loaded(pixels), after, atol=1e-4)
+    assert not any(p.requires_grad for p in loaded.parameters()) and not list(loaded.parameters())
+
+    torch.save({"w0": torch.zeros(1)}, tmp_path / "wrong.pt")
+    with pytest.raises(RecognizerWeightsError, match="do not fit"):
+        load_tflite_classifier(MODEL, state_dict=tmp_path / "wrong.pt")
