@@ -1,0 +1,82 @@
+"""Ray Data for data-set-scale coding: a callable class mapped over jobs, on a local Ray or a cluster.
+
+Ray is optional (``pip install 'rnncodec[ray]'``); this module imports it only when called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional, Sequence
+
+from .errors import RecognitionError
+
+__all__ = ["RAY_INSTALL", "map_photos", "require_ray"]
+
+RAY_INSTALL = "pip install 'rnncodec[ray]'"
+
+
+def require_ray():
+    """The ``ray`` module; :class:`RecognitionError` saying how to install it when it is missing."""
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the [data] extra: pyarrow, pandas)
+    except ImportError as exc:
+        raise RecognitionError(f"running on Ray needs Ray Data ({exc.name or 'ray'} is not installed): "
+                               f"{RAY_INSTALL}") from None
+    return ray
+
+
+def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence[Any], *, address: str,
+               workers: Optional[int] = None, batch_size: int = 4) -> Iterator[dict[str, Any]]:
+    """Run ``coder(*coder_args)(batch)`` over ``jobs`` (dicts of equal keys) with Ray Data's
+    ``map_batches`` — one instance per worker, so whatever it loads is loaded once per worker —
+    and yield the result rows as they come back.
+
+    ``address``: ``"local"`` starts a Ray instance on this machine (stopped at the end); anything else
+    connects to a running cluster (``"auto"``, ``"host:6379"``, ``"ray://host:10001"``).  An already
+    initialised Ray (``ray.init`` called by the program) is used as it is.
+    ``workers``: how many instances code at once (default: one per CPU Ray sees, at most one per batch).
+    """
+    ray = require_ray()
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=None if address == "local" else address, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise RecognitionError(f"cannot start or reach Ray at {address!r}: {' '.join(str(exc).split())[:200]}") \
+                from None
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        batches = -(-len(jobs) // batch_size)
+        size = workers or max(1, min(int(ray.cluster_resources().get("CPU", 1)), batches))
+        dataset = ray.data.from_items(list(jobs), override_num_blocks=batches).map_batches(
+            coder, fn_constructor_args=tuple(coder_args), batch_size=batch_size, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=size), num_cpus=1)
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                names = list(batch)
+                for values in zip(*(batch[name] for name in names)):
+                    yield dict(zip(names, values))
+        except Exception as exc:  # a worker's error comes back wrapped: give the caller the project's own
+            raise _unwrap(exc) from None
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The first :class:`RNCError` in ``exc``'s causes (a worker's typed error), else a RecognitionError."""
+    from ..formats.errors import RNCError
+
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, RNCError):
+            return error
+        pending += [e for e in (getattr(error, "cause", None), error.__cause__, error.__context__)
+                    if isinstance(e, BaseException)]
+    return RecognitionError(f"the Ray job failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
