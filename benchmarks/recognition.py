@@ -185,7 +185,6 @@ def _decoded(data: bytes) -> np.ndarray:
 
 def photo_settings(path: Path) -> dict[str, dict]:
     """Every setting of one photo: ``{name: {"bytes", "fits", "prediction"}}`` (runs in a worker)."""
-    from rnncodec.formats import read
     from rnncodec.imageio import load_image
     from rnncodec.recognition.scoring import largest_within
 
@@ -208,11 +207,10 @@ def photo_settings(path: Path) -> dict[str, dict]:
 
     for weights in options["weights"]:
         codec = _codec(weights)
-        codes = list(codec.iter_codes(rgb, options["iterations"]))
+        codes, images = zip(*codec.iter_codes_and_images(source, options["iterations"]))  # decoded while encoded
         files = list(codec.prefix_files(source, codes, len(codes)))
-        decoder = codec.progressive_decoder(read(files[-1]).header)
-        for k, (size, bits) in enumerate(zip(map(len, files), read(files[-1]).codes()), 1):
-            image = np.asarray(decoder.add(bits).convert("RGB"))
+        for k, (size, decoded) in enumerate(zip(map(len, files), images), 1):
+            image = np.asarray(decoded.convert("RGB"))
             out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, "prediction": recognise(image)}
             if adapted:
                 out[f"rnc {weights} {k}"]["adapted"] = classify_adapted(image)

@@ -40,7 +40,7 @@ import io
 import os
 import threading
 import warnings
-from typing import BinaryIO, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -123,24 +123,49 @@ class Codec:
         height, width = -(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK
         tiles = tiles_of(height, width, self.tile_size)
         if len(tiles) == 1:
-            yield from (bits for bits in self._encode_tile(_pad(rgb), iterations))
+            yield from (bits for bits, _ in self._encode_tile(_pad(rgb), iterations))
             return
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
         for top, left, h, w in tiles:
             tile = _pad(rgb[top:top + h, left:left + w])  # edge tiles: the image's own edge replication
-            for t, bits in enumerate(self._encode_tile(tile, iterations)):
+            for t, (bits, _) in enumerate(self._encode_tile(tile, iterations)):
                 codes[t, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = bits
         yield from codes
 
-    def _encode_tile(self, tile: np.ndarray, iterations: int) -> Iterator[np.ndarray]:
+    def iter_codes_and_images(self, source: SourceImage, iterations: int) -> Iterator[tuple[np.ndarray, Image.Image]]:
+        """Each iteration's code tensor (as :meth:`iter_codes`) with the image a decoder makes from
+        the codes so far — the encoder's own reconstructions, so an image is decoded while it is
+        encoded (one more decoder step than encoding alone, instead of a second decoding pass).
+        The images are pixel for pixel what :class:`ProgressiveDecoder` gives for the file (tested).
+        Every iteration is coded before the first is yielded (memory: an image per iteration)."""
+        _check_iterations(iterations)
+        rgb = source.rgb
+        header = self.header_for(source, iterations, "raw")
+        tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
+        coded = [list(self._encode_tile(_pad(rgb[top:top + h, left:left + w]), iterations, reconstruct=True))
+                 for top, left, h, w in tiles]
+        for t in range(iterations):
+            bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
+            for (top, left, h, w), steps in zip(tiles, coded):
+                bits[:, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = steps[t][0]
+            yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
+
+    def _encode_tile(self, tile: np.ndarray, iterations: int,
+                     reconstruct: bool = False) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """``(bits, pixels)`` per iteration; ``pixels`` (the reconstruction so far) only with ``reconstruct``."""
         backend = self.backend
         x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
         enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
         for t in range(iterations):
-            if t:  # the reconstruction after the last iteration, made only when the next is asked for
+            if t and not reconstruct:  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
             signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
-            yield (backend.numpy(signs)[0] > 0).astype(np.uint8)
+            bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
+            if not reconstruct:
+                yield bits, None
+                continue
+            reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
+            yield bits, _tile_pixels(backend, reconstruction)
 
     def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",
                metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels,
@@ -273,8 +298,13 @@ class _TileDecoder:
         self.reconstruction, self.states = self.backend.decoder_step(signs, self.reconstruction, self.states)
 
     def pixels(self) -> np.ndarray:
-        rgb = np.rint(np.clip(self.backend.numpy(self.reconstruction)[0] + 0.5, 0, 1) * 255).astype(np.uint8)
-        return rgb.transpose(1, 2, 0)
+        return _tile_pixels(self.backend, self.reconstruction)
+
+
+def _tile_pixels(backend: Backend, reconstruction: Any) -> np.ndarray:
+    """A tile's reconstruction (centred floats) as ``(h, w, 3)`` uint8 pixels."""
+    rgb = np.rint(np.clip(backend.numpy(reconstruction)[0] + 0.5, 0, 1) * 255).astype(np.uint8)
+    return rgb.transpose(1, 2, 0)
 
 
 class ProgressiveDecoder:

@@ -73,6 +73,28 @@ def test_progressive_decoder_matches_decode(codec, photo):
         assert np.array_equal(np.asarray(image), np.asarray(codec.decode(data, k)))
 
 
+@pytest.mark.parametrize("tile_size, mode", [(0, "RGB"), (128, "RGB"), (128, "L")])
+def test_images_made_while_encoding_are_the_decoders(weights_file, tile_size, mode):
+    """iter_codes_and_images: the codes of iter_codes, and pixel for pixel the progressive decoder's images."""
+    from skimage import data as skdata
+
+    from rnncodec.imageio import load_image
+
+    photo = np.ascontiguousarray(skdata.astronaut()[:150, :200])  # two tiles of 128
+    codec = Codec(weights_file, tile_size=tile_size)
+    source = load_image(Image.fromarray(photo).convert(mode))
+    pairs = list(codec.iter_codes_and_images(source, 3))
+    codes = list(codec.iter_codes(source.rgb, 3))
+    data = codec.file_bytes(source, codes)
+    rnc = formats.read(data)
+    decoder = codec.progressive_decoder(rnc.header, rnc.alpha)
+    for (bits, image), expected_bits, file_bits in zip(pairs, codes, rnc.codes(), strict=True):
+        assert np.array_equal(bits, expected_bits) and np.array_equal(bits, file_bits)
+        expected = decoder.add(file_bits)
+        assert image.mode == expected.mode == mode
+        assert np.array_equal(np.asarray(image), np.asarray(expected))
+
+
 def test_wrong_weights_is_a_clear_error_naming_both(codec, other_weights_file, photo):
     data = codec.encode(photo, 1)
     other = Codec(other_weights_file)
