@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "detect": "rnncodec.cli.detect:detect_command",
     "recognizers": "rnncodec.cli.recognizers:recognizers_command",
     "eval": "rnncodec.cli.eval:eval_command",
+    "finetune": "rnncodec.cli.finetune:finetune_command",
     "serve": "rnncodec.cli.serve:serve_command",
     "send": "rnncodec.cli.send:send_command",
 }

@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, ContextManager, Optional, Sequence, Union
 
 from ..choices import PRECISIONS
-from .errors import RecognitionError
+from .errors import NotTrainableError, RecognitionError
 from .hub import downloads_allowed
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from .results import Result
+    from .trainable import Trainable
 
 __all__ = ["Recognizer", "TASKS", "PRECISIONS", "to_rgb"]
 
@@ -121,6 +122,16 @@ class Recognizer(abc.ABC):
             top_k: classification: how many classes to return.
             threshold: detection: the lowest score kept.
         """
+
+    def trainable(self) -> "Trainable":
+        """The network as a :class:`~rnncodec.recognition.trainable.Trainable` (for ``rnc finetune``):
+        its torch module (shared with this recognizer, trained in place), input normalisation and
+        training size; its state dict is what ``weights=`` loads.
+
+        Raises:
+            NotTrainableError: this recognizer cannot be fine-tuned (the default).
+        """
+        raise NotTrainableError(f"{self.name} cannot be fine-tuned: it exposes no trainable torch module")
 
     def autocast(self) -> ContextManager:
         """A bfloat16 autocast context when :attr:`precision` asks for it, else a no-op.

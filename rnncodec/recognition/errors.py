@@ -11,7 +11,7 @@ from pathlib import Path
 from ..formats.errors import RNCError
 
 __all__ = ["RecognitionError", "UnknownRecognizerError", "MissingWeightsError", "RecognizerWeightsError",
-           "DatasetError"]
+           "DatasetError", "NotTrainableError"]
 
 
 class RecognitionError(RNCError):
@@ -43,3 +43,7 @@ class RecognizerWeightsError(RecognitionError, ValueError):
 
 class DatasetError(RecognitionError, ValueError):
     """Evaluation data that cannot be used: an unreadable label or annotation file, no images, …"""
+
+
+class NotTrainableError(RecognitionError, TypeError):
+    """A recognizer that exposes no trainable torch module (:meth:`Recognizer.trainable`)."""

@@ -19,6 +19,8 @@ from .results import Classification, ClassScore, Detection, Detections
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .trainable import Trainable
+
 __all__ = ["ResNet50", "MobileNetSSD"]
 
 
@@ -43,6 +45,13 @@ class ResNet50(Recognizer):
     @property
     def labels(self) -> Sequence[str]:
         return self._labels
+
+    def trainable(self) -> "Trainable":
+        """The ResNet-50 itself (gradients on), ImageNet normalisation, 224-pixel crops."""
+        from .trainable import Trainable, imagenet_normalize
+
+        return Trainable(self.model.requires_grad_(True), imagenet_normalize(self.transform.mean, self.transform.std),
+                         self.transform.crop_size[0], self._labels, "classification")
 
     def predict(self, images: Sequence["Image.Image"], *, top_k: int = 5,
                 threshold: float = 0.5) -> list[Classification]:
@@ -83,6 +92,7 @@ class MobileNetSSD(Recognizer):
                                                                    num_classes=len(categories)),
                              state_dict, "SSDlite320 MobileNetV3")
         self.model = model.to(self.device, memory_format=torch.channels_last)  # ~1.4× faster on CPU
+        self._categories = categories
         if self.label_set == "voc":
             self._labels = list(VOC_CLASSES)
             self._index = {i: VOC_CLASSES.index(COCO_TO_VOC[name])
@@ -100,6 +110,13 @@ class MobileNetSSD(Recognizer):
         import contextlib
 
         return super().autocast() if self.precision == "bf16" else contextlib.nullcontext()
+
+    def trainable(self) -> "Trainable":
+        """The SSDlite itself (gradients on; it normalises and resizes to 320×320 inside), labels
+        = the 91 COCO categories whatever the label set (the network's own outputs)."""
+        from .trainable import Trainable
+
+        return Trainable(self.model.requires_grad_(True), input_size=320, labels=self._categories, task="detection")
 
     def predict(self, images: Sequence["Image.Image"], *, top_k: int = 5,
                 threshold: float = 0.5) -> list[Detections]:
