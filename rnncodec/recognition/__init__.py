@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from .base import PRECISIONS, TASKS, Recognizer, to_rgb
 from .draw import draw_detections
-from .errors import DatasetError, MissingWeightsError, RecognitionError, RecognizerWeightsError, UnknownRecognizerError
+from .errors import (DatasetError, MissingWeightsError, NotTrainableError, RecognitionError, RecognizerWeightsError,
+                     UnknownRecognizerError)
 from .hub import OFFLINE_ENV, downloads_allowed
 from .inputs import Decoded, InputDecoder, InputStream, is_rnc
 from .pipeline import Outcome, decode_workers_for, recognize_batches, recognize_inputs, recognize_progressively
 from .registry import ENTRY_POINT_GROUP, describe_recognizers, load_recognizer, recognizer_class, recognizer_names
 from .results import (SCHEMA_VERSION, Classification, ClassScore, Detection, Detections, Result, Sample, Step,
                       build_record)
+from .trainable import Trainable
 
 __all__ = [
     "Recognizer", "TASKS", "PRECISIONS", "to_rgb",
@@ -37,4 +39,5 @@ __all__ = [
     "recognize_inputs", "decode_workers_for", "Outcome",
     "OFFLINE_ENV", "downloads_allowed",
     "RecognitionError", "UnknownRecognizerError", "MissingWeightsError", "RecognizerWeightsError", "DatasetError",
+    "NotTrainableError", "Trainable",
 ]
