@@ -147,7 +147,8 @@ def _run(function: Callable, trainable, photos: list[Path], options: dict) -> No
         raise click.UsageError(str(exc)) from None
     last = result.history[-1] if result.history else None
     summary = f", last validation at step {last['step']}" if last else ""
-    report(f"wrote {click.format_filename(result.out)} ({result.steps} steps, {result.seconds:.0f} s of training"
+    steps = f"{result.steps} step{'' if result.steps == 1 else 's'}"
+    report(f"wrote {click.format_filename(result.out)} ({steps}, {result.seconds:.0f} s of training"
            f"{summary}); checkpoint {click.format_filename(result.checkpoint)}")
 
 
@@ -191,9 +192,10 @@ def finetune_classify_command(labels: Optional[Path], data: Optional[Path], reco
             raise click.UsageError("--labels FOLDER holds the photos (one folder per class): drop --data")
     elif data is None:
         raise click.UsageError("give --data (the photos), or --labels FOLDER (one folder per class)")
+    photos = _photos_in(data) if labels is None else None  # before loading the network: fail fast
     trainable = _trainable(recognizer, "classification", weights, options["device"], no_download)
     if labels is None:
-        photos, truth = _photos_in(data), None
+        truth = None
     elif labels.is_dir():
         photos, truth = _class_folders(labels, trainable.labels)
     else:
@@ -265,7 +267,6 @@ def finetune_detect_command(annotations: Optional[Path], fmt: Optional[str], nam
         raise click.UsageError("give --data (the photos)")
     if (annotations is None) != (fmt is None):
         raise click.UsageError("--annotations and --format go together")
-    trainable = _trainable(recognizer, "detection", weights, options["device"], no_download)
     if annotations is None:
         photos, truth = _photos_in(data), None
     else:
@@ -274,5 +275,6 @@ def finetune_detect_command(annotations: Optional[Path], fmt: Optional[str], nam
             raise DatasetError(f"{data}: no photos")
         by_name = read_annotations(fmt, annotations, photos, read_names(names) if names else None)
         truth = {photo: by_name[photo.name] for photo in photos}
+    trainable = _trainable(recognizer, "detection", weights, options["device"], no_download)
     _run(finetune_detector, trainable, photos, {**options, "truth": truth})
 
