@@ -93,8 +93,11 @@ def _common(default_recognizer: str, defaults: dict) -> Callable:
                      show_default=True, help="Save the checkpoint every N steps (and every 10 minutes, on Ctrl-C)."),
         click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Folder of the decoded-image cache (default: decoded-cache beside OUT)."),
-        click.option("--ray", "ray", default=None, metavar="ADDRESS",
-                     help="Build the cache on Ray Data: 'local' or a cluster's address (needs rnncodec[ray])."),
+        click.option("--ray", "use_ray", is_flag=True,
+                     help="Build the cache on Ray Data, on a local Ray instance (pip install 'rnncodec[ray]')."),
+        click.option("--ray-address", default=None, metavar="ADDR",
+                     help="Build the cache on the Ray cluster at ADDR ('auto', 'host:6379', 'ray://host:10001'); "
+                          "implies --ray.  The photos must be readable at the same paths on every worker."),
         click.option("--recognizer", default=default_recognizer, show_default=True, metavar="NAME",
                      help="Recognizer to adapt (see 'rnc recognizers'; it must expose a trainable network)."),
         click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -139,6 +142,8 @@ def _run(function: Callable, trainable, photos: list[Path], options: dict) -> No
     out = options["out"]
     cache = options.pop("cache") or out.parent / "decoded-cache"
     options.pop("threads", None)
+    use_ray, address = options.pop("use_ray"), options.pop("ray_address")
+    options["ray"] = address or ("local" if use_ray else None)
     try:
         result = function(trainable, photos, cache, log=lambda line: click.echo(line), **options)
     except KeyboardInterrupt as exc:
@@ -165,7 +170,8 @@ def _photos_in(folder: Path) -> list[Path]:
 @finetune_command.command("classify", short_help="Adapt a classifier (ResNet-50) to decoded images.")
 @click.option("--labels", type=click.Path(exists=True, path_type=Path), default=None,
               help="Labelled training: a folder tree with one folder per class (folder name = class name or "
-                   "index of the recognizer's labels; then no --data), or a TSV/CSV as 'rnc eval' reads "
+                   "index of the recognizer's labels, or all 1000 ImageNet wnids; then no --data), or a TSV/CSV "
+                   "as 'rnc eval' reads "
                    "('file' and 'index' or 'label' columns; photos in --data). Default: label-free.")
 @click.option("--distill-weight", type=click.FloatRange(min=0), default=None,
               help="Weight of the distillation loss (default: 1 without labels, 0 with them; set it to mix).")
@@ -209,10 +215,13 @@ def _class_folders(tree: Path, classes) -> tuple[list[Path], dict[Path, int]]:
     from rnncodec.recognition.datasets import list_images
     from rnncodec.recognition.trainable import class_index
 
+    folders = sorted(p for p in tree.iterdir() if p.is_dir())
+    # ImageNet's train/ tree: a folder per wnid, all of them; their sorted order is the class index
+    by_wnid = len(folders) == len(classes) and all(re.fullmatch(r"n\d{8}", f.name) for f in folders)
     truth: dict[Path, int] = {}
-    for folder in sorted(p for p in tree.iterdir() if p.is_dir()):
+    for position, folder in enumerate(folders):
         try:
-            index = class_index(classes, folder.name)
+            index = position if by_wnid else class_index(classes, folder.name)
         except DatasetError as exc:
             raise DatasetError(f"{folder}: {exc}") from None
         truth.update(dict.fromkeys(list_images(folder), index))

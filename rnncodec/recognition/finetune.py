@@ -21,7 +21,8 @@ with labels or without:
   top-1 accuracy (labelled) or top-1 agreement with the teacher on the original (label-free);
   detection: mAP@0.5 against the ground truth or against the teacher's boxes on the original.
 - **Checkpoints**: ``<out>.ckpt`` beside the output (:func:`checkpoint_path`), written every
-  ``checkpoint_every`` steps, every ``checkpoint_minutes`` and when interrupted (Ctrl-C); with
+  ``checkpoint_every`` steps, every ``checkpoint_minutes`` and when stopped (Ctrl-C or SIGTERM end the
+  step under way, save and raise ``KeyboardInterrupt``); with
   ``resume=True`` a run continues from it and ends in the state an uninterrupted run reaches (same
   machine and thread count): the checkpoint holds the network, the optimizer, the step and the
   random states.
@@ -228,6 +229,29 @@ class _Task:
     scale: tuple[float, float]
 
 
+class _StopRequest:
+    """Ctrl-C and SIGTERM (in the main thread) ask the loop to stop after the current step."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.requested = False
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._request)
+
+    def _request(self, signum, frame) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
 def _cosine(lr: float, step: int, steps: int) -> float:
     """Cosine decay from ``lr`` to 5 % of it over the run."""
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, steps) / max(steps, 1))))
@@ -322,8 +346,11 @@ def _run(trainable: Trainable, photos: list[_Photo], train: list[int], task: _Ta
     running = None
     pool = ThreadPoolExecutor(max_workers=min(8, batch_size, os.cpu_count() or 1))
     rng_state, torch_rng = rng.bit_generator.state, torch.get_rng_state()
+    stop = _StopRequest()
     try:
         while step < steps:
+            if stop.requested:
+                raise KeyboardInterrupt
             rng_state, torch_rng = rng.bit_generator.state, torch.get_rng_state()  # a step's starting state
             started = time.perf_counter()
             for group in optimizer.param_groups:
@@ -360,6 +387,7 @@ def _run(trainable: Trainable, photos: list[_Photo], train: list[int], task: _Ta
             from None
     finally:
         pool.shutdown()
+        stop.restore()
     bar.close()
     save(rng_state, torch_rng)
     _atomic_save(trainable.state_dict(), out)

@@ -3,6 +3,9 @@ a tiny classifier (fast) and the random torchvision networks of the conftest (sl
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
@@ -79,9 +82,9 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(photos, cache, weigh
     (tmp_path / "whole").mkdir()
     whole, _ = _run(photos, cache, weights_file, tmp_path / "whole", steps=6, val_every=0)
 
-    def interrupt(step, loss):
+    def interrupt(step, loss):  # Ctrl-C: the run finishes the step, saves and stops
         if step == 3:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
 
     (tmp_path / "parts").mkdir()
     with pytest.raises(KeyboardInterrupt, match="stopped at step 3"):
