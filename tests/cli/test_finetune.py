@@ -122,3 +122,17 @@ def test_detect_label_errors_are_one_line(runner, photos, weights_file, tmp_path
                                       str(photos / "photos"), *extra))
     assert result.exit_code == code, result.output
     _one_error_line(result, message)
+
+
+def test_class_folders_by_name_or_by_all_imagenet_wnids(tmp_path):
+    from rnncodec.cli.finetune import _class_folders
+
+    for name in ("n02", "n01", "n03"):
+        (tmp_path / "wnids" / f"n0000000{name[-1]}").mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "wnids" / f"n0000000{name[-1]}" / "x.png")
+    photos, truth = _class_folders(tmp_path / "wnids", ["tench", "goldfish", "shark"])
+    assert sorted((p.parent.name, i) for p, i in truth.items()) == [("n00000001", 0), ("n00000002", 1),
+                                                                   ("n00000003", 2)]
+    (tmp_path / "names" / "Goldfish").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "names" / "Goldfish" / "x.png")
+    assert list(_class_folders(tmp_path / "names", ["tench", "goldfish", "shark"])[1].values()) == [1]
