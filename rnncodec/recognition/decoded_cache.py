@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from ..formats.errors import RNCError
 from .errors import DatasetError
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ class PhotoCoder:
 
     A batch is a dict of columns: ``index``, ``source`` (photo paths) and ``cached`` (the path of a
     ``.rnc`` file with enough iterations to decode from, or ``""``).  The result has ``index``,
-    ``rnc`` (the file's bytes) and ``png_<k>`` (each decoded image as PNG bytes) for k in iterations.
+    ``error`` (``""``, or the photo's error, raised again by the caller), ``rnc`` (the file's bytes)
+    and ``png_<k>`` (each decoded image as PNG bytes) for k in iterations.
     """
 
     def __init__(self, codec_weights: Optional[str], iterations: Sequence[int], threads: Optional[int] = None):
@@ -125,14 +127,20 @@ class PhotoCoder:
         self.iterations = sorted(set(iterations))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, list] = {"index": [], "rnc": [], **{f"png_{k}": [] for k in self.iterations}}
+        out: dict[str, list] = {"index": [], "error": [], "rnc": [], **{f"png_{k}": [] for k in self.iterations}}
         for index, source, cached in zip(batch["index"], batch["source"], batch["cached"]):
-            coded = code_photo(self.codec, Path(str(source)), self.iterations,
-                               Path(str(cached)).read_bytes() if cached else None)
             out["index"].append(int(index))
+            try:
+                coded = code_photo(self.codec, Path(str(source)), self.iterations,
+                                   Path(str(cached)).read_bytes() if cached else None)
+            except (RNCError, OSError) as exc:  # returned, not raised: Ray would not pass the error on as it is
+                out["error"].append(_describe(exc))
+                coded = CodedPhoto(b"", {k: None for k in self.iterations}, {})
+            else:
+                out["error"].append("")
             out["rnc"].append(coded.data)
             for k, pixels in coded.decoded.items():
-                out[f"png_{k}"].append(_png(pixels))
+                out[f"png_{k}"].append(b"" if pixels is None else _png(pixels))
         return {name: np.array(values, dtype=np.int64 if name == "index" else object) for name, values in out.items()}
 
 
@@ -245,6 +253,8 @@ def _store(results: Iterable[dict[str, Any]], entries: list[tuple[CachedPhoto, o
     with tqdm(total=count, desc="decoding", unit="photo", leave=False, disable=True if not progress else None) as bar:
         for row in results:
             entry = entries[int(row["index"])][0]
+            if row["error"]:
+                raise _error(str(row["error"]), entry.source)
             for k, path in entry.decoded.items():
                 _write_atomic(path, bytes(row[f"png_{k}"]))
             data = bytes(row["rnc"])
@@ -253,6 +263,26 @@ def _store(results: Iterable[dict[str, Any]], entries: list[tuple[CachedPhoto, o
             for same in by_key[entry.key]:
                 same.sizes.update(_sizes(data, sorted(entry.decoded)))
             bar.update()
+
+
+def _describe(exc: BaseException) -> str:
+    """``module:class:message`` of a worker's error, for :func:`_error` to raise again on the driver."""
+    return f"{type(exc).__module__}:{type(exc).__qualname__}:{exc}"
+
+
+def _error(described: str, source: Path) -> Exception:
+    """The error :func:`_describe` describes: its own class when it is one of the project's errors
+    that takes a message, else a :class:`DatasetError` naming the photo."""
+    import importlib
+
+    module, name, message = described.split(":", 2)
+    try:
+        kind = getattr(importlib.import_module(module), name)
+        if issubclass(kind, RNCError):
+            return kind(message)
+    except Exception:  # an error class that cannot be rebuilt from its message
+        pass
+    return DatasetError(f"{source}: {message}")
 
 
 def _png(pixels: np.ndarray) -> bytes:

@@ -5,6 +5,7 @@ Ray is optional (``pip install 'rnncodec[ray]'``); this module imports it only w
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterator, Optional, Sequence
 
 from .errors import RecognitionError
@@ -41,13 +42,14 @@ def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence
     if started:
         try:
             ray.init(address=None if address == "local" else address, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+                     log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise RecognitionError(f"cannot start or reach Ray at {address!r}: {' '.join(str(exc).split())[:200]}") \
                 from None
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         batches = -(-len(jobs) // batch_size)
         size = workers or max(1, min(int(ray.cluster_resources().get("CPU", 1)), batches))
         dataset = ray.data.from_items(list(jobs), override_num_blocks=batches).map_batches(
@@ -58,25 +60,9 @@ def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence
                 names = list(batch)
                 for values in zip(*(batch[name] for name in names)):
                     yield dict(zip(names, values))
-        except Exception as exc:  # a worker's error comes back wrapped: give the caller the project's own
-            raise _unwrap(exc) from None
+        except ray.exceptions.RayError as exc:  # a worker that died, a cluster that went away, …
+            raise RecognitionError(f"the Ray job failed: {type(exc).__name__}: "
+                                   f"{' '.join(str(exc).split())[:300]}") from None
     finally:
         if started:
             ray.shutdown()
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The first :class:`RNCError` in ``exc``'s causes (a worker's typed error), else a RecognitionError."""
-    from ..formats.errors import RNCError
-
-    pending, seen = [exc], set()
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, RNCError):
-            return error
-        pending += [e for e in (getattr(error, "cause", None), error.__cause__, error.__context__)
-                    if isinstance(e, BaseException)]
-    return RecognitionError(f"the Ray job failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")

@@ -120,3 +120,15 @@ def test_errors(tmp_path, photos, weights_file, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(RecognitionError, match=r"pip install 'rnncodec\[ray\]'"):
         build_decoded_cache(photos, tmp_path, [1], codec_weights=str(weights_file), ray="local")
+
+
+@pytest.mark.slow
+def test_local_ray_with_two_workers_writes_the_same_bytes(tmp_path, photos, weights_file):
+    pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'rnncodec[ray]')")
+    here = build_decoded_cache(photos, tmp_path / "here", [1, 3], codec_weights=str(weights_file), progress=False)
+    there = build_decoded_cache(photos, tmp_path / "ray", [1, 3], codec_weights=str(weights_file), progress=False,
+                                ray="local", workers=2, batch_size=1)
+    assert [e.source for e in there] == photos
+    for a, b in zip(here, there):
+        assert a.rnc.read_bytes() == b.rnc.read_bytes() and a.sizes == b.sizes
+        assert all(a.decoded[k].read_bytes() == b.decoded[k].read_bytes() for k in (1, 3))
