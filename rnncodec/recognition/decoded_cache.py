@@ -31,7 +31,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from .errors import DatasetError
 
 if TYPE_CHECKING:
     from ..codec import Codec
+    from ..imageio import SourceImage
 
 __all__ = ["CachedPhoto", "CodedPhoto", "PhotoCoder", "build_decoded_cache", "code_photo", "photo_key",
            "cache_folder"]
@@ -85,25 +86,29 @@ def cache_folder(cache: Path, codec_weights: Optional[str] = None) -> Path:
     return Path(cache) / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}-{sha256_file(path)[:16]}"
 
 
-def code_photo(codec: "Codec", photo: Path, iterations: Sequence[int], data: Optional[bytes] = None) -> CodedPhoto:
-    """``photo`` coded at ``max(iterations)`` (alpha dropped) and decoded at every k in ``iterations``;
-    with ``data`` (a ``.rnc`` file of ``photo`` with at least that many iterations), only decoded."""
-    from ..formats import read, truncate
-    from ..imageio import load_image
+def code_photo(codec: "Codec", photo: Union[Path, "SourceImage"], iterations: Sequence[int],
+               data: Optional[bytes] = None) -> CodedPhoto:
+    """``photo`` (a file, or its pixels as :func:`~rnncodec.imageio.load_image` gives them) coded at
+    ``max(iterations)`` with its alpha dropped, and decoded at every k in ``iterations`` while it is
+    coded (:meth:`Codec.iter_codes_and_images`); with ``data`` (a ``.rnc`` file of the photo with at
+    least that many iterations), only decoded.  The file's bytes depend on the pixels alone (its
+    metadata names no source file), so a photo gives the same file whatever its name."""
+    from ..formats import read
+    from ..imageio import SourceImage, load_image
 
     wanted = _check_iterations(iterations)
     if data is None:
-        data = codec.encode(load_image(photo, alpha="drop").rgb, max(wanted), alpha="drop")
-    rnc = read(data)
-    decoder = codec.progressive_decoder(rnc.header)
-    decoded = {}
-    for k, bits in enumerate(rnc.codes(), 1):
-        image = decoder.add(bits)
-        if k in wanted:
-            decoded[k] = np.asarray(image.convert("RGB"))
-        if k == max(wanted):
-            break
-    return CodedPhoto(data, decoded, {k: len(truncate(data, iterations=k)) for k in wanted})
+        source = photo if isinstance(photo, SourceImage) else load_image(photo, alpha="drop")
+        source = SourceImage(source.rgb, source.mode)
+        codes_and_images = list(codec.iter_codes_and_images(source, max(wanted)))
+        data = codec.file_bytes(source, [bits for bits, _ in codes_and_images])
+        images = [image for _, image in codes_and_images]
+    else:
+        rnc = read(data)
+        decoder = codec.progressive_decoder(rnc.header)
+        images = [decoder.add(bits) for bits in rnc.iter_codes(max(wanted))]
+    decoded = {k: np.asarray(images[k - 1].convert("RGB")) for k in wanted}
+    return CodedPhoto(data, decoded, _sizes(data, wanted))
 
 
 class PhotoCoder:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import rnncodec
 from rnncodec import formats
 from rnncodec.codec import Codec
 from rnncodec.errors import UnsupportedImageError
@@ -45,16 +46,22 @@ def test_writes_each_photo_coded_once_and_decoded_at_every_k(tmp_path, photos, w
 def test_the_rnc_file_is_the_codecs_own_encoding(tmp_path, photos, weights_file, codec):
     from rnncodec.imageio import load_image
 
-    entry, = build_decoded_cache(photos[:1], tmp_path, [2], codec_weights=str(weights_file), progress=False)
-    assert entry.rnc.read_bytes() == codec.encode(load_image(photos[0], alpha="drop").rgb, 2, alpha="drop")
-    coded = code_photo(codec, photos[0], [1, 2])
-    assert coded.data == entry.rnc.read_bytes() and coded.sizes == entry.sizes | {1: coded.sizes[1]}
+    entries = build_decoded_cache(photos, tmp_path, [2], codec_weights=str(weights_file), progress=False)
+    for entry in entries:
+        source = load_image(entry.source, alpha="drop")
+        header = formats.read_header(entry.rnc)
+        assert header.mode == source.mode  # the grayscale JPEG stays grayscale (its PNGs are RGB)
+        assert formats.read(entry.rnc).metadata == {"tool_version": f"rnncodec {rnncodec.__version__}"}
+        if source.mode == "RGB":  # what `rnc encode` (and rnncodec.encode) make of the pixels
+            assert entry.rnc.read_bytes() == codec.encode(source.rgb, 2, alpha="drop")
+        coded = code_photo(codec, source, [1, 2])
+        assert coded.data == entry.rnc.read_bytes() and coded.sizes[2] == entry.sizes[2]
 
 
 def test_a_second_build_codes_nothing(tmp_path, photos, weights_file, monkeypatch):
     first = build_decoded_cache(photos, tmp_path, [1, 2], codec_weights=str(weights_file), progress=False)
     stamps = {path: path.stat().st_mtime_ns for entry in first for path in [entry.rnc, *entry.decoded.values()]}
-    monkeypatch.setattr(Codec, "encode", lambda *a, **k: pytest.fail("a photo was coded again"))
+    monkeypatch.setattr(Codec, "iter_codes_and_images", lambda *a, **k: pytest.fail("a photo was coded again"))
     again = build_decoded_cache(photos, tmp_path, [1, 2], codec_weights=str(weights_file), progress=False)
     assert again == first
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
@@ -74,8 +81,9 @@ def test_an_interrupted_build_continues(tmp_path, photos, weights_file, monkeypa
     assert sorted(p.name for p in folder.iterdir()) == [f"{key}-1.png", f"{key}-2.png", f"{key}.rnc"]
     (folder / f"{key}-1.png").unlink()  # a PNG lost: decoded again from the .rnc file, not coded again
     coded = []
-    original = Codec.encode
-    monkeypatch.setattr(Codec, "encode", lambda self, *a, **k: coded.append(1) or original(self, *a, **k))
+    original = Codec.iter_codes_and_images
+    monkeypatch.setattr(Codec, "iter_codes_and_images",
+                        lambda self, *a, **k: coded.append(1) or original(self, *a, **k))
     entries = build_decoded_cache(photos[:2], tmp_path / "cache", [1, 2], codec_weights=str(weights_file),
                                   progress=False)
     assert len(coded) == 1  # photos[1] only
@@ -104,8 +112,9 @@ def test_the_same_photo_under_two_names_is_coded_once(tmp_path, photos, weights_
     copy = tmp_path / "copy-of-a.png"
     copy.write_bytes(photos[0].read_bytes())
     coded = []
-    original = Codec.encode
-    monkeypatch.setattr(Codec, "encode", lambda self, *a, **k: coded.append(1) or original(self, *a, **k))
+    original = Codec.iter_codes_and_images
+    monkeypatch.setattr(Codec, "iter_codes_and_images",
+                        lambda self, *a, **k: coded.append(1) or original(self, *a, **k))
     a, b = build_decoded_cache([photos[0], copy], tmp_path / "cache", [2], codec_weights=str(weights_file),
                                progress=False)
     assert len(coded) == 1 and (a.key, a.rnc, a.sizes) == (b.key, b.rnc, b.sizes) and a.source != b.source
