@@ -285,9 +285,14 @@ def stacked(decorators: list[Callable]) -> Callable:
     return decorate
 
 
+def show_progress() -> bool:
+    """Whether to draw progress bars: stderr is a terminal and ``$RNC_NO_PROGRESS`` is not set."""
+    return sys.stderr.isatty() and not os.environ.get("RNC_NO_PROGRESS")
+
+
 def file_progress(items: Sequence[T], label: str) -> Iterable[T]:
     """A tqdm bar over ``items`` on stderr when there is more than one and stderr is a terminal."""
-    if len(items) < 2 or not sys.stderr.isatty() or os.environ.get("RNC_NO_PROGRESS"):
+    if len(items) < 2 or not show_progress():
         return items
     from tqdm import tqdm
 

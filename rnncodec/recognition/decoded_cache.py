@@ -56,6 +56,18 @@ class CachedPhoto:
     decoded: dict[int, Path]   #: k -> 8-bit RGB PNG: what the decoder gives at k iterations
     sizes: dict[int, int]      #: k -> bytes of the .rnc file truncated to k iterations
 
+    def coded(self, iterations: Optional[Iterable[int]] = None) -> "CodedPhoto":
+        """The entry read back into memory: the ``.rnc`` file's bytes and the decoded pixels at each
+        k of ``iterations`` (default: every k the entry has)."""
+        from PIL import Image
+
+        wanted = sorted(self.decoded) if iterations is None else list(iterations)
+        decoded = {}
+        for k in wanted:
+            with Image.open(self.decoded[k]) as image:
+                decoded[k] = np.asarray(image.convert("RGB"))
+        return CodedPhoto(self.rnc.read_bytes(), decoded, {k: self.sizes[k] for k in wanted})
+
 
 @dataclass(frozen=True)
 class CodedPhoto:
