@@ -4,11 +4,12 @@ against Ray Data on a local Ray instance with W workers, on the same photos, in 
     python benchmarks/cache_throughput.py                              # 20 BSDS500 val photos, 2 workers
     python benchmarks/cache_throughput.py --count 40 --workers 2 --rounds 3 --codec-weights gru-s.pt
 
-Each round builds a fresh cache both ways (in-process first, then Ray; the rounds take turns so that
-a drifting machine load hits each alike) and the table gives the median over rounds.  The Ray time
+Each round builds a fresh cache three ways — in this process with one codec thread (the default),
+in this process with every thread torch has (``threads=None``), then on Ray with one thread per
+worker — so that a drifting machine load hits each alike; the table gives medians over rounds.  The Ray time
 is split into starting the local Ray instance (``ray.init``) and the build itself (actors started,
-codec loaded once per worker, photos coded); photos/s counts both.  Every round also checks that the
-two caches hold the same ``.rnc`` and PNG bytes.  Writes ``results/cache_throughput/<weights>.json``.
+codec loaded once per worker, photos coded); photos/s counts both.  Every round also checks which
+in-process caches hold the same ``.rnc`` and PNG bytes as Ray's.  Writes ``results/cache_throughput/<weights>.json``.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ def same_bytes(a, b) -> bool:
 
 
 def one_round(photos, iterations, args, ray) -> dict:
-    with tempfile.TemporaryDirectory() as here, tempfile.TemporaryDirectory() as there:
-        local, local_s = timed(lambda: build_decoded_cache(photos, Path(here), iterations,
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as every, \
+            tempfile.TemporaryDirectory() as there:
+        local, local_s = timed(lambda: build_decoded_cache(photos, Path(one), iterations,
                                                            codec_weights=args.codec_weights, progress=False))
+        threaded, threaded_s = timed(lambda: build_decoded_cache(
+            photos, Path(every), iterations, codec_weights=args.codec_weights, progress=False, threads=None))
         _, init_s = timed(lambda: ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False))
         try:
             remote, build_s = timed(lambda: build_decoded_cache(
@@ -52,8 +56,9 @@ def one_round(photos, iterations, args, ray) -> dict:
                 workers=args.workers, batch_size=args.batch_size))
         finally:
             ray.shutdown()
-        return {"in_process_s": local_s, "ray_init_s": init_s, "ray_build_s": build_s,
-                "identical": same_bytes(local, remote)}
+        return {"in_process_s": local_s, "in_process_all_threads_s": threaded_s, "ray_init_s": init_s,
+                "ray_build_s": build_s, "identical": same_bytes(local, remote),
+                "identical_all_threads": same_bytes(threaded, remote)}
 
 
 def main(argv=None) -> int:
@@ -73,26 +78,32 @@ def main(argv=None) -> int:
 
     photos = list_images(args.photos)[:args.count]
     rounds = [one_round(photos, args.iterations, args, ray) for _ in range(args.rounds)]
-    median = {key: statistics.median(r[key] for r in rounds) for key in ("in_process_s", "ray_init_s", "ray_build_s")}
+    median = {key: statistics.median(r[key] for r in rounds)
+              for key in ("in_process_s", "in_process_all_threads_s", "ray_init_s", "ray_build_s")}
     ray_total = median["ray_init_s"] + median["ray_build_s"]
     weights = cache_folder(Path("."), args.codec_weights).name
     report = {
         "photos": len(photos), "source": str(args.photos), "iterations": args.iterations, "weights": weights,
         "workers": args.workers, "batch_size": args.batch_size, "rounds": rounds, "median": median,
         "photos_per_s": {"in_process": len(photos) / median["in_process_s"],
+                         "in_process_all_threads": len(photos) / median["in_process_all_threads_s"],
                          "ray": len(photos) / ray_total, "ray_excluding_init": len(photos) / median["ray_build_s"]},
         "identical_bytes": all(r["identical"] for r in rounds),
+        "identical_bytes_all_threads": all(r["identical_all_threads"] for r in rounds),
         "machine": {"cpus": os.cpu_count(), "torch_threads_in_process": torch.get_num_threads(),
                     "python": platform.python_version(), "ray": ray.__version__, "torch": torch.__version__},
     }
     print(f"{len(photos)} photos of {args.photos}, decoded at {args.iterations}, weights {weights}, "
           f"{os.cpu_count()} CPUs; median of {args.rounds} rounds")
     print("| run | seconds | photos/s |\n|---|---:|---:|")
-    print(f"| in-process ({torch.get_num_threads()} torch threads) | {median['in_process_s']:.1f} "
+    print(f"| in-process, 1 thread (the default) | {median['in_process_s']:.1f} "
           f"| {report['photos_per_s']['in_process']:.2f} |")
+    print(f"| in-process, {torch.get_num_threads()} threads (threads=None) | {median['in_process_all_threads_s']:.1f} "
+          f"| {report['photos_per_s']['in_process_all_threads']:.2f} |")
     print(f"| Ray local, {args.workers} workers (start {median['ray_init_s']:.1f} s + build "
           f"{median['ray_build_s']:.1f} s) | {ray_total:.1f} | {report['photos_per_s']['ray']:.2f} |")
-    print(f"same .rnc and PNG bytes both ways: {report['identical_bytes']}")
+    print(f"same .rnc and PNG bytes as Ray: in-process, 1 thread: {report['identical_bytes']}; "
+          f"{torch.get_num_threads()} threads: {report['identical_bytes_all_threads']}")
     out = args.out or ROOT / "results" / "cache_throughput" / f"{weights}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -19,8 +19,8 @@ iterations of a longer encoding are those of a k-iteration one).
 
 The work runs in this process, or on Ray Data (``ray="local"`` or a cluster's address): the same
 callable class (:class:`PhotoCoder`) codes the photos in both, loading the codec once per worker,
-so the cache holds the same bytes either way (on the same machine and thread count, see
-:mod:`rnncodec.codec` on determinism).
+each with one CPU thread by default, so the cache holds the same bytes either way on one machine
+(the codec's results can differ between thread counts, see :mod:`rnncodec.codec`).
 """
 
 from __future__ import annotations
@@ -133,13 +133,11 @@ class PhotoCoder:
     and ``png_<k>`` (each decoded image as PNG bytes) for k in iterations.
     """
 
-    def __init__(self, codec_weights: Optional[str], iterations: Sequence[int], threads: Optional[int] = None):
+    def __init__(self, codec_weights: Optional[str], iterations: Sequence[int], threads: Optional[int] = 1):
+        from ..backends import set_threads
         from ..codec import Codec
 
-        if threads is not None:
-            from ..backends import set_threads
-
-            set_threads(threads)
+        set_threads(threads)  # None: as the process has them
         self.codec = Codec(codec_weights)
         self.iterations = sorted(set(iterations))
 
@@ -164,7 +162,7 @@ class PhotoCoder:
 def build_decoded_cache(photos: Sequence[Path], cache: Path, iterations: Sequence[int], *,
                         codec_weights: Optional[str] = None, ray: Optional[str] = None, progress: bool = True,
                         workers: Optional[int] = None, batch_size: int = 4,
-                        threads: Optional[int] = None) -> list[CachedPhoto]:
+                        threads: Optional[int] = 1) -> list[CachedPhoto]:
     """Encode each photo once at max(iterations), decode it at every k in iterations, write the .rnc file
     and the PNGs under ``cache`` (a subfolder per codec weights identity, so two weights never mix), atomically;
     photos already in the cache are not coded again (resumable: an interrupted build continues).
@@ -181,8 +179,9 @@ def build_decoded_cache(photos: Sequence[Path], cache: Path, iterations: Sequenc
         progress: a tqdm bar on stderr (when it is a terminal).
         workers: with Ray, how many workers code at once (default: Ray's, one per CPU).
         batch_size: with Ray, photos per batch sent to a worker.
-        threads: CPU threads of the codec in each worker (default: as the process has them in this
-            process; Ray's default, one, on Ray workers).  The same count gives the same bytes.
+        threads: CPU threads of the codec, in this process and in each Ray worker alike (None: as the
+            process has them).  The codec's results can differ between thread counts, so the default,
+            one, makes the same bytes in this process and on Ray; Ray runs a worker per CPU.
     """
     wanted = _check_iterations(iterations)
     photos = [Path(photo) for photo in photos]
@@ -240,9 +239,19 @@ def _sizes(data: bytes, wanted: list[int]) -> dict[int, int]:
 
 def _in_process(jobs: list[dict], codec_weights: Optional[str], wanted: list[int],
                 threads: Optional[int]) -> Iterator[dict[str, Any]]:
-    coder = PhotoCoder(codec_weights, wanted, threads)
-    for job in jobs:
-        yield from _rows(coder({name: [value] for name, value in job.items()}))
+    from .. import backends
+
+    try:  # the count to restore: torch's own when torch is there (the codec and recognizers share it)
+        import torch
+    except ImportError:
+        torch = None
+    before = backends.threads() or (torch.get_num_threads() if torch is not None else None)
+    try:
+        coder = PhotoCoder(codec_weights, wanted, threads)
+        for job in jobs:
+            yield from _rows(coder({name: [value] for name, value in job.items()}))
+    finally:  # the process's thread count as it was (the recognizer runs after the cache is built)
+        backends.set_threads(before)
 
 
 def _on_ray(jobs: list[dict], address: str, codec_weights: Optional[str], wanted: list[int], *,

@@ -13,6 +13,9 @@ from .errors import RecognitionError
 __all__ = ["RAY_INSTALL", "map_photos", "require_ray"]
 
 RAY_INSTALL = "pip install 'rnncodec[ray]'"
+#: At most this many blocks of jobs: one per batch for small runs (every worker gets work), bounded for
+#: data sets of millions of photos (a block is a list of paths; workers still take ``batch_size`` at a time).
+MAX_BLOCKS = 10_000
 
 
 def require_ray():
@@ -52,7 +55,7 @@ def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         batches = -(-len(jobs) // batch_size)
         size = workers or max(1, min(int(ray.cluster_resources().get("CPU", 1)), batches))
-        dataset = ray.data.from_items(list(jobs), override_num_blocks=batches).map_batches(
+        dataset = ray.data.from_items(list(jobs), override_num_blocks=min(batches, MAX_BLOCKS)).map_batches(
             coder, fn_constructor_args=tuple(coder_args), batch_size=batch_size, batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=size), num_cpus=1)
         try:

@@ -174,3 +174,19 @@ def test_eval_ray_without_ray_is_one_line(runner, dataset, weights_file, resnet5
                                  str(weights_file), "--ray"])
     assert result.exit_code == 1 and "pip install 'rnncodec[ray]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_eval_detect_settings_with_the_same_weights_twice(runner, tmp_path, dataset, weights_file, ssd_weights):
+    """The same weights as both recognizers: setting 3 equals 2 at each k, and 4 equals 1."""
+    result = runner.invoke(cli, ["eval", "detect", "--data", str(dataset / "images"), "--annotations",
+                                 str(dataset / "labels"), "--format", "yolo", "-n", "1", "--codec-weights",
+                                 str(weights_file), "--weights", str(ssd_weights), "--settings",
+                                 "--adapted-weights", str(ssd_weights), "--json", str(tmp_path / "det.json")])
+    assert result.exit_code == 0, result.output
+    assert "mAP@0.5 | mAP@[.5:.95]" in result.output
+    rows = {(row["setting"], row["iterations"]): row for row in json.loads((tmp_path / "det.json").read_text())["rows"]}
+    assert sorted(rows, key=str) == sorted([(1, None), (2, 1), (3, 1), (4, None)], key=str)
+    assert rows[3, 1]["metrics"] == rows[2, 1]["metrics"] and rows[4, None]["metrics"] == rows[1, None]["metrics"]
+    assert rows[2, 1]["mean_bytes"] < rows[1, None]["mean_bytes"] and 0 < rows[2, 1]["reduction_pct"] < 100
+    assert all(set(row["metrics"]) == {"map50", "map"} for row in rows.values())

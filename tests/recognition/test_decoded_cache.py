@@ -141,3 +141,15 @@ def test_local_ray_with_two_workers_writes_the_same_bytes(tmp_path, photos, weig
     for a, b in zip(here, there):
         assert a.rnc.read_bytes() == b.rnc.read_bytes() and a.sizes == b.sizes
         assert all(a.decoded[k].read_bytes() == b.decoded[k].read_bytes() for k in (1, 3))
+
+
+def test_the_process_keeps_its_thread_count(tmp_path, photos, weights_file):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        build_decoded_cache(photos[:1], tmp_path, [1], codec_weights=str(weights_file), progress=False, threads=1)
+        assert torch.get_num_threads() == 3  # the codec ran on one, the recognizer after it gets them all
+    finally:
+        torch.set_num_threads(before)
