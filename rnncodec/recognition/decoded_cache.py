@@ -245,7 +245,7 @@ def _in_process(jobs: list[dict], codec_weights: Optional[str], wanted: list[int
         import torch
     except ImportError:
         torch = None
-    before = backends.threads() or (torch.get_num_threads() if torch is not None else None)
+    before = torch.get_num_threads() if torch is not None else backends.threads()
     try:
         coder = PhotoCoder(codec_weights, wanted, threads)
         for job in jobs:
