@@ -13,8 +13,8 @@ import click
 
 from rnncodec.recognition.datasets import ANNOTATION_FORMATS
 
-from .options import (ITERATIONS, atomic_output, check_output, file_progress, force_option, recognizer_options,
-                      show_progress, stacked)
+from .options import (ITERATIONS, atomic_output, check_output, file_progress, force_option, ray_options,
+                      ray_target, recognizer_options, show_progress, stacked)
 from .recognize import open_recognizer
 
 if TYPE_CHECKING:
@@ -66,13 +66,9 @@ def _eval_options(default_recognizer: str) -> Callable:
                      help="Also write each image's .rnc file (and JPEGs) into DIR."),
         click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
                      help="Code the images into this decoded-image cache (each photo coded once, reused by "
-                          "later runs and by 'rnc finetune'; an interrupted run resumes) instead of in memory."),
-        click.option("--ray", "use_ray", is_flag=True,
-                     help="Code the images on Ray Data, on a local Ray instance (pip install 'rnncodec[ray]'); "
-                          "into --cache DIR, or a temporary folder."),
-        click.option("--ray-address", default=None, metavar="ADDR",
-                     help="Code the images on the Ray cluster at ADDR ('auto', 'host:6379', 'ray://host:10001'); "
-                          "implies --ray.  The images must be readable at the same paths on every worker."),
+                          "later runs and by 'rnc finetune'; an interrupted run resumes) instead of in memory. "
+                          "--ray without --cache uses a temporary folder."),
+        ray_options,
         force_option,
         recognizer_options(default_recognizer),
     ])
@@ -139,8 +135,7 @@ def _evaluate(task: str, model: "Recognizer", adapted: Optional["Recognizer"], i
     from rnncodec.recognition.evaluation import evaluate_classification, evaluate_detection, evaluate_settings
 
     with contextlib.ExitStack() as stack:
-        cached = _cached(images, iterations, codec_weights, cache, ray_address or ("local" if use_ray else None),
-                         stack)
+        cached = _cached(images, iterations, codec_weights, cache, ray_target(use_ray, ray_address), stack)
         codec = None if cached else Codec(codec_weights)
         common = dict(cached=cached, keep=keep, progress=lambda items: file_progress(items, "evaluating"),
                       data=str(data), codec_weights=str(codec_weights or "default"),

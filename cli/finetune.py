@@ -14,7 +14,7 @@ from rnncodec.recognition.datasets import ANNOTATION_FORMATS
 from rnncodec.choices import MAX_ITERATIONS
 
 from .options import (check_output, codec_weights_option, device_option, force_option,
-                      no_download_option, report, stacked, threads_option)
+                      no_download_option, ray_options, ray_target, report, stacked, threads_option)
 
 __all__ = ["finetune_command", "finetune_classify_command", "finetune_detect_command", "IterationRange"]
 
@@ -93,11 +93,7 @@ def _common(default_recognizer: str, defaults: dict) -> Callable:
                      show_default=True, help="Save the checkpoint every N steps (and every 10 minutes, on Ctrl-C)."),
         click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Folder of the decoded-image cache (default: decoded-cache beside OUT)."),
-        click.option("--ray", "use_ray", is_flag=True,
-                     help="Build the cache on Ray Data, on a local Ray instance (pip install 'rnncodec[ray]')."),
-        click.option("--ray-address", default=None, metavar="ADDR",
-                     help="Build the cache on the Ray cluster at ADDR ('auto', 'host:6379', 'ray://host:10001'); "
-                          "implies --ray.  The photos must be readable at the same paths on every worker."),
+        ray_options,
         click.option("--recognizer", default=default_recognizer, show_default=True, metavar="NAME",
                      help="Recognizer to adapt (see 'rnc recognizers'; it must expose a trainable network)."),
         click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -142,8 +138,7 @@ def _run(function: Callable, trainable, photos: list[Path], options: dict) -> No
     out = options["out"]
     cache = options.pop("cache") or out.parent / "decoded-cache"
     options.pop("threads", None)
-    use_ray, address = options.pop("use_ray"), options.pop("ray_address")
-    options["ray"] = address or ("local" if use_ray else None)
+    options["ray"] = ray_target(options.pop("use_ray"), options.pop("ray_address"))
     try:
         result = function(trainable, photos, cache, log=lambda line: click.echo(line), **options)
     except KeyboardInterrupt as exc:

@@ -56,6 +56,9 @@ __all__ = [
     "threads_option",
     "backend_option",
     "file_progress",
+    "show_progress",
+    "ray_options",
+    "ray_target",
     "codec_weights_option",
     "deprecated_weights_alias",
     "recognizer_options",
@@ -283,6 +286,23 @@ def stacked(decorators: list[Callable]) -> Callable:
         return function
 
     return decorate
+
+
+#: ``--ray`` / ``--ray-address``: code a data set's photos on Ray Data (``rnc eval``, ``rnc finetune``);
+#: :func:`ray_target` turns their values into ``build_decoded_cache``'s ``ray``.
+ray_options = stacked([
+    click.option("--ray", "use_ray", is_flag=True,
+                 help="Code the photos (the decoded-image cache) on Ray Data, on a local Ray instance "
+                      "(pip install 'rnncodec[ray]')."),
+    click.option("--ray-address", default=None, metavar="ADDR",
+                 help="Code them on the Ray cluster at ADDR ('auto', 'host:6379', 'ray://host:10001'); "
+                      "implies --ray.  The photos must be readable at the same paths on every worker."),
+])
+
+
+def ray_target(use_ray: bool, address: str | None) -> str | None:
+    """``build_decoded_cache``'s ``ray``: None (this process), ``"local"`` or the cluster's address."""
+    return address or ("local" if use_ray else None)
 
 
 def show_progress() -> bool:
