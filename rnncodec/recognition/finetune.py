@@ -182,13 +182,21 @@ def _photos(photos: Sequence[PathLike], cache: PathLike, iterations: Sequence[in
     return result
 
 
-def _split(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Photo indices for training and validation (a seeded shuffle; at least one for training)."""
+def _split(count: int, val_fraction: float, seed: int, held_out: int = 0) -> tuple[list[int], list[int]]:
+    """Photo indices for training and validation: the last ``held_out`` photos when given (the
+    ``val_photos``), else a seeded shuffle's ``val_fraction`` (at least one photo left to train on)."""
+    if held_out:
+        return list(range(count - held_out)), list(range(count - held_out, count))[:MAX_VAL_PHOTOS]
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     order = np.random.default_rng(seed + 1).permutation(count).tolist()
     held = min(round(count * val_fraction), count - 1, MAX_VAL_PHOTOS) if val_fraction else 0
     return sorted(order[held:]), sorted(order[:held])
+
+
+def _held_out(val_photos: list) -> dict:
+    """The checkpoint fingerprint's entry for ``val_photos`` (none without them: older checkpoints resume)."""
+    return {"val_photos": len(val_photos)} if val_photos else {}
 
 
 def _load_pairs(photos: Sequence[_Photo], draws: Sequence[_Draw], size: int,
@@ -411,7 +419,8 @@ def finetune_classifier(trainable: Trainable, photos: Sequence[PathLike], cache:
                         lr: float = 5e-5, labels: Optional[Mapping[PathLike, int]] = None,
                         distill_weight: Optional[float] = None, temperature: float = 2.0,
                         original_share: float = 0.25, crop_scale: tuple[float, float] = (0.35, 1.0),
-                        input_size: Optional[int] = None, val_fraction: float = 0.1, val_every: int = 100,
+                        input_size: Optional[int] = None, val_fraction: float = 0.1,
+                        val_photos: Optional[Sequence[PathLike]] = None, val_every: int = 100,
                         checkpoint_every: int = 500, checkpoint_minutes: float = 10.0, resume: bool = False,
                         codec_weights: Optional[str] = None, ray: Optional[str] = None, device: str = "cpu",
                         train_batchnorm: bool = False, seed: int = 0, progress: bool = True,
@@ -437,6 +446,8 @@ def finetune_classifier(trainable: Trainable, photos: Sequence[PathLike], cache:
         crop_scale: share of the photo a random crop covers.
         input_size: crop side (default: ``trainable.input_size``).
         val_fraction: share of the photos held out for validation (at most :data:`MAX_VAL_PHOTOS`).
+        val_photos: validation photos of their own instead (never trained on; ``val_fraction`` is
+            then ignored; with ``labels``/``truth`` they need theirs too).
         val_every: validate every this many steps (0: never).
         checkpoint_every, checkpoint_minutes: checkpoint every this many steps / minutes.
         resume: continue from the checkpoint (same photos and settings; ``steps`` may grow).
@@ -460,7 +471,8 @@ def finetune_classifier(trainable: Trainable, photos: Sequence[PathLike], cache:
     if trainable.task != "classification":
         raise FinetuneError(f"finetune_classifier needs a classifier, got a {trainable.task} network")
     size = input_size or trainable.input_size
-    data = _photos(photos, cache, iterations, codec_weights, ray, progress)
+    val_photos = list(val_photos or [])
+    data = _photos([*photos, *val_photos], cache, iterations, codec_weights, ray, progress)
     targets = None
     if labels is not None:
         by_path = {os.path.normpath(os.fspath(p)): int(c) for p, c in labels.items()}
@@ -471,7 +483,7 @@ def finetune_classifier(trainable: Trainable, photos: Sequence[PathLike], cache:
     distill_weight = (0.0 if labels is not None else 1.0) if distill_weight is None else distill_weight
     if labels is None and not distill_weight:
         raise ValueError("without labels, distill_weight must be > 0 (distillation is the only loss)")
-    train, val = _split(len(data), val_fraction, seed)
+    train, val = _split(len(data), val_fraction, seed, len(val_photos))
     device_ = torch.device(device)
     student = trainable.module.to(device_).to(memory_format=torch.channels_last)
     teacher = copy.deepcopy(student).eval().requires_grad_(False)
@@ -514,7 +526,8 @@ def finetune_classifier(trainable: Trainable, photos: Sequence[PathLike], cache:
                 "decoded": {k: score(held[k]) for k in sorted(set(iterations))}}
 
     task = _Task(loss, validate, {"task": "classification", "labelled": targets is not None,
-                                  "val_fraction": val_fraction, "input_size": size}, crop_scale)
+                                  "val_fraction": val_fraction, "input_size": size,
+                                  **_held_out(val_photos)}, crop_scale)
     return _run(trainable, data, train, task, out=out, iterations=iterations, steps=steps, batch_size=batch_size,
                 lr=lr, original_share=original_share, seed=seed, val_every=val_every,
                 checkpoint_every=checkpoint_every, checkpoint_minutes=checkpoint_minutes, resume=resume,
@@ -567,7 +580,8 @@ def finetune_detector(trainable: Trainable, photos: Sequence[PathLike], cache: P
                       lr: float = 5e-5, truth: Optional[Mapping[PathLike, Sequence[Box]]] = None,
                       score_threshold: float = 0.5, max_boxes: int = 100, original_share: float = 0.25,
                       crop_scale: tuple[float, float] = (0.5, 1.0), input_size: Optional[int] = None,
-                      val_fraction: float = 0.1, val_every: int = 100, checkpoint_every: int = 500,
+                      val_fraction: float = 0.1, val_photos: Optional[Sequence[PathLike]] = None,
+                      val_every: int = 100, checkpoint_every: int = 500,
                       checkpoint_minutes: float = 10.0, resume: bool = False, codec_weights: Optional[str] = None,
                       ray: Optional[str] = None, device: str = "cpu", train_batchnorm: bool = False, seed: int = 0,
                       progress: bool = True, log: Optional[Callable[[str], None]] = _default_log,
@@ -595,7 +609,8 @@ def finetune_detector(trainable: Trainable, photos: Sequence[PathLike], cache: P
     if trainable.labels is None:
         raise FinetuneError("a detection Trainable needs its labels (class names)")
     size = input_size or trainable.input_size
-    data = _photos(photos, cache, iterations, codec_weights, ray, progress)
+    val_photos = list(val_photos or [])
+    data = _photos([*photos, *val_photos], cache, iterations, codec_weights, ray, progress)
     objects = None
     if truth is not None:
         by_path = {os.path.normpath(os.fspath(p)): boxes for p, boxes in truth.items()}
@@ -604,7 +619,7 @@ def finetune_detector(trainable: Trainable, photos: Sequence[PathLike], cache: P
             boxes = [b for b in by_path.get(os.path.normpath(os.fspath(photo.source)), []) if not b.ignore]
             objects.append((np.asarray([b.box for b in boxes], float).reshape(-1, 4),
                             np.asarray([class_index(trainable.labels, b.label) for b in boxes], np.int64)))
-    train, val = _split(len(data), val_fraction, seed)
+    train, val = _split(len(data), val_fraction, seed, len(val_photos))
     device_ = torch.device(device)
     student = trainable.module.to(device_)
     teacher = copy.deepcopy(student).eval().requires_grad_(False)
@@ -665,8 +680,9 @@ def finetune_detector(trainable: Trainable, photos: Sequence[PathLike], cache: P
         return {"metric": metric, "original": score(held["original"]),
                 "decoded": {k: score(held[k]) for k in sorted(set(iterations))}}
 
-    task = _Task(loss, validate, {"task": "detection", "labelled": objects is not None, "val_fraction": val_fraction,
-                                  "input_size": size, "score_threshold": score_threshold}, crop_scale)
+    task = _Task(loss, validate, {"task": "detection", "labelled": objects is not None,
+                                  "val_fraction": val_fraction, "input_size": size, "score_threshold": score_threshold,
+                                  **_held_out(val_photos)}, crop_scale)
     return _run(trainable, data, train, task, out=out, iterations=iterations, steps=steps, batch_size=batch_size,
                 lr=lr, original_share=original_share, seed=seed, val_every=val_every,
                 checkpoint_every=checkpoint_every, checkpoint_minutes=checkpoint_minutes, resume=resume,

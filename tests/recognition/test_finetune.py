@@ -14,8 +14,8 @@ from torch import nn
 
 from rnncodec.recognition import DatasetError, NotTrainableError, load_recognizer
 from rnncodec.recognition.datasets import Box
-from rnncodec.recognition.finetune import (FinetuneError, _boxes_in_crop, checkpoint_path, finetune_classifier,
-                                           finetune_detector)
+from rnncodec.recognition.finetune import (FinetuneError, _boxes_in_crop, _split, checkpoint_path,
+                                           finetune_classifier, finetune_detector)
 from rnncodec.recognition.trainable import Trainable, class_index
 
 NAMES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "hubble_deep_field")
@@ -69,6 +69,14 @@ def test_label_free_distillation_lowers_the_loss_and_writes_a_loadable_state_dic
     fresh = _tiny(seed=5).module
     fresh.load_state_dict(state)
     assert checkpoint_path(report.out).is_file() and report.checkpoint == checkpoint_path(report.out)
+
+
+def test_validation_photos_of_their_own_are_never_trained_on(photos, cache, weights_file, tmp_path):
+    assert _split(10, 0.5, 0, held_out=3) == (list(range(7)), [7, 8, 9])
+    train, val = _split(10, 0.3, 0)
+    assert len(val) == 3 and sorted(train + val) == list(range(10))
+    report, _ = _run(photos[:4], cache, weights_file, tmp_path, val_photos=photos[4:], steps=2, val_every=2)
+    assert [entry["step"] for entry in report.history] == [0, 2] and report.history[0]["original"] == 1.0
 
 
 def test_labelled_cross_entropy_lowers_the_loss(photos, cache, weights_file, tmp_path):
