@@ -238,7 +238,8 @@ class _Task:
 
 
 class _StopRequest:
-    """Ctrl-C and SIGTERM (in the main thread) ask the loop to stop after the current step."""
+    """Ctrl-C and SIGTERM (in the main thread) ask the loop to stop after the current step; a
+    second one stops it at once."""
 
     def __init__(self) -> None:
         import signal
@@ -251,6 +252,8 @@ class _StopRequest:
                 self._previous[signum] = signal.signal(signum, self._request)
 
     def _request(self, signum, frame) -> None:
+        if self.requested:  # asked twice: stop now
+            raise KeyboardInterrupt
         self.requested = True
 
     def restore(self) -> None:
