@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -133,6 +134,23 @@ def test_connections_that_trickle_their_headers_are_closed_within_the_header_tim
             sock.close()
     assert len(closed_at) == len(sockets)
     assert max(closed_at.values()) < 0.5 + 0.5, max(closed_at.values())  # header timeout 0.5 s, plus slack
+
+
+def test_a_connection_s_time_counts_from_its_first_bytes_not_from_its_accept():
+    from rnncodec.edge.connections import queued_seconds
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        client.sendall(b"GET / HTTP/1.1\r\n")
+        time.sleep(0.3)  # the connection waits in the accept queue, as in a burst
+        accepted, _ = listener.accept()
+        with client, accepted:
+            waited = queued_seconds(accepted)
+    if sys.platform == "linux":
+        assert 0.25 <= waited < 1.0, waited
+    else:
+        assert waited == 0.0
+    assert queued_seconds(None) == 0.0
 
 
 def _png_declaring(width: int, height: int) -> bytes:
