@@ -9,13 +9,13 @@
 #  DISTILL=data-pack/recognizers/tf2_mobilenet_v2_1.0_224_ptq.tflite [DISTILL_WEIGHT=3 ITERATIONS=4] for the
 #  machine-oriented fine-tune of issue 11: label-free distillation of the reference classifier)
 # It writes $OUT/gru-s-gpu.pt (weights), $OUT/gru-s-gpu.jsonl (loss + validation log).
-# The GPU image has torch, torchvision, numpy, pillow, click and tqdm; zstandard, constriction and
+# The GPU image has torch, torchvision, numpy, pillow, click and tqdm; backports.zstd, constriction and
 # pytorch-msssim travel as Python 3.12 wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--fetch-wheels" ]]; then
-  for pkg in zstandard==0.25.0 constriction==0.5.0 pytorch-msssim==1.0.0 tflite==2.18.0 flatbuffers==25.12.19; do
+  for pkg in backports.zstd==1.8.0 constriction==0.5.0 pytorch-msssim==1.0.0 tflite==2.18.0 flatbuffers==25.12.19; do
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
       -d .whl "$pkg"

@@ -1,10 +1,18 @@
-"""Coder 1, ``zstd``: the raw coder's bytes in one zstd frame (SPEC.md §7.1)."""
+"""Coder 1, ``zstd``: the raw coder's bytes in one zstd frame (SPEC.md §7.1).
+
+zstd comes from the standard library's ``compression.zstd`` (Python 3.14+) or its backport,
+``backports.zstd``: one small binding, where the ``zstandard`` package ships two 12 MB ones.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Sequence
 
-import zstandard
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 from .. import spec
 from .base import Coder, Shape, packed_size
@@ -30,27 +38,28 @@ class ZstdCoder(Coder):
 
     def encode(self, bits: np.ndarray, previous: Sequence[np.ndarray]) -> bytes:
         raw = _RAW.encode(bits, previous)
-        return zstandard.ZstdCompressor(level=self.level, write_content_size=True).compress(raw)
+        return zstd.compress(raw, level=self.level)  # one-shot: the frame declares its content size
 
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
         expected = packed_size(shape)
         if payload[:4] != spec.ZSTD_MAGIC:
             raise ValueError("payload is not a zstd frame (bad magic number)")
         try:
-            params = zstandard.get_frame_parameters(payload)
-        except zstandard.ZstdError as exc:
-            raise ValueError(f"bad zstd frame header ({exc})") from None
-        if params.content_size != expected:
-            declared = "no size" if params.content_size == zstandard.CONTENTSIZE_UNKNOWN else (
-                f"{params.content_size} bytes"
-            )
+            frame = zstd.get_frame_info(payload)
+        except zstd.ZstdError:
+            raise ValueError("bad zstd frame header (truncated or invalid)") from None
+        if frame.decompressed_size != expected:
+            declared = "no size" if frame.decompressed_size is None else f"{frame.decompressed_size} bytes"
             raise ValueError(f"zstd frame declares {declared}, expected {expected} bytes")
-        if params.dict_id:
-            raise ValueError(f"zstd frame needs dictionary {params.dict_id}")
+        if frame.dictionary_id:
+            raise ValueError(f"zstd frame needs dictionary {frame.dictionary_id}")
+        decompressor = zstd.ZstdDecompressor()
         try:
-            raw = zstandard.ZstdDecompressor().decompress(payload, allow_extra_data=False)
-        except zstandard.ZstdError as exc:
+            raw = decompressor.decompress(payload, max_length=expected)
+        except zstd.ZstdError as exc:
             raise ValueError(f"zstd frame does not decode ({exc})") from None
+        if not decompressor.eof or decompressor.unused_data or len(raw) != expected:
+            raise ValueError("zstd frame does not decode (truncated, or data after the frame)")
         return _RAW.decode(raw, shape, previous)
 
 
