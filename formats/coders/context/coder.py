@@ -18,7 +18,7 @@ from ... import spec
 from ..base import Coder, Shape
 from .fit import fit_weights, windows
 from .model import (BIAS, CROSS, CROSS_CHANNELS, PHASES, PREVIOUS, SPATIAL, Weights, logit_bound, phase_grid,
-                    probability_table, signed_padded)
+                    probability_table, signed_padded, spatial_sums)
 from .weights import WINDOW_BITS, read_weights, weight_symbols
 
 if TYPE_CHECKING:
@@ -122,29 +122,44 @@ class ContextCoder(Coder):
 
 def _symbols(bits: np.ndarray, weights: Weights | None, padded: np.ndarray,
              last_signed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Every symbol of the payload (int32) and constriction's probability that it is 1."""
+    """Every symbol of the payload (int32) and constriction's probability that it is 1.
+
+    Memory: the two arrays (12 bytes a bit) and one channel's logits."""
     import numpy as np
 
-    symbols, weights_of_zero = weight_symbols(weights)
-    probabilities = [_probability_of_one(np.concatenate(weights_of_zero))]
+    head, weights_of_zero = weight_symbols(weights)
+    start = sum(len(part) for part in head)
+    symbols = np.empty(start + bits.size, dtype=np.int32)
+    probabilities = np.empty(start + bits.size, dtype=np.float64)
+    symbols[:start] = np.concatenate(head)
+    probabilities[:start] = _probability_of_one(np.concatenate(weights_of_zero))
     if weights is None:
-        symbols.append(bits.ravel())
-        probabilities.append(np.full(bits.size, 0.5))
-    else:
-        index = weights.all_logits(padded, last_signed).astype(np.intp) + logit_bound(bits.shape[0])
-        table = probability_table(bits.shape[0])
-        for c in range(bits.shape[0]):
-            for phase in range(len(PHASES)):
-                symbols.append(phase_grid(bits[c], phase).ravel())
-                probabilities.append(table[phase_grid(index[c], phase)].ravel())
-    return np.concatenate(symbols).astype(np.int32), np.concatenate(probabilities)
+        symbols[start:] = bits.ravel()
+        probabilities[start:] = 0.5
+        return symbols, probabilities
+    table, bound = probability_table(bits.shape[0]), logit_bound(bits.shape[0])
+    spatial = spatial_sums(padded)
+    for c in range(bits.shape[0]):
+        index = weights.channel_logits(c, padded, spatial, last_signed) + np.int32(bound)
+        for phase in range(len(PHASES)):
+            group = phase_grid(bits[c], phase)
+            stop = start + group.size
+            symbols[start:stop] = group.ravel()
+            probabilities[start:stop] = table[phase_grid(index, phase).ravel()]
+            start = stop
+    return symbols, probabilities
 
 
 def _ideal_bits(symbols: np.ndarray, probabilities: np.ndarray) -> float:
-    """The information content of ``symbols``: about the size of their payload, in bits."""
+    """The information content of ``symbols``: about the size of their payload, in bits (summed
+    in strips, so its temporaries stay small)."""
     import numpy as np
 
-    return float(-np.log2(np.where(symbols == 1, probabilities, 1 - probabilities)).sum())
+    total = 0.0
+    for start in range(0, len(symbols), STRIP_SYMBOLS):
+        p, s = probabilities[start:start + STRIP_SYMBOLS], symbols[start:start + STRIP_SYMBOLS]
+        total += float(-np.log2(np.where(s == 1, p, 1 - p)).sum())
+    return total
 
 
 def _decode_bits(read, exhausted, weights: Weights, bits: np.ndarray, last: np.ndarray | None) -> None:

@@ -119,16 +119,21 @@ class Weights:
         mask[:, PREVIOUS] = self.has_previous
         return mask
 
-    def all_logits(self, padded: np.ndarray, last_signed: np.ndarray | None) -> np.ndarray:
-        """``z`` (before the clamp) of every bit, when every bit is known (the encoder)."""
+    def channel_logits(self, c: int, padded: np.ndarray, spatial: np.ndarray,
+                       last_signed: np.ndarray | None) -> np.ndarray:
+        """``z`` (int32, before the clamp) of every bit of channel ``c``, when every bit is known
+        (the encoder); ``spatial`` is :func:`spatial_sums` of ``padded``.  Exact integers, and
+        memory for one channel."""
         import numpy as np
 
-        table = self.table.astype(float)
-        signed = padded[:, 1:-1, 1:-1].astype(float)
-        z = np.einsum("cj,jyx->cyx", table[:, CROSS:], signed)  # not BLAS: see fit.py
-        z += table[:, BIAS, None, None] + table[:, SPATIAL, None, None] * spatial_sums(padded)
-        if last_signed is not None:
-            z += table[:, PREVIOUS, None, None] * last_signed
+        row = self.table[c]
+        z = np.full(padded.shape[1:], int(row[BIAS]), dtype=np.int32)[1:-1, 1:-1]
+        for j in np.flatnonzero(row[CROSS:]):
+            z += np.int32(row[CROSS + j]) * padded[j, 1:-1, 1:-1]
+        if row[SPATIAL]:
+            z += np.int32(row[SPATIAL]) * spatial[c]
+        if last_signed is not None and row[PREVIOUS]:
+            z += np.int32(row[PREVIOUS]) * last_signed[c]
         return z
 
 
