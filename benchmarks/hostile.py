@@ -62,7 +62,8 @@ def memory(key):
 if mode == "codes":
     from rnncodec.formats import read
 else:
-    from rnncodec.codec import Codec, codec_for, decode
+    from rnncodec.codec import codec_for, decode
+    weights = None if weights == "default" else weights  # the shipped default network
     codec = codec_for(weights=weights)  # loaded before the clock starts, as in a server
 baseline = memory("VmRSS:")
 start = time.perf_counter()
@@ -74,7 +75,7 @@ try:
         image = decode(path, weights=weights)
         outcome = f"decoded {image.width}x{image.height}"
     else:
-        data = Codec(weights).encode(path, 1, coder="zstd")
+        data = codec.encode(path, 1)  # coder "auto": every coder tried, the smallest kept
         outcome = f"encoded: {len(data):,} bytes"
 except Exception as exc:
     outcome = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
@@ -85,17 +86,33 @@ print(json.dumps({"outcome": outcome, "seconds": round(seconds, 3), "peak_mib": 
 """
 
 
-def child(mode: str, path: Path, weights: Path, limit_s: float) -> dict:
-    """Run :data:`CHILD` on ``path``; killed after ``limit_s`` seconds."""
-    try:
-        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(weights)], capture_output=True,
-                              text=True, timeout=limit_s, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    except subprocess.TimeoutExpired:
-        return {"outcome": f"killed after {limit_s:g} s", "seconds": limit_s, "peak_mib": None, "work_mib": None}
-    if done.returncode:
-        return {"outcome": f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1][:160]}",
-                "seconds": None, "peak_mib": None, "work_mib": None}
-    return json.loads(done.stdout)
+def child(mode: str, path: Path, weights: Path | str, limit_s: float) -> dict:
+    """Run :data:`CHILD` on ``path``; killed after ``limit_s`` seconds.  Its resident memory is
+    sampled every second (``rss_mib``: [seconds, MiB] pairs), so a killed run still shows its trend."""
+    process = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(path), str(weights)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    start, samples = time.monotonic(), []
+    while process.poll() is None and time.monotonic() - start < limit_s:
+        try:
+            samples.append([round(time.monotonic() - start), round(server_memory(process.pid) / 2**20, 1)])
+        except (OSError, RuntimeError):
+            pass
+        try:
+            process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
+    trend = {"rss_mib": samples[::max(1, len(samples) // 30)]}  # at most ~30 points
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+        peak = max((mib for _, mib in samples), default=None)
+        return {"outcome": f"killed after {limit_s:g} s", "seconds": limit_s, "peak_mib": peak, "work_mib": None,
+                **trend}
+    out, err = process.communicate()
+    if process.returncode:
+        return {"outcome": f"exit {process.returncode}: {err.strip().splitlines()[-1][:160]}",
+                "seconds": None, "peak_mib": None, "work_mib": None, **trend}
+    return {**json.loads(out), **trend}
 
 
 def tiny_weights(path: Path) -> Path:
@@ -110,16 +127,37 @@ def tiny_weights(path: Path) -> Path:
 
 
 def bomb(weights: Path, *, width: int, height: int, iterations: int, bits: int = 32, tile: int = 1024,
-         present: int | None = None) -> bytes:
-    """A file of empty context iterations (all-zero codes) for ``weights``."""
+         present: int | None = None, payload: bytes = b"") -> bytes:
+    """A file of context iterations for ``weights`` carrying ``payload`` (empty: all-zero codes)."""
     from rnncodec.formats import Header
-    from rnncodec.formats.crafted import empty_iterations
+    from rnncodec.formats.crafted import crafted_iterations
     from rnncodec.weights import load_weights
 
     loaded = load_weights(weights)
     header = Header(width=width, height=height, mode="RGB", iterations=iterations, bits_per_block=bits,
                     tile_size=tile, coder="context", weights_id=loaded.weights_id, architecture=loaded.architecture)
-    return empty_iterations(header, present)
+    return crafted_iterations(header, payload, present)
+
+
+#: A one-word context payload whose rANS state (256) is below every weight of a 0 the flat
+#: symbols have: every declared bit decodes as 0, the state never reaches 0, and the decoder can
+#: refuse the payload only after its last symbol.
+STUCK_PAYLOAD = (256).to_bytes(4, "little")
+
+
+def tiled_codes_file(codec, side: int) -> bytes:
+    """A valid context-coded 1-iteration ``side × side`` file whose code is a real photo's code
+    (1024², ``codec``) tiled: the entropy decoder's work for a real file of that declared size."""
+    import numpy as np
+
+    from rnncodec.formats import write_bytes
+    from rnncodec.imageio import load_image
+
+    source = load_image(photo(1024, 1024))
+    code = next(iter(codec.iter_codes(source.rgb, 1)))
+    reps = side // 1024
+    big = type(source)(np.zeros((side, side, 3), np.uint8), "RGB")
+    return write_bytes(codec.header_for(big, 1, "context"), [np.tile(code, (1, reps, reps))])
 
 
 def photo(width: int, height: int) -> bytes:
@@ -154,47 +192,55 @@ def big_png(path: Path, side: int) -> None:
     Image.fromarray(np.ascontiguousarray(pixels)).save(path, compress_level=1)
 
 
-def crafted_files(weights: Path, work: Path, big: bool) -> list[dict]:
+def crafted_files(weights: Path, work: Path, bombs: bool, big_png_weights: str | None) -> list[dict]:
+    """The decoding bombs (with ``weights``) and the 169 MP PNG encoded with ``big_png_weights``."""
     from rnncodec.codec import Codec
 
     rows = []
 
-    def run(name: str, data_or_path, mode: str, limit_s: float = 120) -> dict:
+    def run(name: str, data_or_path, mode: str, limit_s: float = 120, network: Path | str = weights) -> dict:
         path = data_or_path if isinstance(data_or_path, Path) else work / f"{name}.rnc"
         if not isinstance(data_or_path, Path):
             path.write_bytes(data_or_path)
-        row = {"file": name, "bytes": path.stat().st_size, "mode": mode, **child(mode, path, weights, limit_s)}
+        row = {"file": name, "bytes": path.stat().st_size, "mode": mode, "network": Path(network).name,
+               **child(mode, path, network, limit_s)}
         rows.append(row)
         figures = [row[key] if row[key] is not None else "-" for key in ("seconds", "peak_mib", "work_mib")]
         print(f"{name:30s} {row['bytes']:>9,} B {mode:6s} {figures[0]:>8} s {figures[1]:>7} MiB peak "
               f"{figures[2]:>7} MiB work  {row['outcome']}", flush=True)
         return row
 
-    run("65535x4096-64it-context-empty", bomb(weights, width=65535, height=4096, iterations=64), "decode")
-    run("65535x4096-64it-context-empty", bomb(weights, width=65535, height=4096, iterations=64), "codes")
-    run("65535x4096-1it-bpb255-empty", bomb(weights, width=65535, height=4096, iterations=1, bits=255), "codes")
-    run("65535x4096-1it-bpb255-empty", bomb(weights, width=65535, height=4096, iterations=1, bits=255), "decode")
-    codec = Codec(weights, tile_size=1024)
-    real = codec.encode(photo(1024, 1024), 8, coder="context")
-    from rnncodec.formats import read_header
+    if bombs:
+        run("65535x4096-64it-context-empty", bomb(weights, width=65535, height=4096, iterations=64), "decode")
+        run("65535x4096-64it-context-empty", bomb(weights, width=65535, height=4096, iterations=64), "codes")
+        run("65535x4096-1it-bpb255-empty", bomb(weights, width=65535, height=4096, iterations=1, bits=255), "codes")
+        run("65535x4096-1it-bpb255-empty", bomb(weights, width=65535, height=4096, iterations=1, bits=255), "decode")
+        codec = Codec(weights, tile_size=1024)
+        real = codec.encode(photo(1024, 1024), 8, coder="context")
+        from rnncodec.formats import read_header
 
-    edited = bytearray(real)
-    header = read_header(bytes(real)).replace(tile_size=16)
-    from rnncodec.formats import spec
-    from rnncodec.formats.chunks import pack_chunk
+        edited = bytearray(real)
+        header = read_header(bytes(real)).replace(tile_size=16)
+        from rnncodec.formats import spec
+        from rnncodec.formats.chunks import pack_chunk
 
-    old = read_header(bytes(real)).to_bytes()
-    start = len(spec.SIGNATURE)
-    edited[start:start + 12 + len(old)] = pack_chunk(spec.CHUNK_HEADER, header.to_bytes())
-    run("1024x1024-8it-photo-tile16", bytes(edited), "decode")
-    real_row = run("1024x1024-8it-photo (real)", real, "decode")
-    bomb_row = run("1024x1024-8it-context-empty", bomb(weights, width=1024, height=1024, iterations=8), "decode")
-    if real_row["seconds"] and bomb_row["seconds"]:
-        bomb_row["time_vs_real"] = round(bomb_row["seconds"] / real_row["seconds"], 2)
-    if big:
+        old = read_header(bytes(real)).to_bytes()
+        start = len(spec.SIGNATURE)
+        edited[start:start + 12 + len(old)] = pack_chunk(spec.CHUNK_HEADER, header.to_bytes())
+        run("1024x1024-8it-photo-tile16", bytes(edited), "decode")
+        real_row = run("1024x1024-8it-photo (real)", real, "decode")
+        bomb_row = run("1024x1024-8it-context-empty", bomb(weights, width=1024, height=1024, iterations=8), "decode")
+        if real_row["seconds"] and bomb_row["seconds"]:
+            bomb_row["time_vs_real"] = round(bomb_row["seconds"] / real_row["seconds"], 2)
+        real_row = run("8192x8192-1it-codes (real, tiled)", tiled_codes_file(codec, 8192), "codes")
+        stuck_row = run("8192x8192-1it-context-stuck-word", bomb(weights, width=8192, height=8192, iterations=1,
+                                                                 payload=STUCK_PAYLOAD), "codes")
+        if real_row["seconds"] and stuck_row["seconds"]:
+            stuck_row["time_vs_real"] = round(stuck_row["seconds"] / real_row["seconds"], 2)
+    if big_png_weights:
         png = work / "13000x13000.png"
         big_png(png, 13000)
-        run("13000x13000.png (169 MP)", png, "encode", limit_s=900)
+        run("13000x13000.png (169 MP)", png, "encode", limit_s=900, network=big_png_weights)
     return rows
 
 
@@ -356,8 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--codec-weights", type=Path, default=None, help="Default: a random tiny network.")
     parser.add_argument("--skip-server", action="store_true")
-    parser.add_argument("--skip-files", action="store_true")
+    parser.add_argument("--skip-files", action="store_true", help="Neither the bombs nor the big PNG.")
+    parser.add_argument("--skip-bombs", action="store_true")
     parser.add_argument("--skip-big-png", action="store_true")
+    parser.add_argument("--big-png-weights", default="default",
+                        help="Network that encodes the 169 MP PNG: 'default' (the shipped default), a weights file "
+                             "or 'tiny' (the random tiny network of the bombs).")
     parser.add_argument("--requests", type=int, default=60, help="Ordinary requests per phase.")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--streams", type=int, default=200)
@@ -370,8 +420,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         weights = args.codec_weights or tiny_weights(work / "tiny-random.pt")
         if not args.skip_files:
-            rows = crafted_files(weights, work, not args.skip_big_png)
+            big = None if args.skip_big_png else weights if args.big_png_weights == "tiny" else args.big_png_weights
+            rows = crafted_files(weights, work, not args.skip_bombs, big)
             meta["load_average_1min"] = round(os.getloadavg()[0], 2)
+            # rows of a partial run replace their namesakes in an earlier run's results
+            kept = json.loads((OUT / "files.json").read_text())["files"] if (OUT / "files.json").exists() else []
+            key = lambda row: (row["file"], row["mode"], row.get("network"))  # noqa: E731
+            rows = [row for row in kept if key(row) not in {key(new) for new in rows}] + rows
             (OUT / "files.json").write_text(json.dumps({"files": rows, **meta}, indent=2) + "\n")
             print(f"wrote {(OUT / 'files.json').relative_to(ROOT)}")
         if not args.skip_server:
