@@ -232,3 +232,37 @@ def test_decoding_memory_is_bounded_by_twice_the_code(tmp_path):
         tracemalloc.stop()
     assert np.array_equal(decoded, bits)
     assert peak <= 2 * bits.nbytes, f"peak {peak:,} bytes for a {bits.nbytes:,}-byte code"
+
+
+def test_no_payload_is_too_short_for_its_code():
+    """SPEC §7.2: the zeros that end a stream cost no word, so valid payloads can be far shorter
+    than any fixed share of their code's bits; the decoder must not refuse them for that."""
+    bits = np.zeros((32, 256, 256), dtype=np.uint8)
+    bits[0, :8] = correlated_codes((1, 8, 256), 1, 3)[0][0]  # 8 rows of channel 0 hold something, the rest is 0
+    payload = CODER.encode(bits, [])
+    assert 8 * len(payload) / bits.size < 0.01
+    assert np.array_equal(CODER.decode(payload, bits.shape, []), bits)
+
+
+def test_a_payload_whose_state_never_reaches_zero_is_refused_after_its_last_symbol():
+    stuck = (256).to_bytes(4, "little")  # below every weight of a 0: every symbol decodes as 0, x stays 256
+    with pytest.raises(ValueError, match="data left over"):
+        CODER.decode(stuck, (32, 64, 64), [])
+
+
+def test_encoding_memory_is_bounded_per_bit():
+    """Peak Python-side allocation while encoding one large iteration: the payload's symbols and
+    probabilities (12 bytes a bit) or the fit's fixed working set (a sample of at most 2^16
+    places: ~75 MB), not float64 copies of the whole code (~80 bytes a bit before)."""
+    import tracemalloc
+
+    shape = (32, 384, 384)  # 147,456 places: the fit reads a sample of them
+    previous, bits = correlated_codes(shape, 2, 11)
+    tracemalloc.start()
+    try:
+        payload = CODER.encode(bits, [previous])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(CODER.decode(payload, shape, [previous]), bits)
+    assert peak <= 12 * bits.size + 96 * 2**20, f"peak {peak:,} bytes for {bits.size:,} bits"

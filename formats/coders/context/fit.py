@@ -26,7 +26,7 @@ _STEPS = 4  # 3 lose 0.1–0.3 % of the saving, 6 gain under 0.1 %
 _PLACES_PER_WINDOW_CHANNEL = 16  # the window is at most places / this
 _ONLY_THE_FULL_WINDOW = 1024  # places from which the full window is the only candidate
 #: Places a fit reads at most (a 4096×4096 image has 2^16): larger codes are fitted on an even
-#: sample of their places, so the fit's float64 working set stays ~50 MB whatever the image.
+#: sample of their places, so the fit's float64 working set stays ~75 MB whatever the image.
 FIT_PLACES = 1 << 16
 
 
