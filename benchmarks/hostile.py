@@ -357,8 +357,8 @@ def trickle(port: int, count: int, timeout_s: float) -> dict:
         sock.close()
     times = sorted(closed.values())
     return {"connections": count, "header_timeout_s": timeout_s, "opened_in_s": round(opened_s, 2),
-            "closed": len(closed), "closed_after_s": {"min": round(times[0], 2) if times else None,
-                                                       "max": round(times[-1], 2) if times else None}}
+            "closed": len(closed), "closed_after_s": {"min": round(times[0], 3) if times else None,
+                                                       "max": round(times[-1], 3) if times else None}}
 
 
 def attack(weights: Path, work: Path, args: argparse.Namespace) -> dict:
