@@ -95,13 +95,18 @@ def coder_share_at_2(images: list[dict]) -> float:
     return statistics.median(shares)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_code_arguments(parser: argparse.ArgumentParser, iterations: int) -> None:
+    """``--codec-weights``, ``--data`` (Kodak), ``--iterations`` and ``--images``: the codes to measure."""
     parser.add_argument("--codec-weights", "--weights", dest="weights", default=None,
                         help="codec weights name or file (default: shipped default)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument("--iterations", type=int, default=iterations)
     parser.add_argument("--images", type=int, default=None, help="only the first N images (quick runs)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_code_arguments(parser, 8)
     parser.add_argument("--repeat", type=int, default=3, help="timing runs per measurement (median)")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default results/entropy/<weights>.json)")
     args = parser.parse_args(argv)
