@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-photos", type=int, default=None,
                         help="only the first N training photos (in the order of the sets above; default all 520)")
     parser.add_argument("--val-photos", type=int, default=60, help="validation photos (the first N of bsds500/val)")
+    parser.add_argument("--original-share", type=float, default=0.25,
+                        help="share of the samples that show the original (keeps the accuracy on originals)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     args = parser.parse_args(argv)
 
@@ -85,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     from rnncodec.recognition.trainable import Trainable, pixels_255
 
     network = load_tflite_classifier(args.classifier).trainable_()
-    photos = train + val
-    report = finetune_classifier(Trainable(network, normalize=pixels_255, input_size=224), photos,
+    report = finetune_classifier(Trainable(network, normalize=pixels_255, input_size=224), train,
                                  args.work / "cache", out=args.out, iterations=iterations, steps=args.steps,
-                                 batch_size=args.batch_size, lr=args.lr, val_fraction=len(val) / len(photos),
-                                 resume=args.resume, codec_weights=args.codec_weights)
+                                 batch_size=args.batch_size, lr=args.lr, val_photos=val,
+                                 original_share=args.original_share, resume=args.resume,
+                                 codec_weights=args.codec_weights)
     print(report)
     return 0
 
