@@ -366,11 +366,11 @@ class SettingsReport:
                          f"{reduction} | {values} |")
         return "\n".join([
             *lines, "",
-            "1-3: the paper's settings: trained on originals / tested on originals, trained on originals / tested "
-            "on compressed, trained on compressed / tested on compressed (the compressed-image model); "
-            "4: the adapted recognizer on the originals (what adaptation costs there).",
-            f"Recognizer {self.recognizer}: trained on originals = weights {self.weights}, adapted = weights "
-            f"{self.adapted_weights}; {self.images} images of {self.data or 'the data set'}."])
+            "Settings 1-3 are the paper's: 1 trained on originals / tested on originals, 2 trained on originals /",
+            "tested on compressed, 3 trained on compressed / tested on compressed (the compressed-image model);",
+            "4 is the adapted recognizer on the originals (what adaptation costs there).",
+            f"{self.recognizer} trained on originals: weights {self.weights}; adapted: weights {self.adapted_weights}; "
+            f"{self.images} images in {self.data or 'the data set'}."])
 
 
 def evaluate_settings(task: str, recognizer: Recognizer, adapted: Recognizer, images: Sequence[Path], truth: dict,
