@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codec-weights", default="GRU_S_V4")
     parser.add_argument("--work", type=Path, required=True, help="folder for the scaled photos and the cache")
     parser.add_argument("--out", type=Path, required=True, help="the adapted classifier's state dict")
-    parser.add_argument("--iterations", type=int, default=3, help="adapt to 1…N iterations (default 3)")
+    parser.add_argument("--iterations", type=int, default=3, help="decode at 1…N iterations (default 3)")
+    parser.add_argument("--train-on", type=int, nargs="+", default=None, metavar="K",
+                        help="iteration counts to train on, one drawn per sample (default: 1…N)")
     parser.add_argument("--max-side", type=int, default=500)
     parser.add_argument("--prepare-only", action="store_true", help="stages 1 and 2 only")
     parser.add_argument("--steps", type=int, default=600)
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     network = load_tflite_classifier(args.classifier).trainable_()
     report = finetune_classifier(Trainable(network, normalize=pixels_255, input_size=224), train,
-                                 args.work / "cache", out=args.out, iterations=iterations, steps=args.steps,
+                                 args.work / "cache", out=args.out, iterations=args.train_on or iterations, steps=args.steps,
                                  batch_size=args.batch_size, lr=args.lr, val_photos=val,
                                  original_share=args.original_share, resume=args.resume,
                                  codec_weights=args.codec_weights)
