@@ -194,7 +194,8 @@ def build_decoded_cache(photos: Sequence[Path], cache: Path, iterations: Sequenc
     todo: dict[str, dict[str, Any]] = {}  # one job per key: the same photo twice is coded once
     for index, (entry, cached) in enumerate(entries):
         if cached is not True and entry.key not in todo:
-            todo[entry.key] = {"index": index, "source": str(entry.source), "cached": cached or ""}
+            todo[entry.key] = {"index": index, "source": os.path.abspath(entry.source),  # workers' cwd differs
+                               "cached": os.path.abspath(cached) if cached else ""}
     jobs = list(todo.values())
     if jobs:
         results = (_on_ray(jobs, ray, codec_weights, wanted, workers=workers, batch_size=batch_size, threads=threads)

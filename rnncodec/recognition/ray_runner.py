@@ -5,7 +5,10 @@ Ray is optional (``pip install 'rnncodec[ray]'``); this module imports it only w
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from .errors import RecognitionError
@@ -44,8 +47,9 @@ def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence
     started = not ray.is_initialized()
     if started:
         try:
-            ray.init(address=None if address == "local" else address, include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.WARNING)
+            with _neutral_working_directory():
+                ray.init(address=None if address == "local" else address, include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise RecognitionError(f"cannot start or reach Ray at {address!r}: {' '.join(str(exc).split())[:200]}") \
                 from None
@@ -69,3 +73,17 @@ def map_photos(jobs: Sequence[dict[str, Any]], coder: type, coder_args: Sequence
     finally:
         if started:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def _neutral_working_directory() -> Iterator[None]:
+    """Start Ray from the folder holding the rnncodec package this process runs: Ray puts the
+    driver's working directory on its workers' ``sys.path`` (and its processes keep it as theirs),
+    so a source checkout there (``./rnncodec`` without its installed ``formats``) would shadow the
+    installed package in every worker; this folder holds the very package the driver imported."""
+    here = os.getcwd()
+    os.chdir(Path(__file__).resolve().parents[2])
+    try:
+        yield
+    finally:
+        os.chdir(here)
