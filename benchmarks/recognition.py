@@ -194,10 +194,10 @@ def photo_settings(path: Path) -> dict[str, dict]:
     rgb = source.rgb
     out = {"original": {"bytes": path.stat().st_size, "fits": True, "prediction": recognise(rgb)}}
     adapted = options["task"] == "classify" and bool(options["adapted"])
-    if options["task"] == "classify" and options["check_reference"]:
-        out["original"]["reference"] = classify_reference(rgb)[0]
     if adapted:
         out["original"]["adapted"] = classify_adapted(rgb)
+    if options["task"] == "classify" and options["check_reference"]:  # the unadapted copy's answer, once
+        out["original"]["reference"] = (out["original"]["adapted"]["copy"] if adapted else classify_reference(rgb))[0]
     jpeg, webp = _pillow(rgb, "JPEG"), _pillow(rgb, "WEBP")
 
     def baseline(name: str, encode, qualities, budget: int) -> None:

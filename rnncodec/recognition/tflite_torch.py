@@ -300,16 +300,14 @@ def load_tflite_classifier(path: Union[str, Path], state_dict: Union[None, str, 
     Raises:
         RecognizerWeightsError: ``state_dict`` does not fit the graph.
     """
-    from .errors import RecognizerWeightsError
-    from .hub import read_state_dict
+    from .hub import load_network, read_state_dict
 
-    model = TFLiteClassifier(*_read_graph(path)).eval()
-    if state_dict is not None:
-        weights = state_dict if isinstance(state_dict, dict) else read_state_dict(Path(state_dict))
-        expected = model.state_dict()
-        if weights.keys() != expected.keys() or any(weights[k].shape != v.shape for k, v in expected.items()):
-            raise RecognizerWeightsError(f"the weights do not fit the classifier graph of {Path(path).name}")
-        model.load_state_dict({k: v.float() for k, v in weights.items()})
-    for buffer in model.buffers():
-        buffer.requires_grad_(False)
-    return model
+    graph = _read_graph(path)
+    if state_dict is None:
+        model = TFLiteClassifier(*graph).eval()
+        for buffer in model.buffers():
+            buffer.requires_grad_(False)
+        return model
+    weights = state_dict if isinstance(state_dict, dict) else read_state_dict(Path(state_dict))
+    return load_network(lambda: TFLiteClassifier(*graph), {k: v.float() for k, v in weights.items()},
+                        f"the classifier graph of {Path(path).name}")
