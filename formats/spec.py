@@ -65,6 +65,10 @@ CONTEXT_WEIGHT_BITS = 6
 CONTEXT_CROSS_CHANNELS = 32
 #: Coder 2: logits (quarter bits of log-odds) are clamped to ±CONTEXT_LOGIT_LIMIT.
 CONTEXT_LOGIT_LIMIT = 64
+#: Context-adaptive coder with stopped blocks (spatially adaptive iterations), SPEC.md §7.3.
+CODER_ADAPTIVE = 3
+#: A code value (besides 0 and 1) for "no bits here": the block stopped (coder 3 only, SPEC.md §7.3).
+STOPPED = 2
 #: A RITR payload may exceed the raw packed size by at most this many bytes (coder framing).
 ITERATION_PAYLOAD_SLACK = 1024
 #: zstd frame magic number, as it appears in the payload (little-endian 0xFD2FB528).

@@ -18,6 +18,7 @@ from . import spec
 from .ancillary import encode_alpha, encode_metadata
 from .chunks import pack_chunk
 from .coders import get_coder
+from .coders.context.stops import check_stops
 from .header import Header
 
 if TYPE_CHECKING:  # numpy is imported when a code is written, keeping ``rnc info`` fast
@@ -26,22 +27,32 @@ if TYPE_CHECKING:  # numpy is imported when a code is written, keeping ``rnc inf
 __all__ = ["RNCWriter", "write_bytes", "check_code"]
 
 
-def check_code(bits: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """``bits`` as a C-contiguous ``{0,1}`` uint8 array of ``shape``; :class:`ValueError` if not.
+def check_code(bits: np.ndarray, shape: tuple[int, int, int], coder: str = "raw",
+               last: np.ndarray | None = None, first: bool = True) -> np.ndarray:
+    """``bits`` as a C-contiguous uint8 array of ``shape``; :class:`ValueError` if not.
 
-    Boolean arrays and integer arrays holding only 0 and 1 are accepted.
+    Boolean arrays and integer arrays holding only 0 and 1 are accepted, and ``STOPPED`` (2) with
+    the coder ``adaptive`` only, by the rules of SPEC.md §7.3 (whole blocks, none in iteration 1
+    (``first``), none active again after it stopped in ``last``, the previous iteration's code).
     """
     import numpy as np
 
     bits = np.asarray(bits)
     if bits.shape != shape:
         raise ValueError(f"code has shape {bits.shape}, expected {shape}")
+    stops = get_coder(coder).codes_stops
     if bits.dtype != np.bool_:
         if not np.issubdtype(bits.dtype, np.integer):
             raise ValueError(f"code has dtype {bits.dtype}, expected uint8 or bool")
-        if bits.size and (bits.min() < 0 or bits.max() > 1):
-            raise ValueError("code values must be 0 or 1")
-    return np.ascontiguousarray(bits, dtype=np.uint8)
+        if bits.size and (bits.min() < 0 or bits.max() > (spec.STOPPED if stops else 1)):
+            if stops or bits.max() != spec.STOPPED:
+                raise ValueError(f"code values must be 0 or 1{' or STOPPED (2)' if stops else ''}")
+            raise ValueError(f"code values must be 0 or 1 with the coder {coder!r}: STOPPED (2), a block "
+                             f"that sent no bits, needs the coder 'adaptive'")
+    bits = np.ascontiguousarray(bits, dtype=np.uint8)
+    if stops:
+        check_stops(bits, None if first else last)
+    return bits
 
 
 class RNCWriter:
@@ -84,21 +95,23 @@ class RNCWriter:
         self._emit(b"".join(parts))
 
     def write_iteration(self, bits: np.ndarray) -> int:
-        """Code ``bits`` (shape ``header.code_shape``, values 0/1) as the next RITR chunk.
+        """Code ``bits`` (shape ``header.code_shape``, values 0/1, and ``STOPPED`` blocks from the
+        second iteration on with the coder ``adaptive``) as the next RITR chunk.
 
         Returns:
             The bytes written (payload + 12 bytes of framing).
 
         Raises:
             ValueError: the writer is closed, all declared iterations were written already, or
-                ``bits`` has the wrong shape or values.
+                ``bits`` has the wrong shape or values (or stops that break SPEC.md §7.3's rules).
         """
         if self.closed:
             raise ValueError("write_iteration() on a closed RNCWriter")
         if self.iterations_written >= self.header.iterations:
             raise ValueError(f"the header declares {self.header.iterations} iterations")
         shape = self.header.code_shape
-        bits = check_code(bits, shape)
+        last = self._previous[-1] if self._previous else None
+        bits = check_code(bits, shape, self.header.coder, last, first=not self.iterations_written)
         payload = self._coder.encode(bits, self._previous)
         if len(payload) > self._coder.max_payload_bytes(shape):
             raise ValueError(

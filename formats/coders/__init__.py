@@ -1,15 +1,15 @@
 """Payload coders: how one iteration's code tensor becomes the data of its RITR chunk — and their registry.
 
 Each coder (:class:`.base.Coder`) is identified in files by its RHDR ``coder`` byte and in the API by
-its name: :mod:`.raw` (0), :mod:`.zstd` (1) and :mod:`.context` (2, the context-adaptive rANS coder,
-SPEC.md §7.2).  Register another under a new id with :func:`register_coder` and the writer and
+its name: :mod:`.raw` (0), :mod:`.zstd` (1), :mod:`.context` (2, the context-adaptive rANS coder,
+SPEC.md §7.2, and 3, ``adaptive``, the same with blocks that stop, §7.3).  Register another under a new id with :func:`register_coder` and the writer and
 reader use it with no other change.
 """
 
 from __future__ import annotations
 
 from .base import Coder, Shape, packed_size
-from .context import ContextCoder
+from .context import AdaptiveCoder, ContextCoder
 from .raw import RawCoder
 from .zstd import ZstdCoder
 
@@ -18,6 +18,7 @@ __all__ = [
     "RawCoder",
     "ZstdCoder",
     "ContextCoder",
+    "AdaptiveCoder",
     "register_coder",
     "get_coder",
     "coder_by_id",
@@ -62,3 +63,4 @@ def coder_names() -> list[str]:
 register_coder(RawCoder())
 register_coder(ZstdCoder())
 register_coder(ContextCoder())
+register_coder(AdaptiveCoder())

@@ -1,6 +1,7 @@
 """The coder interface: how one iteration's code tensor becomes the data of its RITR chunk.
 
-A coder turns a ``{0,1}`` ``uint8`` array of shape ``(bits_per_block, grid_h, grid_w)`` into bytes
+A coder turns a ``{0,1}`` ``uint8`` array of shape ``(bits_per_block, grid_h, grid_w)`` (and, for a
+coder with :attr:`Coder.codes_stops`, ``STOPPED`` over whole blocks) into bytes
 and back.  Both directions receive the earlier iterations' bit arrays (``previous``), so a
 context-adaptive coder that predicts iteration *t* from iterations 1…t−1 fits the same interface.
 Coders raise :class:`ValueError` for a payload they cannot decode; the reader turns that into a
@@ -36,19 +37,23 @@ class Coder(ABC):
         name: the short name used by :class:`~rnncodec.formats.Header` and the CLI.
         uses_history: whether :meth:`encode`/:meth:`decode` read ``previous``; when false, the
             writer does not keep earlier iterations in memory.
+        codes_stops: whether codes may hold ``STOPPED`` (blocks that sent no bits, SPEC.md §7.3);
+            only such a coder's :meth:`decode` yields it.
     """
 
     id: int
     name: str
     uses_history: bool = False
+    codes_stops: bool = False
 
     @abstractmethod
     def encode(self, bits: np.ndarray, previous: Sequence[np.ndarray]) -> bytes:
-        """Payload bytes for ``bits`` (a checked ``{0,1}`` uint8 array of the code shape)."""
+        """Payload bytes for ``bits`` (a checked ``{0,1}`` uint8 array of the code shape, with
+        ``STOPPED`` blocks if :attr:`codes_stops`)."""
 
     @abstractmethod
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
-        """The ``{0,1}`` uint8 array of ``shape`` coded in ``payload``; ``ValueError`` if invalid."""
+        """The ``{0,1}`` (``STOPPED`` too if :attr:`codes_stops`) uint8 array of ``shape`` coded in ``payload``; ``ValueError`` if invalid."""
 
     def max_payload_bytes(self, shape: Shape) -> int:
         """Largest payload a reader accepts for ``shape``; checked before the payload is read."""

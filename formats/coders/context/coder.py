@@ -18,7 +18,7 @@ from ... import spec
 from ..base import Coder, Shape
 from .fit import fit_weights, windows
 from .model import (BIAS, CROSS, CROSS_CHANNELS, PHASES, PREVIOUS, SPATIAL, Weights, logit_bound, phase_grid,
-                    probability_table, signed_padded, spatial_sums)
+                    probability_table, signed, signed_padded, spatial_sums)
 from .weights import WINDOW_BITS, read_weights, weight_symbols
 
 if TYPE_CHECKING:
@@ -30,13 +30,14 @@ __all__ = ["ContextCoder", "max_payload_bytes", "STRIP_SYMBOLS"]
 STRIP_SYMBOLS = 1 << 16
 
 
-def max_payload_bytes(shape: Shape) -> int:
+def max_payload_bytes(shape: Shape, decisions: int = 0) -> int:
     """Largest payload for ``shape``: 25 bits per symbol (every probability is ≥ 2⁻²⁴) — the
-    code's bits, the flag, the window and the bits of the most weights — and the final state
-    (8 bytes), in whole words."""
+    ``decisions`` (coder 3), the code's bits, the flag, the window and the bits of the most
+    weights — and the final state (8 bytes), in whole words."""
     bits, rows, cols = shape
     weight_bits = spec.CONTEXT_WEIGHT_BITS * sum(CROSS + min(c, CROSS_CHANNELS) for c in range(bits))
-    return 4 * -(-(25 * (bits * rows * cols + 1 + WINDOW_BITS + weight_bits) + 64) // 32)
+    symbols = decisions + bits * rows * cols + 1 + WINDOW_BITS + weight_bits
+    return 4 * -(-(25 * symbols + 64) // 32)
 
 
 def _probability_of_one(weight_of_zero: np.ndarray) -> np.ndarray:
@@ -56,11 +57,9 @@ def _last_code(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray | Non
 
 
 def _last_signed(previous: Sequence[np.ndarray], shape: Shape) -> np.ndarray | None:
-    """``2L − 1`` (int8) of the previous iteration ``L``, or ``None``."""
-    import numpy as np
-
+    """``s(L)`` (int8, 0 where stopped) of the previous iteration ``L``, or ``None``."""
     last = _last_code(previous, shape)
-    return None if last is None else 2 * last.astype(np.int8) - 1
+    return None if last is None else signed(last)
 
 
 class ContextCoder(Coder):
@@ -71,23 +70,32 @@ class ContextCoder(Coder):
     uses_history = True
 
     def encode(self, bits: np.ndarray, previous: Sequence[np.ndarray]) -> bytes:
+        import numpy as np
+
+        head, active = self._stop_symbols(bits, previous)
         last_signed = _last_signed(previous, bits.shape)
         padded = signed_padded(bits)
-        plan, cost = None, 1 + bits.size  # without a model: a flag, then a bit per bit
-        for window in windows(bits.shape):
-            candidate = _symbols(bits, fit_weights(bits, padded, last_signed, window), padded, last_signed)
+        places = bits.shape[1] * bits.shape[2] if active is None else int(active.sum())
+        plan, cost = None, 1 + bits.shape[0] * places  # without a model: a flag, then a bit per bit
+        for window in windows(bits.shape, places):
+            weights = fit_weights(bits, padded, last_signed, window, active)
+            candidate = _symbols(bits, weights, padded, last_signed, active)
             candidate_cost = _ideal_bits(*candidate)
             if candidate_cost < cost:
                 plan, cost = candidate, candidate_cost
-        return ans_payload(*(plan or _symbols(bits, None, padded, last_signed)))
+        symbols, probabilities = plan or _symbols(bits, None, padded, last_signed, active)
+        if len(head[0]):
+            symbols = np.concatenate([head[0].astype(np.int32), symbols])
+            probabilities = np.concatenate([_probability_of_one(head[1]), probabilities])
+        return ans_payload(symbols, probabilities)
 
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
         import constriction
         import numpy as np
 
-        if len(payload) % 4 or len(payload) > max_payload_bytes(shape):
-            raise ValueError(f"payload of {len(payload)} bytes is not whole 32-bit words within "
-                             f"the {max_payload_bytes(shape)}-byte cap")
+        cap = self.max_payload_bytes(shape)
+        if len(payload) % 4 or len(payload) > cap:
+            raise ValueError(f"payload of {len(payload)} bytes is not whole 32-bit words within the {cap}-byte cap")
         last = _last_code(previous, shape)
         try:
             coder = constriction.stream.stack.AnsCoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
@@ -101,17 +109,18 @@ class ContextCoder(Coder):
                 return np.zeros(0, dtype=np.int32)
             return coder.decode(bernoulli, probabilities)
 
-        weights = read_weights(lambda m: read(_probability_of_one(m)), shape[0], last is not None)
+        def read_m(weights_of_zero: np.ndarray) -> np.ndarray:
+            return read(_probability_of_one(weights_of_zero))
+
+        active = self._read_stops(read_m, shape, previous)
+        weights = read_weights(read_m, shape[0], last is not None)
         bits = np.zeros(shape, dtype=np.uint8)
+        if active is not None:
+            bits[:, ~active] = spec.STOPPED
         if weights is None:
-            flat = bits.reshape(-1)
-            for start in range(0, flat.size, STRIP_SYMBOLS):
-                if coder.is_empty():  # the rest decodes as zeros (below)
-                    break
-                stop = min(start + STRIP_SYMBOLS, flat.size)
-                flat[start:stop] = read(np.full(stop - start, 0.5))
+            _decode_flat(read, coder.is_empty, bits, active)
         else:
-            _decode_bits(read, coder.is_empty, weights, bits, last)
+            _decode_bits(read, coder.is_empty, weights, bits, last, active)
         if coder.num_words():  # the state is not 0, or words were never read
             raise ValueError("payload does not end where the code does (data left over)")
         return bits
@@ -119,22 +128,35 @@ class ContextCoder(Coder):
     def max_payload_bytes(self, shape: Shape) -> int:
         return max_payload_bytes(shape)
 
+    def _stop_symbols(self, bits: np.ndarray, previous: Sequence[np.ndarray]) -> tuple[tuple, np.ndarray | None]:
+        """The symbols before the model's (and their ``m``), and the map of the blocks with bits
+        (``None``: all of them).  Coder 2 has neither; coder 3 (:mod:`.adaptive`) its stops."""
+        import numpy as np
 
-def _symbols(bits: np.ndarray, weights: Weights | None, padded: np.ndarray,
-             last_signed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Every symbol of the payload (int32) and constriction's probability that it is 1.
+        return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)), None
+
+    def _read_stops(self, read, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray | None:
+        """What :meth:`_stop_symbols` wrote, read back with ``read(m)``: the map of the blocks with bits."""
+        return None
+
+
+def _symbols(bits: np.ndarray, weights: Weights | None, padded: np.ndarray, last_signed: np.ndarray | None,
+             active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The model's and the code's symbols (int32) and constriction's probability that each is 1;
+    the code's bits at the ``active`` places only (``None``: all).
 
     Memory: the two arrays (12 bytes a bit) and one channel's logits."""
     import numpy as np
 
     head, weights_of_zero = weight_symbols(weights)
     start = sum(len(part) for part in head)
-    symbols = np.empty(start + bits.size, dtype=np.int32)
-    probabilities = np.empty(start + bits.size, dtype=np.float64)
+    coded = bits.size if active is None else bits.shape[0] * int(active.sum())
+    symbols = np.empty(start + coded, dtype=np.int32)
+    probabilities = np.empty(start + coded, dtype=np.float64)
     symbols[:start] = np.concatenate(head)
     probabilities[:start] = _probability_of_one(np.concatenate(weights_of_zero))
     if weights is None:
-        symbols[start:] = bits.ravel()
+        symbols[start:] = (bits if active is None else bits[:, active]).ravel()
         probabilities[start:] = 0.5
         return symbols, probabilities
     table, bound = probability_table(bits.shape[0]), logit_bound(bits.shape[0])
@@ -142,10 +164,13 @@ def _symbols(bits: np.ndarray, weights: Weights | None, padded: np.ndarray,
     for c in range(bits.shape[0]):
         index = weights.channel_logits(c, padded, spatial, last_signed) + np.int32(bound)
         for phase in range(len(PHASES)):
-            group = phase_grid(bits[c], phase)
+            group, logits = phase_grid(bits[c], phase), phase_grid(index, phase)
+            if active is not None:
+                where = phase_grid(active, phase)
+                group, logits = group[where], logits[where]
             stop = start + group.size
             symbols[start:stop] = group.ravel()
-            probabilities[start:stop] = table[phase_grid(index, phase).ravel()]
+            probabilities[start:stop] = table[logits.ravel()]
             start = stop
     return symbols, probabilities
 
@@ -162,9 +187,27 @@ def _ideal_bits(symbols: np.ndarray, probabilities: np.ndarray) -> float:
     return total
 
 
-def _decode_bits(read, exhausted, weights: Weights, bits: np.ndarray, last: np.ndarray | None) -> None:
-    """Decode the code's bits into ``bits`` (zeros), group by group, each group in strips of whole
-    rows of at most :data:`STRIP_SYMBOLS` bits, with ``read(probabilities of a 1)``.
+def _decode_flat(read, exhausted, bits: np.ndarray, active: np.ndarray | None) -> None:
+    """Decode the code's bits sent without a model (probability ½ each) into ``bits`` (zeros, and
+    ``STOPPED`` off ``active``), in C order, at most :data:`STRIP_SYMBOLS` a call."""
+    import numpy as np
+
+    channels = bits.shape[0]
+    places = np.arange(bits[0].size) if active is None else np.flatnonzero(active)
+    planes = bits.reshape(channels, -1)
+    for c in range(channels):
+        for start in range(0, len(places), STRIP_SYMBOLS):
+            if exhausted():  # the rest decodes as zeros (SPEC.md §7.2)
+                return
+            where = places[start:start + STRIP_SYMBOLS]
+            planes[c, where] = read(np.full(len(where), 0.5))
+
+
+def _decode_bits(read, exhausted, weights: Weights, bits: np.ndarray, last: np.ndarray | None,
+                 active: np.ndarray | None = None) -> None:
+    """Decode the code's bits into ``bits`` (zeros, and ``STOPPED`` off ``active``), group by
+    group, each group in strips of whole rows of at most :data:`STRIP_SYMBOLS` places, with
+    ``read(probabilities of a 1)``.
 
     Working memory is a few strips, whatever the code's size: logits are computed from ``bits``
     and ``last`` (the previous iteration's code) strip by strip, in exact int32 arithmetic.  Once
@@ -193,8 +236,12 @@ def _decode_bits(read, exhausted, weights: Weights, bits: np.ndarray, last: np.n
                 if spatial:
                     index += spatial * _strip_spatial_sum(bits[c], place, offsets)
                 if previous:
-                    index += np.int32(2 * previous) * last[c][place] - np.int32(previous)
-                bits[c][place] = read(table[index].ravel()).reshape(index.shape)
+                    index += np.int32(previous) * signed(last[c][place], "int32")
+                if active is None:
+                    bits[c][place] = read(table[index].ravel()).reshape(index.shape)
+                else:  # a stopped place's index is never looked up (its values are not 0 or 1)
+                    where = active[place]
+                    bits[c][place][where] = read(table[index[where]])
 
 
 def _strip_spatial_sum(plane: np.ndarray, place: tuple[slice, slice], offsets) -> np.ndarray:
@@ -206,7 +253,7 @@ def _strip_spatial_sum(plane: np.ndarray, place: tuple[slice, slice], offsets) -
     for dy, dx in offsets:
         target, source = zip(*(_shifted(axis, delta, size) for axis, delta, size in zip(place, (dy, dx), plane.shape)))
         if all(t.stop > t.start for t in target):
-            total[target] += 2 * plane[source].astype(np.int32) - 1
+            total[target] += signed(plane[source], "int32")
     return total
 
 

@@ -30,23 +30,32 @@ _ONLY_THE_FULL_WINDOW = 1024  # places from which the full window is the only ca
 FIT_PLACES = 1 << 16
 
 
-def windows(shape: tuple[int, int, int]) -> list[int]:
-    """The windows worth trying for a code of ``shape``: cross weights pay for themselves on
-    large codes (a 768×512 image has 1536 places) and can cost more than they save on small
-    ones (under ~300 places), so there the encoder tries no cross weights too."""
+def windows(shape: tuple[int, int, int], places: int | None = None) -> list[int]:
+    """The windows worth trying for a code of ``shape`` with ``places`` blocks holding bits (default:
+    all; none: no model is worth fitting): cross weights pay for themselves on large codes (a
+    768×512 image has 1536 places) and can cost more than they save on small ones (under ~300
+    places), so there the encoder tries no cross weights too."""
     channels, rows, cols = shape
-    full = min(CROSS_CHANNELS, channels - 1, rows * cols // _PLACES_PER_WINDOW_CHANNEL)
-    return [full] if rows * cols >= _ONLY_THE_FULL_WINDOW or not full else [full, 0]
+    places = rows * cols if places is None else places
+    if not places:
+        return []
+    full = min(CROSS_CHANNELS, channels - 1, places // _PLACES_PER_WINDOW_CHANNEL)
+    return [full] if places >= _ONLY_THE_FULL_WINDOW or not full else [full, 0]
 
 
-def fit_weights(bits: np.ndarray, padded: np.ndarray, last_signed: np.ndarray | None, window: int) -> Weights:
+def fit_weights(bits: np.ndarray, padded: np.ndarray, last_signed: np.ndarray | None, window: int,
+                active: np.ndarray | None = None) -> Weights:
     """Weights for the code ``bits`` (its :func:`~.model.signed_padded` form ``padded``),
-    given the previous iteration's ``2L − 1`` (``None`` for iteration 1), with cross weights for
-    ``window`` channels."""
+    given the previous iteration's ``s(L)`` (``None`` for iteration 1), with cross weights for
+    ``window`` channels, fitted on the places of ``active`` (default: all)."""
     import numpy as np
 
     channels = bits.shape[0]
-    sample = _sample(bits.shape[1], bits.shape[2])
+    if active is None:
+        sample = _sample(bits.shape[1], bits.shape[2])
+    else:  # the blocks with bits, every k-th of them when there are more than FIT_PLACES
+        places = np.flatnonzero(active)
+        sample = places[::-(-len(places) // FIT_PLACES)]
     signed = padded[:, 1:-1, 1:-1].reshape(channels, -1)[:, sample].astype(np.float64)
     last = np.zeros_like(signed) if last_signed is None else last_signed.reshape(channels, -1)[:, sample]
     own = np.stack([np.ones_like(signed), spatial_sums(padded).reshape(channels, -1)[:, sample], last],

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported when a payload is coded, keeping ``import rnncodec
     import numpy as np
 
 __all__ = ["PHASES", "BIAS", "SPATIAL", "PREVIOUS", "CROSS", "CROSS_CHANNELS", "WEIGHT_LIMITS", "SQUASH",
-           "Weights", "signed_padded", "spatial_sums", "phase_grid", "logit_bound",
+           "Weights", "signed", "signed_padded", "spatial_sums", "phase_grid", "logit_bound",
            "probability_table"]
 
 Offsets = tuple[tuple[int, int], ...]
@@ -61,13 +61,21 @@ def _weight_of_zero(z: int) -> int:
 SQUASH: tuple[int, ...] = tuple(_weight_of_zero(z) for z in range(-_LIMIT, _LIMIT + 1))
 
 
+def signed(code: np.ndarray, dtype: str = "int8") -> np.ndarray:
+    """``s(v)``: ``2v − 1`` of each value, and 0 where it is ``STOPPED`` (coder 3: no bit there)."""
+    import numpy as np
+
+    values = code.astype(dtype)
+    return 2 * values - 1 - 3 * (values >> 1)  # 0 → −1, 1 → +1, STOPPED = 2 → 0
+
+
 def signed_padded(bits: np.ndarray) -> np.ndarray:
-    """``2·bits − 1`` as int8, with a border of zeros one wide around each channel."""
+    """:func:`signed` of ``bits`` (int8), with a border of zeros one wide around each channel."""
     import numpy as np
 
     channels, rows, cols = bits.shape
     out = np.zeros((channels, rows + 2, cols + 2), dtype=np.int8)
-    out[:, 1:-1, 1:-1] = 2 * bits.astype(np.int8) - 1
+    out[:, 1:-1, 1:-1] = signed(bits)
     return out
 
 
