@@ -6,7 +6,8 @@ entry gives the outcome of reading the file *completely* — parsing every chunk
 every iteration and the alpha plane — in strict and in lenient mode: either
 ``{"error": "<ErrorName>"}`` (a class of :mod:`rnncodec.formats.errors`) or the file's
 properties, where ``codes_sha256`` is the SHA-256 of the iterations' codes packed as the raw
-coder packs them, concatenated (so another implementation can check its decoder too).
+coder packs them, concatenated (so another implementation can check its decoder too) — for
+coder 3 (``adaptive``), whose codes hold ``STOPPED`` too, of the codes' bytes (a byte a value).
 
 The expected outcomes are written here by hand and the codes' hashes are taken from the codes
 that were encoded, not from reading the files back, so the vectors test the reader.
@@ -27,12 +28,13 @@ import numpy as np
 
 from rnncodec.formats import spec
 from rnncodec.formats.chunks import pack_chunk
+from rnncodec.formats.coders import get_coder
 from rnncodec.formats.coders.context.coder import ans_payload
 from rnncodec.formats.header import Header, encode_varint
 from rnncodec.formats.writer import write_bytes
 
-__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "flat_payload",
-           "codes_sha256"]
+__all__ = ["Vector", "build_vectors", "write_vectors", "random_codes", "correlated_codes", "stopped_codes",
+           "flat_payload", "codes_sha256"]
 
 WEIGHTS = hashlib.sha256(b"rnncodec conformance weights").digest()
 
@@ -60,16 +62,36 @@ def correlated_codes(shape: tuple[int, int, int], iterations: int, seed: int = 0
     return codes
 
 
+def stopped_codes(codes: list[np.ndarray], seed: int = 0, rate: float = 0.25,
+                  smooth: bool = True) -> list[np.ndarray]:
+    """``codes`` with blocks that stop (coder 3, SPEC.md §7.3): each block gets a level in [0, 1)
+    (a smooth field's ranks, as a quality threshold over an image gives, or independent ones) and
+    stops at the first iteration t ≥ 2 with ``level < rate·(t − 1)``."""
+    rng = np.random.default_rng(seed)
+    grid = codes[0].shape[1:]
+    field = rng.normal(size=grid)
+    if smooth:
+        field = field.cumsum(axis=0).cumsum(axis=1) + rng.normal(size=grid)
+    level = np.argsort(np.argsort(field, axis=None)).reshape(grid) / field.size
+    out = []
+    for t, bits in enumerate(codes, start=1):
+        bits = bits.copy()
+        bits[:, level < rate * (t - 1)] = spec.STOPPED
+        out.append(bits)
+    return out
+
+
 def flat_payload(symbols: list[int]) -> bytes:
     """A coder 2 payload of ``symbols`` each coded with probability ½ (SPEC.md §7.2 "flat")."""
     return ans_payload(np.array(symbols, dtype=np.int32), np.full(len(symbols), 0.5))
 
 
-def codes_sha256(codes: list[np.ndarray]) -> str:
-    """SHA-256 (hex) of the codes packed 8 bits a byte (``np.packbits``), concatenated."""
+def codes_sha256(codes: list[np.ndarray], coder: str = "raw") -> str:
+    """SHA-256 (hex) of the codes packed 8 bits a byte (``np.packbits``), concatenated; for the
+    coder ``adaptive``, whose codes hold ``STOPPED`` too, of their bytes (one a value, C order)."""
     digest = hashlib.sha256()
     for code in codes:
-        digest.update(np.packbits(code, axis=None).tobytes())
+        digest.update(code.tobytes() if coder == "adaptive" else np.packbits(code, axis=None).tobytes())
     return digest.hexdigest()
 
 
@@ -115,7 +137,7 @@ def _valid(header: Header, codes: list[np.ndarray], metadata=None, alpha=None, *
         "iterations_declared": header.iterations,
         "truncated": truncated,
         "metadata": metadata,
-        "codes_sha256": codes_sha256(codes),
+        "codes_sha256": codes_sha256(codes, header.coder),
         "alpha_sha256": None if alpha is None else hashlib.sha256(alpha.tobytes()).hexdigest(),
     }
 
@@ -166,8 +188,10 @@ def build_vectors() -> list[Vector]:
         vectors.append(Vector(f"{name}.rnc", description, data, strict, lenient or {}))
 
     def valid(name: str, description: str, header: Header, seed: int, metadata=None, alpha=None):
-        codes = (correlated_codes(header.code_shape, header.iterations, seed) if header.coder == "context"
+        codes = (correlated_codes(header.code_shape, header.iterations, seed) if header.coder in ("context", "adaptive")
                  else random_codes(header, seed))
+        if header.coder == "adaptive":
+            codes = stopped_codes(codes, seed)
         add(name, description, write_bytes(header, codes, metadata, alpha),
             _valid(header, codes, metadata, alpha))
         return header, codes
@@ -294,6 +318,39 @@ def build_vectors() -> list[Vector]:
         context_file(first[:-1]), corrupt)
     add("context-window-over-32", "coder 2 payload whose window is 33 channels (at most 32)",
         context_file(flat_payload([1, 1, 0, 0, 0, 0, 1])), corrupt)
+
+    h_ad, codes_ad = valid("valid-192x128-RGB-adaptive-5it", "coder 3: blocks stop from iteration 2 (a quarter "
+                           "more each iteration), the model over the active blocks",
+                           _header(width=192, height=128, iterations=5, coder="adaptive"), 13)
+    valid("valid-33x17-RGB-adaptive-4it-bpb5", "coder 3, odd grid, 5 bits per block, flat bits",
+          _header(width=33, height=17, iterations=4, bits_per_block=5, coder="adaptive"), 14)
+    valid("valid-1x1-L-adaptive-3it", "coder 3 on one block, which stops at iteration 2",
+          _header(width=1, height=1, mode="L", iterations=3, coder="adaptive"), 15)
+    ad_file = write_bytes(h_ad, codes_ad)
+    ad_rhdr, *ad_ritr, ad_rend = _chunks_of(ad_file)
+
+    def adaptive_file(index: int, payload: bytes) -> bytes:
+        """The coder 3 vector with iteration ``index``'s payload replaced."""
+        ritr = list(ad_ritr)
+        ritr[index - 1] = pack_chunk(spec.CHUNK_ITERATION, payload, index=index)
+        return ad_file[:8] + ad_rhdr + b"".join(ritr) + ad_rend
+
+    second = ad_ritr[1][8:-4]
+    add("adaptive-cut-after-3", "the coder 3 vector cut inside its fourth iteration",
+        ad_file[: len(ad_file) - len(ad_rend) - len(ad_ritr[4]) - 7], _error("TruncatedFileError"),
+        _valid(h_ad, codes_ad[:3], truncated=True))
+    add("adaptive-zero-last-word", "coder 3 payload (iteration 2) ending in a zero word",
+        adaptive_file(2, second + bytes(4)), corrupt)
+    add("adaptive-data-left-over", "coder 3 payload (iteration 2) with a first word never read",
+        adaptive_file(2, b"\x01\x00\x00\x00" + second), corrupt)
+    add("adaptive-not-whole-words", "coder 3 payload (iteration 2) one byte short of whole words",
+        adaptive_file(2, second[:-1]), corrupt)
+    add("adaptive-over-cap", "coder 3 payload one word over its length cap (refused from the chunk head)",
+        adaptive_file(3, b"\x01\x00\x00\x00" * (get_coder("adaptive").max_payload_bytes(h_ad.code_shape) // 4 + 1)),
+        corrupt)
+    add("adaptive-wrong-iteration-payload", "coder 3: iteration 3's payload (coded for other stops) in place 2, "
+        "with a valid CRC",
+        adaptive_file(2, ad_ritr[2][8:-4]), corrupt)
 
     h2 = h16.replace(iterations=2)
     add("truncated-16-to-2", "the 16-iteration vector cut to 2 iterations (what truncate gives)",

@@ -25,7 +25,8 @@ def outcome(data: bytes, strict: bool) -> dict:
     except RNCError as exc:
         return {"error": type(exc).__name__}
     header = rnc.header
-    packed = hashlib.sha256(b"".join(np.packbits(code).tobytes() for code in codes))
+    adaptive = header.coder == "adaptive"  # codes with STOPPED (2): a byte a value
+    packed = hashlib.sha256(b"".join(code.tobytes() if adaptive else np.packbits(code).tobytes() for code in codes))
     return {
         "width": header.width,
         "height": header.height,
