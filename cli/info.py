@@ -36,11 +36,13 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
         rows.append(("metadata", json.dumps(s["metadata"], ensure_ascii=False, sort_keys=True)))
     lines = [display_name(path)] + [f"  {name:<13} {value}" for name, value in rows]
     if s["bytes_per_iteration"]:
-        lines.append(f"  {'iteration':>9} {'bytes':>9} {'cum. bpp':>9}")
+        active = s.get("active_blocks")  # files whose blocks stop (coder adaptive)
+        lines.append(f"  {'iteration':>9} {'bytes':>9} {'cum. bpp':>9}" + (f" {'active blocks':>13}" if active else ""))
         total, pixels = 0, s["width"] * s["height"]
         for k, size in enumerate(s["bytes_per_iteration"], start=1):
             total += size
-            lines.append(f"  {k:>9} {size:>9} {8 * total / pixels:>9.4f}")
+            blocks = f" {active[k - 1]:>13}" if active else ""
+            lines.append(f"  {k:>9} {size:>9} {8 * total / pixels:>9.4f}{blocks}")
     return "\n".join(lines)
 
 

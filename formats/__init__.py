@@ -15,7 +15,8 @@ Writing (streaming)::
 Reading::
 
     rnc = read("x.rnc")                 # or bytes, or a file object; strict=False for cut files
-    codes = rnc.codes(4)                # the first four iterations' bit arrays
+    codes = rnc.codes(4)                # the first four iterations' bit arrays (values 0, 1;
+                                        # and STOPPED over blocks that stopped, coder "adaptive")
     info("x.rnc")                       # a summary dict, no payload decoded
     truncate("x.rnc", iterations=2)     # bytes of the same file with two iterations
     iterations_within("x.rnc", 4000)   # the most iterations whose truncated file is ≤ 4000 bytes
@@ -24,6 +25,7 @@ Reading::
 from __future__ import annotations
 
 from . import errors, parser
+from .spec import STOPPED
 from .chunks import Chunk
 from .coders import Coder, coder_names, get_coder, register_coder
 from .edit import iterations_within, truncate, truncate_to, truncation_sizes
@@ -36,6 +38,7 @@ from .summary import info
 from .writer import RNCWriter, write_bytes
 
 __all__ = [
+    "STOPPED",
     "Header",
     "Limits",
     "DEFAULT_LIMITS",

@@ -111,7 +111,8 @@ class IterationEvent:
         return self.chunk.data
 
     def decode(self, previous: Sequence[np.ndarray] = ()) -> np.ndarray:
-        """The ``{0,1}`` uint8 code tensor of shape ``header.code_shape``.
+        """The uint8 code tensor of shape ``header.code_shape``: values 0 and 1 (and ``STOPPED`` over
+        the blocks that stopped, with coder 3).
 
         Args:
             previous: the decoded codes of iterations 1 … index−1 (needed by context coders).
@@ -123,9 +124,22 @@ class IterationEvent:
         try:
             return coder.decode(self.chunk.data, self.header.code_shape, previous[: self.index - 1])
         except ValueError as exc:
-            raise CorruptChunkError(
-                str(exc), chunk_type=self.chunk.type, offset=self.chunk.offset, index=self.index
-            ) from None
+            raise self._corrupt(exc) from None
+
+    def active_map(self, last_active: np.ndarray | None) -> np.ndarray:
+        """The ``(grid_h, grid_w)`` bool map of the blocks with bits in this iteration, given the
+        previous iteration's (``None`` for the first): coder 3 decodes its stop decisions alone.
+
+        Raises:
+            CorruptChunkError: the payload's decisions do not decode.
+        """
+        try:
+            return get_coder(self.header.coder).active_map(self.chunk.data, self.header.code_shape, last_active)
+        except ValueError as exc:
+            raise self._corrupt(exc) from None
+
+    def _corrupt(self, exc: ValueError) -> CorruptChunkError:
+        return CorruptChunkError(str(exc), chunk_type=self.chunk.type, offset=self.chunk.offset, index=self.index)
 
 
 @dataclass(frozen=True)

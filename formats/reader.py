@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Union
 
 from .chunks import Chunk
+from .coders import get_coder
 from .header import Header
 from .limits import Limits
 from .parser import AlphaEvent, Event, IterationEvent, MetadataEvent, StreamReader
@@ -94,6 +95,21 @@ class RNCFile:
     def bytes_per_iteration(self) -> list[int]:
         """Bytes each RITR chunk takes in the file (payload + 12 bytes of framing)."""
         return [event.chunk.size for event in self._iterations]
+
+    def active_blocks(self) -> list[int] | None:
+        """Blocks with bits in each iteration present, for a coder with stopped blocks (coder 3:
+        only each payload's stop decisions are decoded); ``None`` for the other coders.
+
+        Raises:
+            CorruptChunkError: a payload's decisions do not decode.
+        """
+        if not get_coder(self.header.coder).codes_stops:
+            return None
+        counts, active = [], None
+        for event in self._iterations:
+            active = event.active_map(active)
+            counts.append(int(active.sum()))
+        return counts
 
     @property
     def has_alpha(self) -> bool:

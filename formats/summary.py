@@ -1,4 +1,5 @@
-"""``info``: what a file holds, from its chunks alone (no payload is decompressed)."""
+"""``info``: what a file holds, from its chunks alone (no payload is decompressed; coder 3's stop
+decisions, at the start of its payloads, are)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def info(source: Source, *, strict: bool = False, limits: Limits | None = None) 
     image), ``coder``, ``architecture``, ``weights_sha256`` (hex of the stored 16-byte prefix of
     the weights' SHA-256), ``iterations`` (whole ones present), ``iterations_declared``,
     ``bytes_per_iteration`` (list; RITR chunk sizes, framing included), ``file_bytes``,
-    ``truncated``, ``metadata`` (object or null).
+    ``truncated``, ``metadata`` (object or null); for files whose coder stops blocks (``adaptive``)
+    also ``active_blocks`` (list; blocks with bits in each iteration, of ``grid_h · grid_w``: only the
+    stop decisions at the start of each payload are decoded).
 
     Raises:
         RNCError: the file is not a readable ``.rnc`` file.
@@ -31,7 +34,8 @@ def info(source: Source, *, strict: bool = False, limits: Limits | None = None) 
     """
     rnc = read(source, strict=strict, limits=limits)
     header = rnc.header
-    return {
+    active = rnc.active_blocks()
+    summary = {
         "format_version": spec.FORMAT_VERSION,
         "width": header.width,
         "height": header.height,
@@ -50,3 +54,6 @@ def info(source: Source, *, strict: bool = False, limits: Limits | None = None) 
         "truncated": rnc.truncated,
         "metadata": rnc.metadata,
     }
+    if active is not None:
+        summary["active_blocks"] = active
+    return summary

@@ -67,6 +67,8 @@ def stopped_codes(codes: list[np.ndarray], seed: int = 0, rate: float = 0.25,
     """``codes`` with blocks that stop (coder 3, SPEC.md §7.3): each block gets a level in [0, 1)
     (a smooth field's ranks, as a quality threshold over an image gives, or independent ones) and
     stops at the first iteration t ≥ 2 with ``level < rate·(t − 1)``."""
+    if not codes:
+        return []
     rng = np.random.default_rng(seed)
     grid = codes[0].shape[1:]
     field = rng.normal(size=grid)

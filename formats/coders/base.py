@@ -55,6 +55,15 @@ class Coder(ABC):
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
         """The ``{0,1}`` (``STOPPED`` too if :attr:`codes_stops`) uint8 array of ``shape`` coded in ``payload``; ``ValueError`` if invalid."""
 
+    def active_map(self, payload: bytes, shape: Shape, last_active: np.ndarray | None) -> np.ndarray:
+        """The ``(grid_h, grid_w)`` bool map of the blocks that hold bits in the iteration coded in
+        ``payload``, given ``last_active`` (the previous iteration's map, ``None`` for the first),
+        decoding no more of the payload than that takes; ``ValueError`` if it cannot tell.  Every
+        block, for a coder without :attr:`codes_stops`."""
+        import numpy as np
+
+        return np.ones(shape[1:], dtype=bool)
+
     def max_payload_bytes(self, shape: Shape) -> int:
         """Largest payload a reader accepts for ``shape``; checked before the payload is read."""
         return packed_size(shape) + spec.ITERATION_PAYLOAD_SLACK

@@ -56,3 +56,20 @@ def test_exit_codes_for_bad_input(runner, tmp_path):
     assert result.exit_code == 2 and "no such file or folder" in result.output
     result = runner.invoke(cli, ["info"])
     assert result.exit_code == 2 and "Missing argument 'FILES...'" in result.output
+
+
+def test_adaptive_file_shows_active_blocks(runner, make_header, tmp_path):
+    import numpy as np
+
+    from rnncodec.formats import spec, write_bytes
+
+    header = make_header(width=64, height=48, iterations=2, coder="adaptive")  # 4 × 3 blocks
+    codes = [np.zeros(header.code_shape, np.uint8), np.zeros(header.code_shape, np.uint8)]
+    codes[1][:, 1, 1:] = spec.STOPPED
+    path = tmp_path / "adaptive.rnc"
+    path.write_bytes(write_bytes(header, codes))
+    result = runner.invoke(cli, ["info", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-3].split() == ["iteration", "bytes", "cum.", "bpp", "active", "blocks"]
+    assert lines[-2].split()[-1] == "12" and lines[-1].split()[-1] == "9"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rnncodec.formats import RNCError, TruncatedFileError, info, read
@@ -49,3 +50,19 @@ def test_a_cut_file_is_described_leniently_or_refused_strictly(file16):
         info(cut, strict=True)
     with pytest.raises(RNCError):
         info(b"not an rnc file")
+
+
+def test_adaptive_files_list_their_active_blocks_from_the_decisions_alone(monkeypatch, make_header):
+    """Coder 3: blocks with bits per iteration (only the stop decisions are decoded); other coders: no key."""
+    from rnncodec.formats import spec, write_bytes
+    from rnncodec.formats.coders import get_coder
+
+    header = make_header(width=64, height=48, iterations=4, coder="adaptive")  # 4 × 3 blocks
+    codes = [np.ones(header.code_shape, np.uint8) for _ in range(4)]
+    codes[1][:, 0, :2] = codes[2][:, 0, :2] = codes[3][:, 0, :2] = spec.STOPPED
+    codes[3][:, 2, :] = spec.STOPPED
+    data = write_bytes(header, codes)
+    monkeypatch.setattr(type(get_coder("adaptive")), "decode", lambda *args: pytest.fail("payload decoded"))
+    assert info(data)["active_blocks"] == [12, 10, 10, 6]
+    assert info(data[:-40])["active_blocks"] == [12, 10, 10]  # cut inside the last iteration
+    assert "active_blocks" not in info(write_bytes(header.replace(coder="context"), [c % 2 for c in codes]))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ... import spec
 from ..base import Shape
-from .coder import ContextCoder, max_payload_bytes
+from .coder import ContextCoder, max_payload_bytes, open_stream, weighted
 from .stops import active_blocks, check_stops, read_stops, stop_symbols
 
 if TYPE_CHECKING:
@@ -44,8 +44,15 @@ class AdaptiveCoder(ContextCoder):
         head = stop_symbols(active, active_blocks(last))
         return head, None if active.all() else active
 
-    def _read_stops(self, read, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray | None:
+    def _read_stops(self, read, previous: Sequence[np.ndarray]) -> np.ndarray | None:
         if not previous:
             return None
         active = read_stops(read, active_blocks(previous[-1]))
         return None if active.all() else active
+
+    def active_map(self, payload: bytes, shape: Shape, last_active: np.ndarray | None) -> np.ndarray:
+        """The blocks with bits, from the payload's stop decisions alone (the rest is not decoded)."""
+        if last_active is None:
+            return super().active_map(payload, shape, None)
+        _, read = open_stream(payload, self.max_payload_bytes(shape))
+        return read_stops(weighted(read), last_active)

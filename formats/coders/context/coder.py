@@ -24,7 +24,7 @@ from .weights import WINDOW_BITS, read_weights, weight_symbols
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ContextCoder", "max_payload_bytes", "STRIP_SYMBOLS"]
+__all__ = ["ContextCoder", "max_payload_bytes", "open_stream", "weighted", "ans_payload", "STRIP_SYMBOLS"]
 
 #: Bits decoded per call of the rANS coder (at most): the decoder's working set is a few such strips.
 STRIP_SYMBOLS = 1 << 16
@@ -90,38 +90,21 @@ class ContextCoder(Coder):
         return ans_payload(symbols, probabilities)
 
     def decode(self, payload: bytes, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray:
-        import constriction
         import numpy as np
 
-        cap = self.max_payload_bytes(shape)
-        if len(payload) % 4 or len(payload) > cap:
-            raise ValueError(f"payload of {len(payload)} bytes is not whole 32-bit words within the {cap}-byte cap")
         last = _last_code(previous, shape)
-        try:
-            coder = constriction.stream.stack.AnsCoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
-        except ValueError:
-            raise ValueError("payload ends in a zero word") from None
-        bernoulli = _bernoulli()
+        stream, read = open_stream(payload, self.max_payload_bytes(shape))
 
-        def read(probabilities: np.ndarray) -> np.ndarray:
-            """The next symbols, one per probability of a 1."""
-            if not len(probabilities):
-                return np.zeros(0, dtype=np.int32)
-            return coder.decode(bernoulli, probabilities)
-
-        def read_m(weights_of_zero: np.ndarray) -> np.ndarray:
-            return read(_probability_of_one(weights_of_zero))
-
-        active = self._read_stops(read_m, shape, previous)
-        weights = read_weights(read_m, shape[0], last is not None)
+        active = self._read_stops(weighted(read), previous)
+        weights = read_weights(weighted(read), shape[0], last is not None)
         bits = np.zeros(shape, dtype=np.uint8)
         if active is not None:
             bits[:, ~active] = spec.STOPPED
         if weights is None:
-            _decode_flat(read, coder.is_empty, bits, active)
+            _decode_flat(read, stream.is_empty, bits, active)
         else:
-            _decode_bits(read, coder.is_empty, weights, bits, last, active)
-        if coder.num_words():  # the state is not 0, or words were never read
+            _decode_bits(read, stream.is_empty, weights, bits, last, active)
+        if stream.num_words():  # the state is not 0, or words were never read
             raise ValueError("payload does not end where the code does (data left over)")
         return bits
 
@@ -135,9 +118,37 @@ class ContextCoder(Coder):
 
         return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)), None
 
-    def _read_stops(self, read, shape: Shape, previous: Sequence[np.ndarray]) -> np.ndarray | None:
+    def _read_stops(self, read, previous: Sequence[np.ndarray]) -> np.ndarray | None:
         """What :meth:`_stop_symbols` wrote, read back with ``read(m)``: the map of the blocks with bits."""
         return None
+
+
+def weighted(read):
+    """``read`` taking the weights of a 0, ``m`` (out of 2²⁴), instead of probabilities of a 1."""
+    return lambda weights_of_zero: read(_probability_of_one(weights_of_zero))
+
+
+def open_stream(payload: bytes, cap: int):
+    """The rANS stream of ``payload`` (``ValueError`` if not whole words within ``cap`` bytes, or if
+    its last word is 0) and ``read(probabilities of a 1)``, which decodes the next symbols."""
+    import constriction
+    import numpy as np
+
+    if len(payload) % 4 or len(payload) > cap:
+        raise ValueError(f"payload of {len(payload)} bytes is not whole 32-bit words within the {cap}-byte cap")
+    try:
+        stream = constriction.stream.stack.AnsCoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
+    except ValueError:
+        raise ValueError("payload ends in a zero word") from None
+    bernoulli = _bernoulli()
+
+    def read(probabilities: np.ndarray) -> np.ndarray:
+        """The next symbols, one per probability of a 1."""
+        if not len(probabilities):
+            return np.zeros(0, dtype=np.int32)
+        return stream.decode(bernoulli, probabilities)
+
+    return stream, read
 
 
 def _symbols(bits: np.ndarray, weights: Weights | None, padded: np.ndarray, last_signed: np.ndarray | None,

@@ -7,10 +7,10 @@ still active at *t*−1: 1 (stops now) or 0 (goes on).
 
 The decisions come row by row, top to bottom, each row in two *groups*: its even columns, then its
 odd ones (each ascending).  A decision's context is the state of its eight neighbours as far as
-the decoder knows it: ``k_stopped`` of them are stopped (at *t*−1 already, or by a decision of an
-earlier group) and ``k_going`` go on (decided 0 in an earlier group); the others (outside the
-grid, or not decided yet) count in neither.  Each context ``9·k_stopped + k_going`` has counts
-``n0``, ``n1`` (0 at the start of the payload) and a decision is coded with the weight of a 0
+the decoder knows it: ``k_before`` of them stopped before (not active at *t*−1), ``k_now`` stop now
+and ``k_going`` go on (decided in an earlier group); the others (outside the grid, or not decided
+yet) count in none.  Each context ``9·min(k_before, 2) + 3·min(k_now, 2) + min(k_going, 2)`` has
+counts ``n0``, ``n1`` (0 at the start of the payload) and a decision is coded with the weight of a 0
 ``m = floor(2^24·(2·n0 + 1) / (2·(n0 + n1) + 2))`` (the Krichevsky–Trofimov estimator), the counts
 as they were before its group; after the group each decision adds one to its context's count.
 """
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["active_blocks", "check_stops", "stop_symbols", "read_stops", "CONTEXTS"]
 
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-#: Contexts ``9·k_stopped + k_going`` (``k_stopped + k_going ≤ 8``; 45 of them are used).
-CONTEXTS = 81
-_UNKNOWN, _GOING, _STOPPED = 0, 1, 2  # a neighbour's state, as the decoder knows it
+#: Contexts ``9·min(k_before, 2) + 3·min(k_now, 2) + min(k_going, 2)``.
+CONTEXTS = 27
+_UNKNOWN, _GOING, _NOW, _BEFORE = 0, 1, 2, 3  # a neighbour's state, as the decoder knows it
 
 
 def active_blocks(code: np.ndarray) -> np.ndarray:
@@ -72,7 +72,7 @@ class _Decisions:
         rows, cols = was_active.shape
         self.was_active = was_active
         self.state = np.full((rows + 2, cols + 2), _UNKNOWN, dtype=np.int8)
-        self.state[1:-1, 1:-1][~was_active] = _STOPPED
+        self.state[1:-1, 1:-1][~was_active] = _BEFORE
         self.counts = np.zeros((CONTEXTS, 2), dtype=np.int64)  # goes on, stops
 
     def group(self, y: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,13 +81,12 @@ class _Decisions:
 
         cols = self.was_active.shape[1]
         deciding = self.was_active[y, x0::2]
-        stopped = np.zeros(deciding.shape, dtype=np.int64)
-        going = np.zeros(deciding.shape, dtype=np.int64)
+        known = np.zeros((_BEFORE + 1, *deciding.shape), dtype=np.int64)  # neighbours in each state
         for dy, dx in _NEIGHBOURS:
             neighbour = self.state[1 + y + dy, 1 + x0 + dx: 1 + cols + dx: 2]
-            stopped += neighbour == _STOPPED
-            going += neighbour == _GOING
-        self._contexts = (9 * stopped + going)[deciding]
+            known[neighbour, np.arange(len(neighbour))] += 1
+        known = np.minimum(known, 2)
+        self._contexts = (9 * known[_BEFORE] + 3 * known[_NOW] + known[_GOING])[deciding]
         zeros, ones = self.counts[self._contexts, 0], self.counts[self._contexts, 1]
         return deciding, ((2 * zeros + 1) << spec.CONTEXT_PRECISION) // (2 * (zeros + ones) + 2)
 
