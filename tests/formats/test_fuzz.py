@@ -92,6 +92,7 @@ def _exercise(data: bytes, rng: random.Random) -> None:
     for strict in (True, False):
         try:
             rnc = read(data, strict=strict)
+            rnc.active_blocks()
             rnc.codes()
             rnc.alpha
             truncate(data, rnc.iterations, strict=strict)
@@ -113,6 +114,23 @@ def test_mutated_files_raise_only_typed_errors(make_header, make_codes, file16):
     seeds = _seeds(make_header, make_codes, file16)
     for case in range(CASES):
         data = _mutate(rng.choice(seeds), rng)
+        try:
+            _exercise(data, rng)
+        except Exception:
+            pytest.fail(f"case {case}: untyped error for {data.hex()}\n{traceback.format_exc()}")
+
+
+@pytest.mark.slow
+def test_mutated_adaptive_files_raise_only_typed_errors(make_header):
+    """Coder 3: files whose blocks stop (decisions, then the model over the active blocks)."""
+    from conformance_vectors import correlated_codes, stopped_codes
+
+    rng = random.Random(20261203)
+    header = make_header(width=70, height=45, iterations=4, coder="adaptive")
+    codes = stopped_codes(correlated_codes(header.code_shape, 4, 5), 5, rate=0.3)
+    seed = write_bytes(header, codes)
+    for case in range(2000):
+        data = _mutate(seed, rng)
         try:
             _exercise(data, rng)
         except Exception:
