@@ -15,7 +15,8 @@ from rnncodec.formats.coders import coder_by_id, get_coder
 from rnncodec.formats.coders.context import coder as context_coder
 from rnncodec.formats.errors import CorruptChunkError
 from conformance_vectors import correlated_codes, stopped_codes
-from rnncodec.formats.coders.context.coder import ans_payload
+from rnncodec.formats.coders.context.coder import _last_signed, ans_payload
+from rnncodec.formats.coders.context.model import signed_padded
 from rnncodec.formats.coders.context.stops import stop_symbols
 
 CODER = get_coder("adaptive")
@@ -99,6 +100,17 @@ def test_without_stops_it_costs_what_coder_2_costs_plus_its_decisions():
     assert ours[0] == theirs[0]  # iteration 1 has no decisions
     for a, b in zip(ours[1:], theirs[1:]):
         assert len(b) <= len(a) <= len(b) + 12
+
+
+def test_stopped_neighbours_and_history_count_zero():
+    """A stopped place is s = 0 for its neighbours' S and as the previous iteration's L."""
+    from rnncodec.formats.coders.context.model import spatial_sums
+
+    code = np.array([[[STOPPED, 1, 1], [0, 1, 0], [1, 0, 0]]], np.uint8)
+    padded = signed_padded(code)
+    assert padded[0, 1:-1, 1:-1].tolist() == [[0, 1, 1], [-1, 1, -1], [1, -1, -1]]
+    assert spatial_sums(padded)[0, 1, 1] == 1 + 1 - 1  # phase 1: the diagonals but the stopped one
+    assert _last_signed([code], code.shape)[0, 0, 0] == 0
 
 
 # -- the writer's checks -------------------------------------------------------------------------
@@ -263,3 +275,20 @@ def test_decoding_in_small_strips_gives_the_same_code(shape, seed, strip):
         patch.setattr(context_coder, "STRIP_SYMBOLS", strip)
         for t, (bits, payload) in enumerate(zip(codes, payloads)):
             assert np.array_equal(CODER.decode(payload, bits.shape, codes[:t]), bits)
+
+
+def test_a_hostile_payload_costs_about_what_coder_2_pays_for_it():
+    """Work bounded by the header: a word whose state never reaches 0 makes every decision and
+    bit decode as 0 before it is refused — coder 2's work for the bits, plus a decision a block."""
+    import time
+
+    shape = (32, 256, 256)
+    previous = [np.ones(shape, dtype=np.uint8)]
+    stuck = (256).to_bytes(4, "little")
+    seconds = {}
+    for coder in (CONTEXT, CODER):
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match="data left over"):
+            coder.decode(stuck, shape, previous)
+        seconds[coder.name] = time.perf_counter() - start
+    assert seconds["adaptive"] < 3 * seconds["context"] + 0.5, seconds
