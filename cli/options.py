@@ -311,12 +311,15 @@ def show_progress() -> bool:
 
 
 def file_progress(items: Sequence[T], label: str) -> Iterable[T]:
-    """A tqdm bar over ``items`` on stderr when there is more than one and stderr is a terminal."""
+    """A progress bar (click's) over ``items`` on stderr when there is more than one and stderr is a terminal."""
     if len(items) < 2 or not show_progress():
         return items
-    from tqdm import tqdm
+    return _progress_bar(items, label)
 
-    return tqdm(items, desc=label, unit="file", leave=False)
+
+def _progress_bar(items: Sequence[T], label: str) -> Iterator[T]:
+    with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield from bar
 
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:

@@ -25,10 +25,8 @@ import hashlib
 import io
 import json
 import os
-import struct
 import sys
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -38,6 +36,7 @@ from torch import nn
 from .backends import state_shapes
 from .backends.onnx_backend import CONFIG_KEY, SHA256_KEY
 from .weights import ONNX_PARTS, RNCWeights, load_weights, onnx_paths, resolve_weights
+from .weights_pack import tensor_regions
 
 __all__ = ["export_onnx"]
 
@@ -63,15 +62,10 @@ class _Step(nn.Module):
 def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
     """SHA-256 of each tensor storage in a ``torch.save`` zip → (offset, length) of its bytes in the file."""
     blobs = {}
-    with open(pt_path, "rb") as fh, zipfile.ZipFile(fh) as archive:
-        for info in archive.infolist():
-            if "/data/" not in info.filename or info.compress_type != zipfile.ZIP_STORED:
-                continue
-            fh.seek(info.header_offset + 26)  # the local header's name and extra-field lengths
-            name_length, extra_length = struct.unpack("<HH", fh.read(4))
-            offset = info.header_offset + 30 + name_length + extra_length
+    with open(pt_path, "rb") as fh:
+        for offset, length in tensor_regions(fh).values():
             fh.seek(offset)
-            blobs[hashlib.sha256(fh.read(info.file_size)).digest()] = (offset, info.file_size)
+            blobs[hashlib.sha256(fh.read(length)).digest()] = (offset, length)
     return blobs
 
 

@@ -11,8 +11,10 @@ unless told otherwise.  Each entry's ``meta`` says how to make it again (``recip
 and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
 ``NAME.encoder.onnx`` and ``NAME.decoder.onnx`` (:func:`onnx_paths`; made by ``python -m
-rnncodec.onnx_export``), which the torch-free backend runs.  Importing this module does not import
-torch; loading a ``.pt`` does.
+rnncodec.onnx_export``), which the torch-free backend runs.  Older entries are shipped packed — their
+lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`) — and
+:attr:`Weights.path` unpacks one into the user's cache when it is first needed.  Importing this
+module does not import torch; loading a ``.pt`` does.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ if TYPE_CHECKING:
     from .model import RecurrentCodec
 
 __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
-           "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS"]
+           "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS", "PACK_SUFFIX",
+           "shipped_dir"]
 
 FORMAT = "rnncodec-weights"
+#: A shipped weights file stored as its difference from another (:mod:`rnncodec.weights_pack`).
+PACK_SUFFIX = ".ptpack"
 FORMAT_VERSION = 1
 
 # What every shipped weights file was trained and validated on (folders of ../shared/data; never Kodak).
@@ -92,7 +97,19 @@ class Weights:
 
     @property
     def path(self) -> Path:
-        return Path(str(resources.files("rnncodec._weights").joinpath(self.file)))
+        """The weights file.  One shipped packed (``NAME.ptpack``, see :mod:`rnncodec.weights_pack`)
+        is unpacked into the user's cache the first time, and its path there is returned."""
+        shipped = shipped_dir() / self.file
+        packed = shipped.with_suffix(PACK_SUFFIX)
+        if shipped.is_file() or not packed.is_file():
+            return shipped
+        from .weights_pack import materialise, read_pack_header
+
+        base_sha256 = read_pack_header(packed)["base_sha256"]
+        base = next((member.value for member in RNCWeights if member.value.sha256 == base_sha256), None)
+        if base is None or base.sha256 == self.sha256:
+            raise UnknownWeightsError(f"{packed.name}: its base weights ({base_sha256[:16]}…) are not shipped")
+        return materialise(packed, self.file, self.sha256, base.path, list(onnx_paths(shipped).values()))
 
     @property
     def config(self) -> ArchConfig:
@@ -103,6 +120,11 @@ class Weights:
     def weights_id(self) -> bytes:
         """What ``.rnc`` headers store: the first 16 bytes of the SHA-256."""
         return weights_id_of(self.sha256)
+
+
+def shipped_dir() -> Path:
+    """The folder of the shipped weights (``weights/``, installed as ``rnncodec._weights``)."""
+    return Path(str(resources.files("rnncodec._weights")))
 
 
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder.

@@ -111,6 +111,14 @@ def _no_weight_downloads():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _weights_cache(tmp_path_factory):
+    """Packed shipped weights unpack into a folder of this session, not the user's cache (RNC_CACHE_DIR)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RNC_CACHE_DIR", str(tmp_path_factory.mktemp("rnc-cache")))
+        yield
+
+
 @pytest.fixture
 def offline(tmp_path, monkeypatch):
     """An empty torch hub cache (TORCH_HOME) and downloads off; returns its checkpoints folder."""

@@ -15,13 +15,15 @@ counts the file bytes that crossed the network (not HTTP or WebSocket framing).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
-
-import httpx
+from urllib.parse import urlencode
 
 from ..formats import read, spec, truncate
 from ..recognition.results import Classification, ClassScore, Detection, Detections, Result
@@ -97,7 +99,10 @@ def split_iterations(data: bytes) -> tuple[bytes, list[bytes]]:
 
 
 class EdgeClient:
-    """A connection to one server (HTTP keep-alive); use it as a context manager, or :meth:`close`.
+    """A client of one server; use it as a context manager, or :meth:`close`.
+
+    HTTP requests go through the standard library (``urllib.request``, one connection each, proxies
+    from the environment as usual); streams through ``websockets``.
 
     Args:
         url: the server, e.g. ``http://127.0.0.1:8000``.
@@ -110,7 +115,6 @@ class EdgeClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.codec_weights = codec_weights
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
 
     def __enter__(self) -> "EdgeClient":
         return self
@@ -119,7 +123,7 @@ class EdgeClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing stays open between requests; kept so that the client is a context manager."""
 
     # -- information --------------------------------------------------------------------------
 
@@ -176,12 +180,8 @@ class EdgeClient:
         payload = _as_payload(payload)
         params = _params(name=payload.name, iterations=iterations, top_k=top_k, threshold=threshold,
                          lenient="true" if lenient else None)
-        try:
-            response = self._http.post(protocol.task_path(task), content=payload.data, params=params,
-                                       headers={"content-type": "application/octet-stream"})
-        except httpx.TransportError as exc:
-            raise EdgeConnectionError(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
-        return Answer(_json_or_raise(response), len(payload.data), payload)
+        record = self._request(protocol.task_path(task), params, payload.data)
+        return Answer(record, len(payload.data), payload)
 
     def stream(self, payload: Union[Payload, bytes], task: str = "classify", *,
                stop_at_confidence: Optional[float] = None, top_k: Optional[int] = None,
@@ -199,8 +199,8 @@ class EdgeClient:
 
         payload = _as_payload(payload)
         head, chunks = split_iterations(payload.data)
-        query = httpx.QueryParams(_params(name=payload.name, stop_at_confidence=stop_at_confidence, top_k=top_k,
-                                          threshold=threshold))
+        query = urlencode(_params(name=payload.name, stop_at_confidence=stop_at_confidence, top_k=top_k,
+                                  threshold=threshold))
         url = f"{'ws' + self.url[4:] if self.url.startswith('http') else self.url}{protocol.stream_path(task)}"
         steps: list[dict[str, Any]] = []
         try:
@@ -225,10 +225,24 @@ class EdgeClient:
         return Answer(done["record"], conversation.sent, payload, steps, done["reason"])
 
     def _get(self, path: str) -> dict[str, Any]:
+        return self._request(path)
+
+    def _request(self, path: str, params: Optional[dict[str, Any]] = None, data: Optional[bytes] = None
+                 ) -> dict[str, Any]:
+        """``GET`` (or ``POST`` of ``data``) ``path`` with the query ``params``: the JSON answer."""
+        url = f"{self.url}{path}?{urlencode(params)}" if params else f"{self.url}{path}"
+        headers = {} if data is None else {"content-type": "application/octet-stream"}
+        request = urllib.request.Request(url, data=data, headers=headers, method="GET" if data is None else "POST")
         try:
-            return _json_or_raise(self._http.get(path))
-        except httpx.TransportError as exc:
-            raise EdgeConnectionError(f"cannot reach {self.url}: {exc or type(exc).__name__}") from None
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                status, content, reason = response.status, response.read(), response.reason
+        except urllib.error.HTTPError as answer:  # a non-2xx answer: the server's error
+            with answer:
+                status, content, reason = answer.code, answer.read(), str(answer.reason)
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError, timeouts, resets, a bad URL
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise EdgeConnectionError(f"cannot reach {self.url}: {reason or type(exc).__name__}") from None
+        return _json_or_raise(status, content, reason)
 
 
 class _Conversation:
@@ -282,15 +296,15 @@ def _params(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _json_or_raise(response: httpx.Response) -> dict[str, Any]:
+def _json_or_raise(status: int, content: bytes, reason: str) -> dict[str, Any]:
     """The JSON body of a 2xx answer; a :class:`ServerError` with the server's code otherwise."""
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(content)
+    except ValueError:  # not JSON, or not UTF-8
         body = None
-    if response.is_success and isinstance(body, dict):
+    if 200 <= status < 300 and isinstance(body, dict):
         return body
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        raise ServerError(response.status_code, error.get("code", "error"), error.get("message", ""))
-    raise ServerError(response.status_code, "http_error", response.text[:200] or response.reason_phrase)
+        raise ServerError(status, error.get("code", "error"), error.get("message", ""))
+    raise ServerError(status, "http_error", content[:200].decode("utf-8", "replace") or reason)

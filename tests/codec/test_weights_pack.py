@@ -1,0 +1,131 @@
+"""Packed weights (``NAME.ptpack``): lossless, checked, unpacked into the cache, and what the older
+shipped entries are stored as in the wheel — a file made with one decodes as before on both backends."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnncodec import weights as weights_module
+from rnncodec.codec import Codec
+from rnncodec.errors import UnknownWeightsError
+from rnncodec.weights import PACK_SUFFIX, RNCWeights, load_weights, onnx_paths, sha256_file, shipped_dir
+from rnncodec.weights_pack import cache_dir, main, pack, read_pack_header, unpack
+
+SHIPPED_PACKS = sorted(shipped_dir().glob(f"*{PACK_SUFFIX}"))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_pack_gives_the_file_back_byte_for_byte(weights_file, other_weights_file):
+    data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, base, level=3)
+    assert packed != data and unpack(packed, base) == data
+    assert unpack(pack(data, data, level=3), data) == data  # against itself: all differences zero
+
+
+def test_pack_of_an_unrelated_file_stores_it_whole():
+    data, base = os.urandom(1001), os.urandom(4000)
+    assert unpack(pack(data, base, level=1), base) == data
+
+
+def test_wrong_base_damaged_or_foreign_packs_are_refused(weights_file, other_weights_file):
+    data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, base, level=3)
+    with pytest.raises(UnknownWeightsError, match="its base is weights"):
+        unpack(packed, data)
+    damaged = bytearray(packed)
+    damaged[-200] ^= 0x40
+    with pytest.raises(UnknownWeightsError, match="damaged|other bytes"):
+        unpack(bytes(damaged), base)
+    with pytest.raises(UnknownWeightsError, match="not an rnncodec weights pack"):
+        unpack(data, base)
+    header_end = packed.index(b"}") + 1
+    with pytest.raises(UnknownWeightsError, match="malformed"):
+        unpack(packed[:header_end - 1], base)
+
+
+def test_pack_command_writes_beside_the_file(weights_file, other_weights_file, tmp_path, capsys):
+    target = Path(tmp_path / weights_file.name)
+    target.write_bytes(weights_file.read_bytes())
+    assert main([str(target), "--base", str(other_weights_file)]) == 0
+    packed = target.with_suffix(PACK_SUFFIX)
+    assert str(packed) in capsys.readouterr().out
+    assert read_pack_header(packed)["sha256"] == sha256_file(weights_file)
+    assert unpack(packed.read_bytes(), other_weights_file.read_bytes()) == weights_file.read_bytes()
+
+
+@pytest.mark.parametrize("packed", SHIPPED_PACKS, ids=lambda path: path.name)
+def test_shipped_packs_hold_their_registry_entry(packed):
+    """Each shipped pack unpacks to exactly the weights its registry entry names (their SHA-256 is
+    the weights_id of every file written with them), against a shipped base."""
+    header = read_pack_header(packed)
+    member = next(m for m in RNCWeights if m.value.file == packed.with_suffix(".pt").name)
+    base = next(m for m in RNCWeights if m.value.sha256 == header["base_sha256"])
+    assert header["sha256"] == member.value.sha256
+    assert _sha(unpack(packed.read_bytes(), base.value.path.read_bytes())) == member.value.sha256
+    assert all(path.is_file() for path in onnx_paths(packed.with_suffix(".pt")).values())
+
+
+def test_every_older_entry_is_packed_the_default_is_not():
+    packed = {path.with_suffix(".pt").name for path in SHIPPED_PACKS}
+    older = {m.value.file for name, m in RNCWeights.__members__.items() if m is not RNCWeights.DEFAULT}
+    assert packed == older and RNCWeights.DEFAULT.value.file not in packed
+
+
+@pytest.fixture
+def packed_install(tmp_path, monkeypatch):
+    """A weights folder as the wheel installs it: the default's .pt, an older entry only as its
+    pack, each with its graphs (links to the shipped files); the cache in ``tmp_path/cache``."""
+    old, default = RNCWeights.GRU_S_V3.value, RNCWeights.DEFAULT.value
+    folder = tmp_path / "installed"
+    folder.mkdir()
+    shipped = shipped_dir()
+    for source in (default.path, *onnx_paths(default.path).values(), (shipped / old.file).with_suffix(PACK_SUFFIX),
+                   *onnx_paths(shipped / old.file).values()):
+        (folder / source.name).symlink_to(source)
+    monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
+    monkeypatch.setenv("RNC_CACHE_DIR", str(tmp_path / "cache"))
+    return RNCWeights.GRU_S_V3
+
+
+def test_a_packed_entry_unpacks_into_the_cache_once(packed_install, tmp_path):
+    value = packed_install.value
+    path = value.path
+    assert path.parent == cache_dir() == tmp_path / "cache" / "weights"
+    assert sha256_file(path) == value.sha256 and path.stat().st_size == value.meta["file_bytes"]
+    assert {p.name for p in onnx_paths(path).values() if p.is_file()} == {p.name for p in onnx_paths(path).values()}
+    written = path.stat().st_mtime_ns
+    assert value.path == path and path.stat().st_mtime_ns == written  # found, not written again
+    path.write_bytes(b"tampered")  # a damaged cache entry is replaced
+    assert sha256_file(value.path) == value.sha256
+
+
+def test_an_unwritable_cache_falls_back_to_a_private_folder(packed_install, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("RNC_CACHE_DIR", str(blocker))
+    path = packed_install.value.path
+    assert not path.is_relative_to(blocker) and sha256_file(path) == packed_install.value.sha256
+
+
+def test_a_file_of_a_packed_entry_decodes_alike_on_both_backends(packed_install):
+    """The unpacked entry runs on each backend (its bytes are the original's, so it decodes old
+    files as before); a file either encodes decodes on both."""
+    from skimage import data
+
+    photo = np.ascontiguousarray(data.coffee()[:64, :96])
+    codecs = {name: Codec(packed_install, precision="fp32", backend=name) for name in ("torch", "onnx")}
+    assert {codec.weights.weights_id for codec in codecs.values()} == {packed_install.value.weights_id}
+    assert load_weights(packed_install).sha256 == packed_install.value.sha256
+    for encoder in codecs.values():
+        rnc = encoder.encode(photo, 2)
+        decoded = [np.asarray(codec.decode(rnc), dtype=np.int16) for codec in codecs.values()]
+        assert decoded[0].shape == photo.shape
+        assert np.mean(np.abs(decoded[0] - decoded[1])) < 0.5
