@@ -340,8 +340,21 @@ def describe_shipped() -> list[dict[str, Any]]:
             continue
         value = member.value
         rows.append({"name": name, "default": member is default, "file": value.file, "sha256": value.sha256,
-                     "architecture": value.architecture, **value.meta})
+                     "architecture": value.architecture, **value.meta, **_packed(value)})
     return rows
+
+
+def _packed(value: Weights) -> dict[str, Any]:
+    """``{"packed": {file, bytes, base}}`` for an entry shipped as a pack, else ``{}``."""
+    pack = (shipped_dir() / value.file).with_suffix(PACK_SUFFIX)
+    if not pack.is_file():
+        return {}
+    from .weights_pack import read_pack_header
+
+    base_sha256 = read_pack_header(pack)["base_sha256"]
+    base = next((name for name, member in RNCWeights.__members__.items()
+                 if name != "DEFAULT" and member.value.sha256 == base_sha256), base_sha256[:16])
+    return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base}}
 
 
 def weights_markdown() -> str:
@@ -364,6 +377,9 @@ def weights_markdown() -> str:
             f"## {row['name']}{' (default)' if row['default'] else ''}",
             "",
             f"- file: `weights/{row['file']}` ({row['file_bytes']:,} bytes), sha256 `{row['sha256']}`",
+            *([f"- shipped packed: `weights/{row['packed']['file']}` ({row['packed']['bytes']:,} bytes, its lossless "
+               f"difference from {row['packed']['base']}; unpacked into the cache when first needed)"]
+              if row.get("packed") else []),
             *([f"- for: {row['purpose']}"] if row.get("purpose") else []),
             f"- architecture: `{row['architecture']}`, {row['num_params']:,} parameters",
             f"- recipe: `{recipe['command']}`, {recipe['steps']:,} steps "

@@ -1,5 +1,5 @@
 """The wheel holds the remapped packages (formats/ → rnncodec.formats, cli/ → rnncodec.cli), the
-ONNX graphs of the shipped weights, and needs torch only in its extras."""
+ONNX graphs of the shipped weights, the older weights packed, and needs torch only in its extras."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from rnncodec.weights import RNCWeights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +37,13 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
     graphs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.onnx")}
     assert graphs and graphs <= names
+    # the older weights as their packs, not their .pt (rnncodec/weights_pack.py); the default whole
+    packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}
+    assert packs and packs <= names
+    shipped_pt = {name for name in names if name.startswith("rnncodec/_weights/") and name.endswith(".pt")}
+    assert shipped_pt == {f"rnncodec/_weights/{RNCWeights.DEFAULT.value.file}"}
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert any("onnxruntime" in line for line in requires)
-    assert all("extra ==" in line for line in requires if line.split()[1].startswith(("torch", "torchvision")))
+    light = {line.split()[1].split(";")[0].split(">")[0] for line in requires if "extra ==" not in line}
+    assert not light & {"torch", "torchvision", "httpx", "tqdm"}, light  # the light install's size (issue 13)
