@@ -11,7 +11,8 @@ carry the same weights_id and are decoded by the normal float32 decoder.
 Variants: ``all`` quantises every operator ONNX Runtime can (the GRU's gates too), ``conv`` only
 the convolutions.  Speed: ``rnc encode``'s work (``Codec.encode`` at 2 iterations, so one float32
 decoder step too) on kodim01 (768×512), ONNX Runtime with 1 and 2 threads, median of
-``--repeats``, the encoders taking turns, as a ratio to the float32 encoder in the same run.
+``--repeats``, the encoders taking turns, as a ratio to the float32 encoder in the same run — wall
+and CPU seconds (on a shared machine the CPU time is the steadier figure).
 Quality: on the first ``--limit`` Kodak images, 4 iterations coded by each encoder; PSNR-RGB and
 MS-SSIM after 1, 2 and 4 iterations of the float32 decoder, and the share of code bits that differ
 from the float32 encoder's.  Writes ``results/int8_encoder/<weights>.json``.
@@ -103,15 +104,21 @@ def speed(graphs: dict[str, Path | None], image, repeats: int) -> dict:
         for codec in codecs.values():
             codec.encode(image, 2)  # warm-up
         times: dict[str, list[float]] = {name: [] for name in codecs}
+        cpu: dict[str, list[float]] = {name: [] for name in codecs}
         for _ in range(repeats):
             for name, codec in codecs.items():
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 codec.encode(image, 2)
                 times[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - started_cpu)
         medians = {name: statistics.median(values) for name, values in times.items()}
-        result[threads] = {"seconds": medians, "ratio": {name: medians[name] / medians["fp32"] for name in medians}}
-        print(f"{threads} thread(s): " + ", ".join(f"{name} {s:.3f} s ({result[threads]['ratio'][name]:.3f}×)"
-                                                   for name, s in medians.items()), flush=True)
+        cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+        result[threads] = {"seconds": medians, "ratio": {name: medians[name] / medians["fp32"] for name in medians},
+                           "cpu_seconds": cpu_medians,
+                           "cpu_ratio": {name: cpu_medians[name] / cpu_medians["fp32"] for name in cpu_medians}}
+        print(f"{threads} thread(s): " + ", ".join(
+            f"{name} {s:.3f} s wall ({result[threads]['ratio'][name]:.3f}×), {cpu_medians[name]:.3f} s CPU "
+            f"({result[threads]['cpu_ratio'][name]:.3f}×)" for name, s in medians.items()), flush=True)
     return result
 
 
