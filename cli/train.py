@@ -65,6 +65,11 @@ def _floats(value: str | None) -> list[float] | None:
               help="How training turns the encoder's outputs into bits (gradient straight through): "
                    "stochastic (+1 with probability (1+y)/2, Toderici et al.) or sign, the bits the "
                    "decoder gets at inference (the fine-tuning step of the shipped weights).")
+@click.option("--stop-masks", type=click.FloatRange(0, 1), default=_DEFAULTS["stop_masks"], show_default=True,
+              metavar="SHARE",
+              help="Share of crops trained with blocks that stop (spatially adaptive iterations): from "
+                   "iteration 2, half of them stop blocks at random, half once a block is good enough; "
+                   "the decoder sees 0 where a block stopped, as in an adaptive file.")
 @click.option("--distill", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="MODEL.tflite",
               help="Also keep a frozen classifier's view of the image (label-free distillation: its features "

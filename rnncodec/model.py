@@ -22,7 +22,7 @@ straight-through gradient (:func:`binarize`).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -34,6 +34,8 @@ from .configs import ArchConfig
 __all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "BINARIZERS", "binarize"]
 
 State = Optional[tuple[torch.Tensor, ...]]
+#: ``(t, x, reconstruction, active) -> active``: which blocks send iteration ``t`` (:meth:`RecurrentCodec.forward`).
+StopRule = Callable[[int, torch.Tensor, torch.Tensor, Optional[torch.Tensor]], torch.Tensor]
 
 
 def _tanh(x: torch.Tensor) -> torch.Tensor:
@@ -199,14 +201,25 @@ class RecurrentCodec(nn.Module):
         out, states = self.decoder(bits, states)
         return (out if self.oneshot else reconstruction + out), states
 
-    def forward(self, x: torch.Tensor, iterations: int, binarizer: str = "stochastic") -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, iterations: int, binarizer: str = "stochastic",
+                stops: Optional[StopRule] = None) -> list[torch.Tensor]:
         """The reconstruction after each of ``iterations`` iterations; in training mode the codes
-        come from the training ``binarizer`` (:data:`BINARIZERS`), in eval mode from the sign."""
+        come from the training ``binarizer`` (:data:`BINARIZERS`), in eval mode from the sign.
+
+        ``stops``: spatially adaptive iterations.  Called before each iteration ``t ≥ 1`` (0-based) as
+        ``stops(t, x, reconstruction, active)`` with the reconstruction so far and the blocks still
+        sending (``None`` before the first call), it returns the blocks that send iteration ``t``,
+        ``(N, 1, H/16, W/16)``, 1 or 0; a stopped block's codes are 0 (neither −1 nor +1), as a
+        decoder sees a block a file stopped.  The rule keeps stopped blocks stopped."""
         enc_states, dec_states = self.initial_states()
         reconstruction = torch.zeros_like(x)
         outputs = []
-        for _ in range(iterations):
+        active = None
+        for t in range(iterations):
             bits, enc_states = self.encode_step(x, reconstruction, enc_states, binarizer if self.training else None)
+            if stops is not None and t:
+                active = stops(t, x, reconstruction, active)
+                bits = bits * active.to(bits.dtype)
             reconstruction, dec_states = self.decode_step(bits, reconstruction, dec_states)
             outputs.append(reconstruction)
         return outputs

@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from .backends.torch_backend import bf16_native
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
+from .formats.spec import BLOCK_SIZE as BLOCK
 from .metrics import ms_ssim, msssim_window, psnr
 from .model import RecurrentCodec
 from .train_options import TrainOptions
@@ -55,6 +56,45 @@ def learning_rate(options: TrainOptions, step: int, fraction: float | None = Non
     start = options.warmup / options.steps if not options.minutes else 0.0
     progress = min(1.0, max(0.0, (fraction - start) / max(1e-9, 1 - start)))
     return options.lr_final + 0.5 * (options.lr - options.lr_final) * (1 + math.cos(math.pi * progress))
+
+
+def block_psnr(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of every 16×16 block, ``(N, 1, H/16, W/16)``, of centred images (peak 1 = 255 grey levels)."""
+    error = (reconstruction.detach().float() - target.float()).pow(2).mean(1, keepdim=True)
+    return -10 * torch.log10(F.avg_pool2d(error, BLOCK) + 1e-10)
+
+
+class TrainingStops:
+    """The stopping masks of a training batch (``stop_masks``: the share of crops that get them).
+
+    Per crop, drawn once per batch: no stops (the share ``1 − stop_masks``), random stops (half of
+    the rest: from iteration 2 on, each block still sending stops with a probability drawn once per
+    crop in [0, :attr:`RANDOM_RATE`)) or quality-driven stops (the other half: a block stops once its
+    reconstruction's PSNR reaches a target drawn once per crop in :attr:`QUALITY_DB`, as the adaptive
+    encoder stops blocks).  Stopped blocks stay stopped; the decoder sees 0 there
+    (:meth:`RecurrentCodec.forward`).  Random numbers come from torch's generator (checkpointed).
+    """
+
+    RANDOM_RATE = 0.5
+    QUALITY_DB = (24.0, 40.0)
+
+    def __init__(self, stop_masks: float, batch_size: int, device: torch.device):
+        kind = torch.rand(batch_size, device=device)
+        self.random = (kind >= 1 - stop_masks) & (kind < 1 - stop_masks / 2)
+        self.quality = kind >= 1 - stop_masks / 2
+        self.rate = torch.rand(batch_size, device=device) * self.RANDOM_RATE
+        low, high = self.QUALITY_DB
+        self.target_db = low + (high - low) * torch.rand(batch_size, device=device)
+
+    def __call__(self, t: int, x: torch.Tensor, reconstruction: torch.Tensor,
+                 active: Optional[torch.Tensor]) -> torch.Tensor:
+        n, _, height, width = x.shape
+        shape = (n, 1, height // BLOCK, width // BLOCK)
+        active = torch.ones(shape, device=x.device) if active is None else active
+        column = (n, 1, 1, 1)
+        stop_random = self.random.view(column) & (torch.rand(shape, device=x.device) < self.rate.view(column))
+        stop_good = self.quality.view(column) & (block_psnr(reconstruction, x) >= self.target_db.view(column))
+        return active * ~(stop_random | stop_good)
 
 
 def _distortion(options: TrainOptions, reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -288,8 +328,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(options, step, run_fraction(options, step, elapsed))
             batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
+            stops = TrainingStops(options.stop_masks, len(batch), device) if options.stop_masks else None
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                outputs = model(batch, options.iterations, options.binarizer)
+                outputs = model(batch, options.iterations, options.binarizer, stops=stops)
             loss = training_loss(options, outputs, batch)
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU

@@ -36,6 +36,7 @@ class TrainOptions:
     balance_iterations: bool = True
     iteration_weights: Optional[Sequence[float]] = None
     binarizer: str = "stochastic"
+    stop_masks: float = 0.0
     distill: Optional[str | Path] = None
     distill_weight: float = 1.0
     distill_iterations: int = 3
@@ -67,6 +68,8 @@ class TrainOptions:
             if len(self.iteration_weights) != self.iterations or min(self.iteration_weights) < 0 \
                     or sum(self.iteration_weights) <= 0:
                 raise ValueError(f"iteration weights need {self.iterations} non-negative values, not all zero")
+        if not 0 <= self.stop_masks <= 1:
+            raise ValueError(f"stop masks must be a share in 0…1, got {self.stop_masks}")
         if self.distill_weight < 0:
             raise ValueError(f"distill weight must be ≥ 0, got {self.distill_weight}")
         if not 1 <= self.distill_iterations <= (self.iterations if self.distill else MAX_ITERATIONS):

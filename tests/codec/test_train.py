@@ -174,3 +174,44 @@ def test_distillation_options_are_checked(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "x.pt", distill=REFERENCE_CLASSIFIER, distill_iterations=3)
     with pytest.raises(ValueError, match="distill weight"):
         _options(tiny_data, tmp_path / "x.pt", distill_weight=-1)
+
+
+def test_stop_masks_train_with_blocks_that_stop(tiny_data, tmp_path):
+    from rnncodec.configs import get_config
+    from rnncodec.model import RecurrentCodec
+    from rnncodec.train import TrainingStops
+
+    with pytest.raises(ValueError, match="stop masks"):
+        _options(tiny_data, tmp_path / "a.pt", stop_masks=1.5)
+    torch.manual_seed(0)
+    model = RecurrentCodec(get_config("tiny")).eval()
+    x = torch.rand(4, 3, 64, 64) - 0.5
+    seen = []
+
+    def everything_stops(t, x, reconstruction, active):
+        seen.append(t)
+        return torch.zeros(x.shape[0], 1, 4, 4)
+
+    uniform = model(x, 3)
+    stopped = model(x, 3, stops=everything_stops)
+    assert seen == [1, 2] and torch.equal(uniform[0], stopped[0])
+    with torch.no_grad():  # the decoder saw 0 codes at iteration 2
+        bits, _ = model.encode_step(x, torch.zeros_like(x), model.initial_states()[0])
+        states = model.decode_step(bits, torch.zeros_like(x), model.initial_states()[1])[1]
+        zeros = model.decode_step(torch.zeros_like(bits), uniform[0], states)[0]
+    assert torch.allclose(stopped[1], zeros, atol=1e-6)
+    stops = TrainingStops(1.0, 4, torch.device("cpu"))
+    assert bool((stops.random | stops.quality).all()) and not bool((stops.random & stops.quality).any())
+    active = None
+    for t in range(1, 4):  # monotone: a stopped block stays stopped
+        previous = active
+        active = stops(t, x, uniform[0], active)
+        assert active.shape == (4, 1, 4, 4)
+        if previous is not None:
+            assert bool((active <= previous).all())
+    assert float(TrainingStops(0.0, 4, torch.device("cpu"))(1, x, uniform[0], None).min()) == 1.0
+    path = train(_options(tiny_data, tmp_path / "stops.pt", val=None, stop_masks=1.0))
+    from rnncodec.weights import load_weights
+
+    assert load_weights(path).meta["options"]["stop_masks"] == 1.0
+
