@@ -46,12 +46,15 @@ import numpy as np
 from PIL import Image
 
 from . import __version__
+from .adaptive import ADAPTIVE_CODER, STOPPED, block_mse, check_sends
 from .backends import Backend, load_backend, resolve_backend
 from .cancel import Cancellation
 from .choices import DEFAULT_ITERATIONS, DEFAULT_TILE_SIZE, MAX_ITERATIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
 from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_names, read, truncate, write_bytes
 from .formats import spec as format_spec
+from .formats.chunks import pack_chunk
+from .formats.coders import get_coder
 from .imageio import ImageInput, SourceImage, load_image, to_pil
 from .rate import RateTarget, RateTargetWarning, encode_to_target
 from .seams import smooth_seams
@@ -112,25 +115,60 @@ class Codec:
         DEFAULT_LIMITS.check(header)
         return header
 
-    def iter_codes(self, rgb: np.ndarray, iterations: int) -> Iterator[np.ndarray]:
-        """Each iteration's ``{0,1}`` code tensor, ``(bits, H/16, W/16)`` (padded size), in order.
+    def iter_codes(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None) -> Iterator[np.ndarray]:
+        """Each iteration's code tensor, ``(bits, H/16, W/16)`` (padded size), in order: ``{0,1}``,
+        and :data:`STOPPED` on the blocks that stopped.
+
+        ``sends``: spatially adaptive iterations — how many iterations each block sends,
+        ``(H/16, W/16)`` integers ≥ 1 (:func:`rnncodec.adaptive.check_sends`); a block stops after
+        its last one, and the network sees 0 there from then on, encoder and decoder alike.
+        ``None``: every block sends every iteration.
 
         A one-tile image yields iteration *t* as soon as it is computed; a tiled image is coded
         tile by tile, each tile converted to floats only when it is coded (memory: the image's
         bytes, its codes and one tile), so its iterations come once every tile is done.
         """
+        for bits, _ in self.iter_codes_measured(rgb, iterations, sends):
+            yield bits
+
+    def iter_codes_measured(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None, *,
+                            measure: Optional[str] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors`` the
+        mean squared error (RGB, 8-bit levels) of every block's real pixels
+        (:func:`rnncodec.adaptive.block_mse`, ``(H/16, W/16)`` float64) in a reconstruction — with
+        ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
+        iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
+        than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,
+        rounded to 8 bits, before seams are blended."""
         _check_iterations(iterations)
+        if measure not in (None, "before", "after"):
+            raise ValueError(f"measure must be None, 'before' or 'after', got {measure!r}")
         height, width = -(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK
+        if sends is not None:
+            sends = check_sends(sends, (height // BLOCK, width // BLOCK))
         tiles = tiles_of(height, width, self.tile_size)
+
+        def coded(top: int, left: int, h: int, w: int) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+            crop = rgb[top:top + h, left:left + w]
+            grid = (slice(top // BLOCK, (top + h) // BLOCK), slice(left // BLOCK, (left + w) // BLOCK))
+            steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
+                                      sends=None if sends is None else sends[grid])
+            for bits, pixels in steps:
+                yield bits, None if measure is None else block_mse(pixels, crop)
+
         if len(tiles) == 1:
-            yield from (bits for bits, _ in self._encode_tile(_pad(rgb), iterations))
+            yield from coded(*tiles[0])
             return
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
+        errors = np.zeros((iterations, height // BLOCK, width // BLOCK)) if measure else None
         for top, left, h, w in tiles:
-            tile = _pad(rgb[top:top + h, left:left + w])  # edge tiles: the image's own edge replication
-            for t, (bits, _) in enumerate(self._encode_tile(tile, iterations)):
-                codes[t, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = bits
-        yield from codes
+            grid = (slice(top // BLOCK, (top + h) // BLOCK), slice(left // BLOCK, (left + w) // BLOCK))
+            for t, (bits, error) in enumerate(coded(top, left, h, w)):
+                codes[(t, slice(None), *grid)] = bits
+                if errors is not None:
+                    errors[(t, *grid)] = error
+        for t in range(iterations):
+            yield codes[t], None if errors is None else errors[t]
 
     def iter_codes_and_images(self, source: SourceImage, iterations: int) -> Iterator[tuple[np.ndarray, Image.Image]]:
         """Each iteration's code tensor (as :meth:`iter_codes`) with the image a decoder makes from
@@ -142,7 +180,7 @@ class Codec:
         rgb = source.rgb
         header = self.header_for(source, iterations, "raw")
         tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
-        coded = [list(self._encode_tile(_pad(rgb[top:top + h, left:left + w]), iterations, reconstruct=True))
+        coded = [list(self._encode_tile(_pad(rgb[top:top + h, left:left + w]), iterations, pixels="after"))
                  for top, left, h, w in tiles]
         for t in range(iterations):
             bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
@@ -150,22 +188,30 @@ class Codec:
                 bits[:, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = steps[t][0]
             yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
 
-    def _encode_tile(self, tile: np.ndarray, iterations: int,
-                     reconstruct: bool = False) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
-        """``(bits, pixels)`` per iteration; ``pixels`` (the reconstruction so far) only with ``reconstruct``."""
+    def _encode_tile(self, tile: np.ndarray, iterations: int, pixels: Optional[str] = None,
+                     sends: Optional[np.ndarray] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """``(bits, pixels)`` per iteration; ``pixels`` (uint8, the tile's padded size): with
+        ``pixels="after"`` the reconstruction after this iteration, with ``"before"`` the one the
+        encoder saw (mid-grey at iteration 1), else ``None``.  ``sends``: the iterations each of the
+        tile's blocks sends (:meth:`iter_codes`)."""
         backend = self.backend
         x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
         enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
+        image = _tile_pixels(backend, reconstruction) if pixels == "before" else None
         for t in range(iterations):
-            if t and not reconstruct:  # the reconstruction after the last iteration, made only when the next is asked for
+            if t and pixels != "after":  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
+                if pixels == "before":
+                    image = _tile_pixels(backend, reconstruction)
             signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
             bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
-            if not reconstruct:
-                yield bits, None
-                continue
-            reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
-            yield bits, _tile_pixels(backend, reconstruction)
+            if sends is not None and t >= sends.min():  # some blocks stopped: the network sees 0 there
+                bits[:, sends <= t] = STOPPED
+                signs = backend.tensor(code_signs(bits)[None])
+            if pixels == "after":
+                reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
+                image = _tile_pixels(backend, reconstruction)
+            yield bits, image
 
     def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",
                metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels,
@@ -197,7 +243,7 @@ class Codec:
         if not isinstance(source, SourceImage):
             source = load_image(source, alpha=alpha)
         metadata = _metadata(source, metadata)
-        names = coder_names() if coder == "auto" else [coder]
+        names = _coders(coder, any(_has_stops(bits) for bits in codes))
         files = [write_bytes(self.header_for(source, len(codes), name), codes, metadata, source.alpha)
                  for name in names]
         return min(files, key=len)
@@ -208,15 +254,30 @@ class Codec:
         the k-th is ``file_bytes(source, codes[:k], ...)``, byte for byte, but every iteration is
         coded once per coder (streaming writers), not once per prefix.  Rate control uses it."""
         metadata = _metadata(source, metadata)
-        names = coder_names() if coder == "auto" else [coder]
-        buffers = [io.BytesIO() for _ in names]
-        writers = [RNCWriter(buffer, self.header_for(source, iterations, name), metadata, source.alpha)
-                   for buffer, name in zip(buffers, names)]
+
+        def writers_for(names: list[str]) -> list[tuple[io.BytesIO, RNCWriter]]:
+            return [(buffer, RNCWriter(buffer, self.header_for(source, iterations, name), metadata, source.alpha))
+                    for name in names for buffer in [io.BytesIO()]]
+
+        writers, seen, stops = writers_for(_coders(coder, False)), [], False
         for count, bits in enumerate(codes, 1):
-            for writer in writers:
+            seen.append(bits)
+            if not stops and _has_stops(bits):  # from here on only the adaptive coder can write them
+                stops = True
+                writers = writers_for(_coders(coder, True))
+                for earlier in seen[:-1]:
+                    for _, writer in writers:
+                        writer.write_iteration(earlier)
+            for _, writer in writers:
                 writer.write_iteration(bits)
-            smallest = min(buffers, key=lambda buffer: buffer.tell())  # the first of equals, as file_bytes
+            smallest = min((buffer for buffer, _ in writers), key=lambda buffer: buffer.tell())  # the first of equals
             yield truncate(smallest.getvalue(), count, strict=False)  # declares `count`, ends with REND
+
+    def last_iteration(self, source: SourceImage, earlier: Sequence[np.ndarray], *,
+                       metadata: Optional[dict] = None) -> "LastIteration":
+        """Files of ``earlier`` codes and one more, with the adaptive coder, for trying many versions
+        of the last iteration: the earlier ones are coded once (:class:`LastIteration`)."""
+        return LastIteration(self, source, earlier, metadata)
 
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
                   metadata: Optional[dict] = None, alpha: str = "keep",
@@ -283,6 +344,33 @@ class Codec:
         return ProgressiveDecoder(self, header, alpha)
 
 
+class LastIteration:
+    """The files that share their first iterations and differ in the last, coded with the adaptive
+    coder; :meth:`size` codes just the last payload, :meth:`file` writes the file (once)."""
+
+    def __init__(self, codec: Codec, source: SourceImage, earlier: Sequence[np.ndarray], metadata: Optional[dict]):
+        self.iterations = len(earlier) + 1
+        self._buffer = io.BytesIO()
+        self._writer = RNCWriter(self._buffer, codec.header_for(source, self.iterations, ADAPTIVE_CODER),
+                                 _metadata(source, metadata), source.alpha)
+        for bits in earlier:
+            self._writer.write_iteration(bits)
+        self._coder = get_coder(ADAPTIVE_CODER)
+        self._earlier = list(earlier) if self._coder.uses_history else []
+        self._framing = self._buffer.tell() + len(pack_chunk(format_spec.CHUNK_END, b""))
+
+    def size(self, bits: np.ndarray) -> int:
+        """The bytes of the file whose last iteration is ``bits``."""
+        payload = self._coder.encode(bits, self._earlier)
+        return self._framing + len(pack_chunk(format_spec.CHUNK_ITERATION, payload, index=self.iterations))
+
+    def file(self, bits: np.ndarray) -> bytes:
+        """The file whose last iteration is ``bits`` (this object is then spent)."""
+        self._writer.write_iteration(bits)
+        self._writer.close()
+        return self._buffer.getvalue()
+
+
 class _TileDecoder:
     """Recurrent decoder state of one tile."""
 
@@ -294,11 +382,19 @@ class _TileDecoder:
         self.reconstruction = self.backend.tensor(np.zeros((1, colours, height, width), np.float32))
 
     def add(self, bits: np.ndarray) -> None:
-        signs = self.backend.tensor((bits.astype(np.float32) * 2 - 1)[None])
+        signs = self.backend.tensor(code_signs(bits)[None])
         self.reconstruction, self.states = self.backend.decoder_step(signs, self.reconstruction, self.states)
 
     def pixels(self) -> np.ndarray:
         return _tile_pixels(self.backend, self.reconstruction)
+
+
+def code_signs(bits: np.ndarray) -> np.ndarray:
+    """What the network sees of a code: float32 +1 / −1 for the bits 1 / 0, and 0 where a block
+    :data:`STOPPED` (sent nothing)."""
+    signs = bits.astype(np.float32) * 2 - 1
+    signs[bits == STOPPED] = 0
+    return signs
 
 
 def _tile_pixels(backend: Backend, reconstruction: Any) -> np.ndarray:
@@ -345,6 +441,19 @@ def _stitch(header: Header, tiles: Sequence[Tile], tile_pixels: Iterable[np.ndar
         out[top:top + h, left:left + w] = pixels
     smooth_seams(out, header.tile_size)  # a flat image stays flat
     return out[:header.height, :header.width]
+
+
+def _has_stops(bits: np.ndarray) -> bool:
+    return bool((np.asarray(bits) == STOPPED).any())
+
+
+def _coders(coder: str, stops: bool) -> list[str]:
+    """The coders to try for codes with or without stopped blocks: ``coder`` itself, or for
+    ``"auto"`` the adaptive coder when blocks stop (the only one that codes them), every other one
+    else (files without stops stay what they were before the adaptive coder existed)."""
+    if coder != "auto":
+        return [coder]
+    return [ADAPTIVE_CODER] if stops else [name for name in coder_names() if name != ADAPTIVE_CODER]
 
 
 def _check(cancel: Optional[Cancellation]) -> None:

@@ -1,40 +1,39 @@
 """Rate control: the file that meets a size or a quality target.
 
-A target picks one among a sequence of candidate encodings of the same image, **ordered by
-size** (real file bytes, container and payload coder included, strictly increasing):
+A **size target** (``max_bytes``, or ``bpp`` — a budget of ``floor(bpp·W·H/8)`` bytes, real file
+bytes, container and payload coder included) gives the largest file that fits: every 16×16 block
+sends every iteration while the next whole iteration fits, then (payload coder ``auto`` or
+``adaptive``) a last iteration that only the blocks with the largest error send, as many as fit
+(:mod:`rnncodec.adaptive`; the others stop).  The encoder is causal and that last iteration's code
+does not depend on which blocks send it, so the network runs once, iteration by iteration, up to
+the first iteration over the budget; only the last payload is coded again, a few times, to find how
+many blocks fit (:data:`MAX_LAST_PAYLOADS`).  A file is never over the budget: every size is
+measured, none estimated.  A budget below the 1-iteration file raises
+:class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a warning.
 
-- a size target (``max_bytes``, or ``bpp`` — a budget of ``floor(bpp·W·H/8)`` bytes) takes the
-  largest candidate that fits;
-- a quality target takes the smallest candidate whose decoded image reaches ``quality`` dB of
-  PSNR: over R, G and B (peak 255) for colour images, over the gray plane for grayscale ones,
-  alpha aside, measured on the image the decoder gives back (seams blended, cropped).  The first
-  candidate that reaches Q is taken, so a higher Q never gives a smaller file, even where PSNR
-  is not monotone in the iterations.
+A **quality target** (``quality``, dB) is per block: each block sends iterations until its PSNR
+(:mod:`rnncodec.adaptive`: RGB, over its real pixels) reaches ``quality``, at most the maximum
+iterations.  The stopping plan comes from the uniform encoding of the image (every block sending
+every iteration), so plans are nested: a higher target sends every block at least as many
+iterations, and the file does not get smaller (tested) — then the image is encoded with the plan
+(the network runs twice).  Blocks that stay below the target after the maximum iterations are
+reported with a warning.  Since every block's error is at most the target's, so is the image's:
+the decoded image reaches ``quality`` dB of PSNR too (up to the tile seams' blending, and as far
+as stopping blocks leaves their neighbours' reconstructions as they were in the plan).
 
-Today every 16×16 block gets the same iterations, so the candidates are the iteration counts
-1 … ``max_iterations``: the encoder is causal (the codes of k iterations are the first k of any
-longer encode), so the image is encoded once and each prefix's file built with
-:meth:`Codec.file_bytes`.  Candidates are made lazily: a size search stops encoding at the first
-iteration over the budget, a quality search at the first that reaches the target, and each
-iteration is entropy coded once (:meth:`Codec.prefix_files`), so a size target costs one
-iteration more than a plain encode of the same file (a quality target, one decoder step per
-iteration instead).  Spatially adaptive stopping (blocks that stop once good enough)
-would add candidates between those counts — per-block quality thresholds, still ordered by size —
-and :func:`select` would not change.
-
-Memory: a quality search decodes as it encodes (:class:`~rnncodec.codec.ProgressiveDecoder`,
-the decoder state of every tile at once), so on images larger than one tile it holds more than a
-plain encode.
+Memory: both keep every iteration's code and block errors; tiled images (larger than one tile)
+are coded tile by tile, all of their iterations before the first is looked at.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
+from .adaptive import ADAPTIVE_CODER, STOPPED, image_psnr, mse_of, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
@@ -42,8 +41,8 @@ from .imageio import ImageInput, SourceImage, load_image
 if TYPE_CHECKING:
     from .codec import Codec
 
-__all__ = ["RateTarget", "Candidate", "RateResult", "RateTargetWarning", "UnreachableTargetError", "prefix_candidates", "select",
-           "encode_to_target"]
+__all__ = ["RateTarget", "RateResult", "RateTargetWarning", "UnreachableTargetError", "encode_to_target",
+           "MAX_LAST_PAYLOADS"]
 
 
 class RateTargetWarning(UserWarning):
@@ -95,26 +94,20 @@ class RateTarget:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One encoding of the image: its file and, when measured, its PSNR in dB."""
-
-    iterations: int
-    data: bytes
-    psnr: Optional[float] = None
-
-
-@dataclass(frozen=True)
 class RateResult:
     """The encoding a target chose.
 
     Attributes:
         data: the ``.rnc`` file.
-        iterations: its iterations.
-        psnr: its PSNR in dB (quality targets only).
+        iterations: its iterations (the most any block sends).
+        psnr: the PSNR in dB of the image it decodes to (quality targets only; RGB over the real
+            pixels, before tile seams are blended: :func:`rnncodec.adaptive.image_psnr`).
         budget: the byte budget (size targets only).
         met: whether the file meets the target (false only with a warning).
         warning: why the target is not met (the smallest file is over the budget and
-            ``allow_larger`` was given, or the quality is out of reach), else ``None``.
+            ``allow_larger`` was given, or some blocks do not reach the quality), else ``None``.
+        block_iterations: the mean over blocks of the iterations each sends (``iterations`` when
+            every block sends every iteration).
     """
 
     data: bytes
@@ -123,86 +116,21 @@ class RateResult:
     budget: Optional[int] = None
     met: bool = True
     warning: Optional[str] = None
+    block_iterations: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.block_iterations is None:
+            object.__setattr__(self, "block_iterations", float(self.iterations))
 
 
-def _psnr(decoded: np.ndarray, reference: np.ndarray) -> float:
-    mse = np.mean((decoded.astype(np.float64) - reference) ** 2)
-    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
-
-
-def prefix_candidates(codec: "Codec", source: SourceImage, max_iterations: int = MAX_ITERATIONS, *,
-                      coder: str = "auto", metadata: Optional[dict] = None,
-                      measure: bool = False) -> Iterator[Candidate]:
-    """The files of 1 … ``max_iterations`` iterations of ``source``, made lazily from one encode.
-
-    ``measure``: also decode each one and give its PSNR (see the module's docstring).
-    """
-    latest: list[np.ndarray] = []  # the code of the file prefix_files gives next
-
-    def codes() -> Iterator[np.ndarray]:
-        for bits in codec.iter_codes(source.rgb, max_iterations):
-            latest[:] = [bits]
-            yield bits
-
-    files = codec.prefix_files(source, codes(), max_iterations, coder=coder, metadata=metadata)
-    decoder = reference = None
-    for count, data in enumerate(files, 1):
-        psnr = None
-        if measure:
-            if decoder is None:
-                decoder = codec.progressive_decoder(codec.header_for(source, max_iterations, coder="raw"))
-                reference = source.rgb[..., 0] if source.mode == "L" else source.rgb
-            psnr = _psnr(np.asarray(decoder.add(latest[0])), reference)
-        yield Candidate(count, data, psnr)
-
-
-def select(candidates: Iterable[Candidate], target: RateTarget, budget: Optional[int] = None) -> RateResult:
-    """The candidate ``target`` picks from ``candidates`` (ordered by strictly increasing size),
-    consuming no more of them than needed.
-
-    Args:
-        budget: the byte budget of a size target (:meth:`RateTarget.budget` for the image).
-
-    Raises:
-        UnreachableTargetError: the smallest candidate is over ``budget`` and the target does not
-            allow larger files.
-        ValueError: no candidates.
-    """
-    smallest = last = None
-    if target.quality is None:
-        if budget is None:
-            raise ValueError("a size target needs its budget")
-        for candidate in candidates:
-            smallest = smallest or candidate
-            if len(candidate.data) > budget:
-                break
-            last = candidate
-        if last is not None:
-            return RateResult(last.data, last.iterations, last.psnr, budget)
-        if smallest is None:
-            raise ValueError("no candidate encodings")
-        plural = "s" if smallest.iterations > 1 else ""
-        message = (f"{budget:,} bytes is below the smallest file, {len(smallest.data):,} bytes "
-                   f"({smallest.iterations} iteration{plural})")
-        if not target.allow_larger:
-            raise UnreachableTargetError(message, smallest=len(smallest.data))
-        return RateResult(smallest.data, smallest.iterations, smallest.psnr, budget, met=False,
-                          warning=message + "; kept it")
-    for candidate in candidates:
-        last = candidate
-        if candidate.psnr >= target.quality:
-            return RateResult(candidate.data, candidate.iterations, candidate.psnr)
-    if last is None:
-        raise ValueError("no candidate encodings")
-    return RateResult(last.data, last.iterations, last.psnr, met=False,
-                      warning=f"PSNR {target.quality:g} dB is out of reach: {last.iterations} iterations give "
-                              f"{last.psnr:.2f} dB; kept those")
+#: Most codings of the last payload a size target tries (each a few tens of milliseconds on a Kodak image).
+MAX_LAST_PAYLOADS = 10
 
 
 def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_iterations: int = MAX_ITERATIONS,
                      *, coder: str = "auto", metadata: Optional[dict] = None, alpha: str = "keep",
                      max_pixels: Optional[int] = None) -> RateResult:
-    """Encode ``image`` with ``codec`` to the file ``target`` picks among 1 … ``max_iterations``
+    """Encode ``image`` with ``codec`` to meet ``target`` with at most ``max_iterations``
     iterations (see the module's docstring).
 
     Raises:
@@ -211,9 +139,113 @@ def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_
     """
     source = load_image(image, alpha=alpha, max_pixels=max_pixels)
     codec.header_for(source, max_iterations, "raw")  # refuse what readers would, before coding
-    candidates = prefix_candidates(codec, source, max_iterations, coder=coder, metadata=metadata,
-                                   measure=target.quality is not None)
+    if target.quality is not None:
+        return _to_quality(codec, source, target.quality, max_iterations, coder, metadata)
+    return _to_budget(codec, source, target, target.budget(source.width, source.height), max_iterations, coder,
+                      metadata)
+
+
+def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: int, max_iterations: int,
+               coder: str, metadata: Optional[dict]) -> RateResult:
+    """Whole iterations while they fit, then the blocks of the next one that fit, worst first."""
+    codes: list[np.ndarray] = []
+    errors: list[np.ndarray] = []
+
+    def coded() -> Iterator[np.ndarray]:
+        for bits, error in codec.iter_codes_measured(source.rgb, max_iterations, measure="before"):
+            codes.append(bits)
+            errors.append(error)
+            yield bits
+
+    files = codec.prefix_files(source, coded(), max_iterations, coder=coder, metadata=metadata)
+    fitting = over = None
     try:
-        return select(candidates, target, target.budget(source.width, source.height))
+        for data in files:
+            if len(data) > budget:
+                over = data
+                break
+            fitting = data
     finally:
-        candidates.close()  # stop the encoder where the search stopped
+        files.close()  # stop the encoder where the search stopped
+    if fitting is None:
+        message = f"{budget:,} bytes is below the smallest file, {len(over):,} bytes (1 iteration)"
+        if not target.allow_larger:
+            raise UnreachableTargetError(message, smallest=len(over))
+        return RateResult(over, 1, budget=budget, met=False, warning=message + "; kept it")
+    whole = len(codes) - (over is not None)
+    if over is None or coder not in ("auto", ADAPTIVE_CODER):
+        return RateResult(fitting, whole, budget=budget)
+    partial = _last_iteration_within(codec, source, codes, errors[-1], budget, metadata)
+    if partial is None:
+        return RateResult(fitting, whole, budget=budget)
+    data, blocks = partial
+    grid = codes[-1].shape[1] * codes[-1].shape[2]
+    return RateResult(data, whole + 1, budget=budget, block_iterations=whole + blocks / grid)
+
+
+def _last_iteration_within(codec: "Codec", source: SourceImage, codes: list[np.ndarray], errors_before: np.ndarray,
+                           budget: int, metadata: Optional[dict]) -> Optional[tuple[bytes, int]]:
+    """The file of ``codes[:-1]`` and, of ``codes[-1]``, the most blocks that fit in ``budget``,
+    those with the largest error (``errors_before``) first, and how many; ``None`` when not one fits.
+
+    The file size is not quite monotone in the blocks (entropy coding), so the search keeps a
+    bracket of a size that fits and one that does not, interpolating between them, and returns
+    the largest fitting count it has coded (at most :data:`MAX_LAST_PAYLOADS` codings)."""
+    last = codes[-1]
+    order = worst_first(errors_before)
+    files = codec.last_iteration(source, codes[:-1], metadata=metadata)
+
+    def keeping(blocks: int) -> np.ndarray:
+        bits = last.copy()
+        bits.reshape(bits.shape[0], -1)[:, order[blocks:]] = STOPPED
+        return bits
+
+    low, high = (0, files.size(keeping(0))), (order.size, files.size(last))
+    if low[1] > budget:
+        return None
+    if high[1] <= budget:
+        low = high
+    for _ in range(MAX_LAST_PAYLOADS - 2):
+        if high[0] - low[0] <= 1 or low is high:
+            break
+        guess = low[0] + (budget - low[1]) * (high[0] - low[0]) // max(1, high[1] - low[1])
+        guess = min(max(guess, low[0] + 1), high[0] - 1)
+        size = files.size(keeping(guess))
+        if size <= budget:
+            low = (guess, size)
+        else:
+            high = (guess, size)
+    if low[0] == 0:
+        return None
+    data = files.file(keeping(low[0]))
+    assert len(data) == low[1] <= budget
+    return data, low[0]
+
+
+def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterations: int, coder: str,
+                metadata: Optional[dict]) -> RateResult:
+    """Each block until it reaches ``quality`` in the uniform encoding (the plan,
+    :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
+    errors_after, uniform = [], []
+    limit = mse_of(quality)
+    for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after"):
+        uniform.append(bits)
+        errors_after.append(errors)
+        if errors.max() <= limit:  # every block is there
+            break
+    sends = sends_for_quality(errors_after, quality, max_iterations)
+    iterations = int(sends.max())
+    if sends.min() == iterations:  # every block sends the same: the uniform encoding's own codes
+        codes, final = uniform[:iterations], errors_after[iterations - 1]
+    else:
+        codes, final = [], None
+        for bits, final in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
+            codes.append(bits)
+    data = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
+    short = int((errors_after[-1] > limit).sum()) if len(errors_after) == max_iterations else 0
+    warning = None
+    if short:
+        warning = (f"{short:,} of {sends.size:,} blocks stay below {quality:g} dB after {max_iterations} iteration"
+                   f"{'s' if max_iterations > 1 else ''}; they send every iteration")
+    return RateResult(data, iterations, psnr=image_psnr(final, source.width, source.height), met=not short,
+                      warning=warning, block_iterations=float(sends.mean()))
