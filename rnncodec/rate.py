@@ -235,13 +235,18 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
             break
     sends = sends_for_quality(errors_after, quality, max_iterations)
     iterations = int(sends.max())
-    if sends.min() == iterations:  # every block sends the same: the uniform encoding's own codes
-        codes, final = uniform[:iterations], errors_after[iterations - 1]
-    else:
-        codes, final = [], None
-        for bits, final in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
+    # every block sending `iterations` is at least as good everywhere: the adaptive file only if smaller
+    data = codec.file_bytes(source, uniform[:iterations], coder=coder, metadata=metadata)
+    final = errors_after[iterations - 1]
+    if sends.min() < iterations and coder in ("auto", ADAPTIVE_CODER):
+        codes, adaptive_errors = [], None
+        for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
             codes.append(bits)
-    data = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
+        adaptive = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
+        if len(adaptive) < len(data):
+            data, final = adaptive, adaptive_errors
+        else:
+            sends = np.full_like(sends, iterations)
     short = int((errors_after[-1] > limit).sum()) if len(errors_after) == max_iterations else 0
     warning = None
     if short:

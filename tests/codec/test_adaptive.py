@@ -1,0 +1,169 @@
+"""Spatially adaptive iterations (rnncodec.adaptive, Codec.iter_codes(sends=…)): stopped blocks give
+the network 0, files with stops round-trip on both backends, tiled and progressively, and old files
+decode as they did."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rnncodec import formats
+from rnncodec.adaptive import block_mse, check_sends, image_psnr, mse_of, psnr_of, sends_for_quality, worst_first
+from rnncodec.codec import STOPPED, Codec, code_signs
+from rnncodec.imageio import load_image
+
+DATA = Path(__file__).parent / "data"
+VECTORS = Path(__file__).resolve().parents[2] / "formats" / "vectors"
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A 160×280 crop of the astronaut: in 128-px tiles, seams both ways."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[100:260, 150:430])
+
+
+@pytest.fixture(scope="module")
+def codecs(onnx_weights_file):
+    return {name: Codec(onnx_weights_file, tile_size=128, precision="fp32", backend=name) for name in ("torch", "onnx")}
+
+
+def _plan(shape, seed=0, iterations=4):
+    """A random plan: every block sends 1 … iterations."""
+    return np.random.default_rng(seed).integers(1, iterations + 1, shape)
+
+
+def test_block_mse_counts_real_pixels_only():
+    original = np.zeros((17, 33, 3), np.uint8)
+    decoded = np.full((32, 48, 3), 255, np.uint8)  # the padding (rows 17…, columns 33…) is wrong too
+    decoded[:17, :33] = 10
+    errors = block_mse(decoded, original)
+    assert errors.shape == (2, 3) and np.allclose(errors, 100.0)
+    assert image_psnr(errors, 33, 17) == pytest.approx(10 * math.log10(255 ** 2 / 100))
+    decoded[16, 32] = 20  # the one real pixel of the corner block
+    assert block_mse(decoded, original)[1, 2] == pytest.approx(400.0)
+    assert psnr_of(np.array([0.0]))[0] == math.inf and psnr_of(mse_of(31.5)) == pytest.approx(31.5)
+
+
+def test_quality_plans_are_nested_and_worst_first_orders_by_error():
+    rng = np.random.default_rng(3)
+    errors = list(np.cumprod(rng.uniform(0.3, 1.0, (6, 5, 7)), axis=0) * 400)  # shrinking, as iterations go
+    plans = [sends_for_quality(errors, q, 6) for q in np.linspace(20, 45, 40)]
+    for lower, higher in zip(plans, plans[1:]):
+        assert (higher >= lower).all()
+    assert plans[0].min() >= 1 and plans[-1].max() == 6
+    assert (sends_for_quality(errors, 1.0, 6) == 1).all()
+    order = worst_first(np.array([[1.0, 5.0], [5.0, 0.5]]))
+    assert order.tolist() == [1, 2, 0, 3]
+    with pytest.raises(ValueError, match="integers ≥ 1"):
+        check_sends(np.zeros((2, 2), int), (2, 2))
+    with pytest.raises(ValueError, match="block grid"):
+        check_sends(np.ones((2, 3), int), (2, 2))
+
+
+def test_stopped_blocks_are_zero_for_the_network():
+    bits = np.array([[[0, 1], [STOPPED, 1]]], np.uint8)
+    assert code_signs(bits).tolist() == [[[-1.0, 1.0], [0.0, 1.0]]]
+
+
+def test_codes_follow_the_plan_and_iteration_one_is_whole(codecs, photo):
+    codec = codecs["torch"]
+    grid = (10, 18)
+    sends = _plan(grid)
+    codes = list(codec.iter_codes(photo, 4, sends))
+    uniform = list(codec.iter_codes(photo, 4))
+    for t, bits in enumerate(codes):
+        stopped = (bits == STOPPED)
+        assert (stopped.all(0) == (sends <= t)).all() and (stopped.any(0) == stopped.all(0)).all()
+    assert np.array_equal(codes[0], uniform[0])  # nothing stopped yet: the same code
+    with pytest.raises(ValueError, match="block grid"):
+        list(codec.iter_codes(photo, 2, np.ones((3, 3), int)))
+
+
+@pytest.mark.parametrize("encoder", ["torch", "onnx"])
+def test_adaptive_files_round_trip_on_both_backends(codecs, photo, encoder):
+    codec = codecs[encoder]
+    source = load_image(photo)
+    sends = _plan((10, 18), seed=1)
+    steps = list(codec.iter_codes_measured(photo, 4, sends, measure="after"))
+    data = codec.file_bytes(source, [bits for bits, _ in steps])
+    rnc = formats.read(data)
+    assert rnc.header.coder == "adaptive"
+    assert all(np.array_equal(a, b) for a, (b, _) in zip(rnc.codes(), steps))
+    decoded = {name: np.asarray(codecs[name].decode(data), np.int16) for name in codecs}
+    assert np.abs(decoded["torch"] - decoded["onnx"]).max() <= 1
+    for k in (2, 3):  # any prefix, and the progressive decoder, alike
+        prefix = np.asarray(codec.decode(data, k), np.int16)
+        decoder = codec.progressive_decoder(rnc.header)
+        for bits in rnc.codes()[:k]:
+            image = decoder.add(bits)
+        assert np.array_equal(np.asarray(image, np.int16), prefix)
+    # the encoder's own reconstruction is the decoder's (seams aside: the blocks' errors, tile by tile)
+    tiles_only = Codec(codec.weights if encoder == "torch" else codecs["torch"].weights, tile_size=0, precision="fp32")
+    one_tile = list(tiles_only.iter_codes_measured(photo, 4, sends, measure="after"))
+    pixels = tiles_only.decode(tiles_only.file_bytes(source, [bits for bits, _ in one_tile]))
+    assert np.allclose(block_mse(np.asarray(pixels), photo), one_tile[-1][1])
+
+
+def test_a_stopped_block_decodes_otherwise_than_its_bits(codecs, photo):
+    codec = codecs["torch"]
+    uniform = list(codec.iter_codes(photo, 2))
+    stopped = [uniform[0], uniform[1].copy()]
+    stopped[1][:, 3, 4] = STOPPED
+    header = codec.header_for(load_image(photo), 2, "adaptive")
+    a, b = codec.decode_codes(header, uniform), codec.decode_codes(header, stopped)
+    changed = np.argwhere(np.abs(a.astype(int) - b).max(2) > 0)
+    assert changed.size and changed.min(0).tolist()[0] >= 3 * 16 - 32  # around that block, not elsewhere
+
+
+def test_uniform_codes_keep_the_coders_they_had(codec, photo):
+    codes = list(codec.iter_codes(photo, 3))
+    data = codec.file_bytes(load_image(photo), codes)
+    assert formats.read_header(data).coder != "adaptive" and data == codec.encode(photo, 3)
+    streamed = list(codec.prefix_files(load_image(photo), iter(codes), 3))
+    assert streamed[-1] == data
+
+
+def test_prefix_files_switch_to_the_adaptive_coder_when_blocks_stop(codec, photo):
+    source = load_image(photo)
+    codes = list(codec.iter_codes(photo, 3, _plan((10, 18), seed=2, iterations=3)))
+    streamed = list(codec.prefix_files(source, iter(codes), 3))
+    assert formats.read_header(streamed[-1]).coder == "adaptive"
+    assert streamed[-1] == codec.file_bytes(source, codes)
+
+
+def test_old_files_decode_unchanged():
+    """Files written before adaptive iterations existed (GRU_S_V4, raw and context coders) decode to
+    the pixels they did then, and their codes reach the network as ±1, as before."""
+    expected = np.asarray(Image.open(DATA / "gru-s-v4-astronaut-48x40-3it.main-decoded.png"), np.int16)
+    codec = Codec("GRU_S_V4", precision="fp32", backend="torch")
+    for name in ("gru-s-v4-astronaut-48x40-3it.rnc", "gru-s-v4-astronaut-48x40-3it-context.rnc"):
+        data = (DATA / name).read_bytes()
+        decoded = np.asarray(codec.decode(data), np.int16)
+        assert np.abs(decoded - expected).max() <= 1, name  # float kernels may differ between CPUs
+        if np.array_equal(decoded, expected):
+            continue
+        pytest.skip("this CPU's float kernels round a pixel otherwise than the machine that wrote the PNG")
+
+
+def test_conformance_vectors_reach_the_network_as_before():
+    """Every code of every readable vector without stops gives the network 2·bit − 1, as it always did."""
+    checked = 0
+    for path in sorted(VECTORS.glob("*.rnc")):
+        try:
+            rnc = formats.read(path.read_bytes(), strict=False)
+            codes = rnc.codes()
+        except formats.RNCError:
+            continue
+        for bits in codes:
+            if rnc.header.coder != "adaptive":
+                assert np.array_equal(code_signs(bits), bits.astype(np.float32) * 2 - 1), path.name
+            else:
+                assert np.array_equal(code_signs(bits) == 0, bits == STOPPED), path.name
+            checked += 1
+    assert checked >= 20
