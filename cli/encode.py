@@ -32,9 +32,12 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
     return text
 
 
-def describe_choice(iterations: int, psnr: float | None, budget: int | None) -> str:
-    """``; 3 iterations (budget 4,000 bytes)`` or ``; 5 iterations, 30.21 dB`` — what a target chose."""
+def describe_choice(iterations: int, psnr: float | None, budget: int | None, block_iterations: float) -> str:
+    """``; 3 iterations (budget 4,000 bytes)``, ``; 3 iterations, 2.46 per block (budget 4,000 bytes)`` or
+    ``; 5 iterations, 3.12 per block, 30.21 dB`` — what a target chose."""
     text = f"; {iterations} iteration{'s' if iterations > 1 else ''}"
+    if block_iterations != iterations:  # blocks stopped early (spatially adaptive)
+        text += f", {block_iterations:.2f} per block"
     if budget is not None:
         return text + f" (budget {budget:,} bytes)"
     return text + f", {psnr:.2f} dB" if psnr is not None else text
@@ -46,12 +49,14 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None) -> 
               help=f"Iterations to code (default {DEFAULT_ITERATIONS}); each adds 0.125 bpp before entropy "
                    f"coding. With a target: the most to use (default {MAX_ITERATIONS}).")
 @click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
-              help="Target: the largest file of at most N bytes (container included).")
+              help="Target: the largest file of at most N bytes (container included): whole iterations while "
+                   "they fit, then one more for the 16×16 blocks with the largest error, as many as fit.")
 @click.option("--target-bpp", type=click.FloatRange(min=0, min_open=True), metavar="B",
-              help="Target: the largest file of at most B bits per pixel (B·W·H/8 bytes).")
+              help="Target: the largest file of at most B bits per pixel (B·W·H/8 bytes), as --max-bytes.")
 @click.option("--quality", type=click.FloatRange(min=0, min_open=True), metavar="DB",
-              help="Target: the smallest file whose decoded image reaches DB dB of PSNR (RGB; the gray "
-                   "plane of a grayscale image).")
+              help="Target: every 16×16 block gets iterations until its PSNR (RGB, over its pixels) reaches "
+                   "DB dB, at most -n; blocks that reach it stop (spatially adaptive), so the image reaches it "
+                   "too. A higher DB never gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,
               help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
@@ -86,10 +91,11 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
       rnc encode 'raw/*.jpg' -n 1 --force
       rnc encode - -o - < photo.png > photo.rnc   # a filter: - is stdin / stdout
       rnc encode photo.png --max-bytes 4000  # the largest file ≤ 4000 bytes
-      rnc encode photo.png --quality 30      # the smallest file reaching 30 dB PSNR
+      rnc encode photo.png --quality 32 -n 8 # each block until 32 dB PSNR, ≤ 8 iterations
 
-    At most one target (--max-bytes, --target-bpp, --quality); every 16×16 block gets the
-    same iterations, so a target picks an iteration count (steps of ~0.1 bpp).
+    At most one target (--max-bytes, --target-bpp, --quality). -n alone gives every 16×16 block
+    the same iterations (~0.1 bpp steps); --max-bytes hits a size to within a few bytes; --quality
+    spends the bits where the image needs them (the best quality for its size).
 
     Any Pillow-readable image: EXIF orientation is applied, grayscale stays grayscale, alpha is
     kept losslessly (or see --alpha); of an animated or multi-page image, the first frame (with a
@@ -136,8 +142,10 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
                 else:
                     result = encode_to_target(codec, source, rate_target, iterations or MAX_ITERATIONS, coder=coder,
                                               alpha=alpha, max_pixels=max_pixels)
-                    data, chosen = result.data, describe_choice(result.iterations, result.psnr, result.budget)
+                    data = result.data
+                    chosen = describe_choice(result.iterations, result.psnr, result.budget, result.block_iterations)
                     choice = {"budget": result.budget, "target_met": result.met,
+                              "block_iterations": round(result.block_iterations, 4),
                               "psnr": None if result.psnr in (None, math.inf) else round(result.psnr, 3)}
             for warning in caught:
                 report(f"Warning: {warning.message}", to_stdout=False)

@@ -16,6 +16,12 @@ Lower level, for streaming and for servers (:class:`Codec`)::
     >>> for bits in rnncodec.formats.read("photo.rnc").codes():
     ...     image = decoder.add(bits)                               # refines, no re-decoding
 
+Spatially adaptive iterations: from iteration 2 on a 16×16 block may stop sending — its code is
+:data:`STOPPED` there (the adaptive payload coder, formats/SPEC.md) and the network sees 0 for it,
+neither +1 nor −1, in the encoder's own reconstruction loop as in every decoder.  Which blocks send
+which iterations is a plan (``sends``, :meth:`Codec.iter_codes`); the targets of :func:`encode`
+make plans (:mod:`rnncodec.rate`).
+
 Images are padded by edge replication to a multiple of 16 and cropped back.  Images larger than
 one tile (``tile_size``, recorded in the header) are coded tile by tile; **tiles are independent**:
 each tile's codes are exactly those of the same crop coded alone, and so are its pixels except the
@@ -526,11 +532,15 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
         backend: ``"torch"``, ``"onnx"`` or ``"auto"`` (default: ``$RNC_BACKEND``, else auto; see :class:`Codec`).
         max_pixels: largest image accepted (``ImageTooLargeError`` above it, from the file's header,
             before its pixels are decoded); default: what a reader accepts (``Limits.max_pixels``).
-        max_bytes: the largest file of at most this many bytes (container included).
-        target_bpp: the largest file of at most ``floor(target_bpp·W·H/8)`` bytes.
-        quality: the smallest file whose decoded image reaches this PSNR in dB (RGB, or the gray
-            plane of a grayscale image); the most iterations, with a ``RateTargetWarning``, if
-            none does.
+        max_bytes: the largest file of at most this many bytes (container included): every block
+            sends whole iterations while they fit, then the blocks with the largest error send one
+            more, as many as fit (:mod:`rnncodec.rate`).
+        target_bpp: as ``max_bytes``, a budget of ``floor(target_bpp·W·H/8)`` bytes.
+        quality: a per-block target in dB of PSNR (RGB, over each 16×16 block's pixels): each block
+            sends iterations until it reaches it, at most ``iterations``, then stops (spatially
+            adaptive iterations, :mod:`rnncodec.adaptive`); the image's PSNR reaches it too.  A
+            higher target never gives a smaller file.  Blocks that never reach it send every
+            iteration, with a ``RateTargetWarning``.
         allow_larger: with ``max_bytes``/``target_bpp`` below the 1-iteration file, return that
             file with a ``RateTargetWarning`` instead of raising.
 
