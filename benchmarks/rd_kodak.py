@@ -11,6 +11,11 @@ cubic fit of log-rate against quality, over the overlapping range) compares whol
 
     python benchmarks/rd_kodak.py                       # shipped default weights, ../shared/data/kodak
     python benchmarks/rd_kodak.py --codec-weights runs/x.pt --iterations 8 --images 6
+    python benchmarks/rd_kodak.py --adaptive 25,27.5,30,32.5,35   # + spatially adaptive points
+
+With ``--adaptive``, each per-block PSNR target Q adds the point ``rnc encode --quality Q -n N``
+writes (``--adaptive-iterations`` N), from the same uniform encoding: the curve of those points is
+compared with the uniform one at equal mean bytes and by BD-rate (and with JPEG/WebP).
 
 Writes ``results/kodak/<weights>.json`` and ``docs/img/rd-kodak.png``; prints a table.
 """
@@ -30,6 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from rnncodec.adaptive import block_mse, sends_for_quality
 from rnncodec.codec import Codec
 from rnncodec.data import find_images
 from rnncodec.formats import read
@@ -64,22 +70,50 @@ def pillow_point(rgb: np.ndarray, reference: torch.Tensor, fmt: str, q: int) -> 
     return {"quality": q, "bytes": size, "bpp": 8 * size / (rgb.shape[0] * rgb.shape[1]), "psnr": db, "ms_ssim": ssim}
 
 
-def rnc_points(codec: Codec, path: Path, reference: torch.Tensor, iterations: int) -> tuple[list[dict], dict]:
+def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
+               iterations: int) -> tuple[list[dict], dict, list[np.ndarray]]:
+    """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image."""
     source = load_image(path)
     started = time.perf_counter()
     codes = list(codec.iter_codes(source.rgb, iterations))
     encode_seconds = time.perf_counter() - started
     files = [codec.file_bytes(source, codes[:k]) for k in range(1, iterations + 1)]
     decoder = codec.progressive_decoder(read(files[-1]).header)
-    points, decode_seconds = [], 0.0
+    points, decode_seconds, errors = [], 0.0, []
     for k, (data, bits) in enumerate(zip(files, read(files[-1]).codes()), 1):
         started = time.perf_counter()
         image = decoder.add(bits)
         decode_seconds += time.perf_counter() - started
-        db, ssim = quality(reference, np.asarray(image.convert("RGB")))
+        rgb = np.asarray(image.convert("RGB"))
+        errors.append(block_mse(rgb, source.rgb))
+        db, ssim = quality(reference, rgb)
         points.append({"iterations": k, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
                        "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
-    return points, {"encode_s": encode_seconds, "decode_s": decode_seconds}
+    return points, {"encode_s": encode_seconds, "decode_s": decode_seconds}, errors
+
+
+def adaptive_points(codec: Codec, path: Path, reference: torch.Tensor, uniform: list[dict],
+                    errors: list[np.ndarray], targets: list[float], max_iterations: int) -> list[dict]:
+    """What ``rnc encode --quality Q -n max_iterations`` writes for each target Q: the plan from the
+    uniform encoding's block errors, the image coded with it, or the uniform file at as many
+    iterations when that is not larger (as :mod:`rnncodec.rate` does).  Quality is measured on the
+    encoder's own reconstruction, pixel for pixel the decoder's (tests/codec/test_adaptive.py)."""
+    source = load_image(path)
+    points = []
+    for target in targets:
+        sends = sends_for_quality(errors[:max_iterations], target, max_iterations)
+        k = int(sends.max())
+        point = {"quality_target": target, "iterations": k, "block_iterations": float(sends.mean())}
+        if sends.min() < k:
+            steps = list(codec.iter_codes_and_images(source, k, sends))
+            data = codec.file_bytes(source, [bits for bits, _ in steps])
+            if len(data) < uniform[k - 1]["bytes"]:
+                db, ssim = quality(reference, np.asarray(steps[-1][1].convert("RGB")))
+                points.append({**point, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
+                               "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
+                continue
+        points.append({**uniform[k - 1], **point, "block_iterations": float(k)})
+    return points
 
 
 def api_timing(codec: Codec, path: Path, iterations: int) -> dict:
@@ -174,20 +208,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON output (default results/kodak/<weights>.json)")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "rd-kodak.png")
     parser.add_argument("--no-baselines", action="store_true", help="skip JPEG/WebP (quick checks only)")
+    parser.add_argument("--adaptive", default=None, metavar="Q1,Q2,…",
+                        help="also spatially adaptive points: per-block PSNR targets in dB (rnc encode --quality)")
+    parser.add_argument("--adaptive-iterations", type=int, default=6, metavar="N",
+                        help="the most iterations of an adaptive point (-n of rnc encode --quality)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    targets = [float(q) for q in args.adaptive.split(",")] if args.adaptive else []
 
     codec = Codec(args.weights)
     name = Path(codec.weights.name).stem
     paths = find_images([args.data])[: args.images]
     if not paths:
         parser.error(f"no images in {args.data}")
-    per_image: dict[str, list[list[dict]]] = {"rnc": [], "jpeg": [], "webp": []}
+    per_image: dict[str, list[list[dict]]] = {"rnc": [], "jpeg": [], "webp": [], "rnc-adaptive": []}
     timings, api = [], []
     for i, path in enumerate(paths, 1):
         rgb = load_image(path).rgb
         reference = _tensor(rgb)
-        points, timing = rnc_points(codec, path, reference, args.iterations)
+        points, timing, errors = rnc_points(codec, path, reference, args.iterations)
         per_image["rnc"].append(points)
+        if targets:
+            per_image["rnc-adaptive"].append(adaptive_points(codec, path, reference, points, errors, targets,
+                                                             args.adaptive_iterations))
         timings.append(timing)
         api.append(api_timing(codec, path, 2))
         if not args.no_baselines:
@@ -197,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{p['bpp']:.3f}/{p['psnr']:.2f}/{p['ms_ssim']:.4f}" for p in points[:4]), file=sys.stderr, flush=True)
 
     curves = {"rnc": mean_curve(per_image["rnc"], "iterations")}
+    if targets:
+        curves["rnc-adaptive"] = mean_curve(per_image["rnc-adaptive"], "quality_target")
     if not args.no_baselines:
         curves["jpeg"] = mean_curve(per_image["jpeg"], "quality")
         curves["webp"] = mean_curve(per_image["webp"], "quality")
@@ -206,6 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     for anchor in ("jpeg", "webp"):
         if anchor in curves:
             bd[f"vs_{anchor}"] = {m: bd_rate(curves[anchor], curves["rnc"], m) for m in ("psnr", "ms_ssim")}
+    if targets:  # the adaptive curve against the uniform one of the same network, and the baselines
+        for anchor in ("rnc", "jpeg", "webp"):
+            if anchor in curves:
+                bd[f"adaptive_vs_{'uniform' if anchor == 'rnc' else anchor}"] = {
+                    m: bd_rate(curves[anchor], curves["rnc-adaptive"], m) for m in ("psnr", "ms_ssim")}
+    equal_bytes = [{"quality_target": p["quality_target"], "bpp": p["bpp"], "adaptive_psnr": p["psnr"],
+                    "uniform_psnr": interpolate(curves["rnc"], p["bpp"], "psnr"), "adaptive_ms_ssim": p["ms_ssim"],
+                    "uniform_ms_ssim": interpolate(curves["rnc"], p["bpp"], "ms_ssim")}
+                   for p in curves.get("rnc-adaptive", [])]
     smallest = {}
     for anchor in ("jpeg", "webp"):
         if anchor in per_image and per_image[anchor]:
@@ -216,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         "images": [p.name for p in paths], "data": str(args.data), "precision": codec.backend.precision,
         "torch_threads": torch.get_num_threads(),
         "curves": curves, "table": table, "bd_rate_percent": bd, "baseline_smallest": smallest,
+        "adaptive": {"targets_db": targets, "max_iterations": args.adaptive_iterations,
+                     "at_equal_bytes": equal_bytes} if targets else None,
         "timing_median_s": {
             f"encode_{args.iterations}_iterations": statistics.median(t["encode_s"] for t in timings),
             f"decode_{args.iterations}_iterations_progressive": statistics.median(t["decode_s"] for t in timings),
@@ -241,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\nrnncodec per iteration (mean bpp / PSNR / MS-SSIM):")
     for p in curves["rnc"]:
         print(f"  {p['iterations']:2d}: {p['bpp']:.4f} / {p['psnr']:.2f} / {p['ms_ssim']:.4f}")
+    if equal_bytes:
+        print("\nadaptive (rnc encode --quality Q) vs uniform at equal mean bytes (uniform interpolated):")
+        for row in equal_bytes:
+            uniform = ("—" if row["uniform_psnr"] is None else
+                       f"{row['uniform_psnr']:.2f} / {row['uniform_ms_ssim']:.4f}")
+            print(f"  Q {row['quality_target']:5.1f}: {row['bpp']:.4f} bpp  adaptive {row['adaptive_psnr']:.2f} / "
+                  f"{row['adaptive_ms_ssim']:.4f}  uniform {uniform}")
     for key, values in bd.items():
         text = ", ".join(f"{m}: {'n/a' if v is None else f'{v:+.1f} %'}" for m, v in values.items())
         print(f"BD-rate {key}: {text}")

@@ -176,18 +176,24 @@ class Codec:
         for t in range(iterations):
             yield codes[t], None if errors is None else errors[t]
 
-    def iter_codes_and_images(self, source: SourceImage, iterations: int) -> Iterator[tuple[np.ndarray, Image.Image]]:
+    def iter_codes_and_images(self, source: SourceImage, iterations: int,
+                              sends: Optional[np.ndarray] = None) -> Iterator[tuple[np.ndarray, Image.Image]]:
         """Each iteration's code tensor (as :meth:`iter_codes`) with the image a decoder makes from
         the codes so far — the encoder's own reconstructions, so an image is decoded while it is
         encoded (one more decoder step than encoding alone, instead of a second decoding pass).
         The images are pixel for pixel what :class:`ProgressiveDecoder` gives for the file (tested).
-        Every iteration is coded before the first is yielded (memory: an image per iteration)."""
+        Every iteration is coded before the first is yielded (memory: an image per iteration).
+        ``sends``: as :meth:`iter_codes`'s."""
         _check_iterations(iterations)
         rgb = source.rgb
         header = self.header_for(source, iterations, "raw")
+        if sends is not None:
+            sends = check_sends(sends, header.code_shape[1:])
         tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
-        coded = [list(self._encode_tile(_pad(rgb[top:top + h, left:left + w]), iterations, pixels="after"))
-                 for top, left, h, w in tiles]
+        coded = [list(self._encode_tile(
+            _pad(rgb[top:top + h, left:left + w]), iterations, pixels="after",
+            sends=None if sends is None else sends[top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK]))
+            for top, left, h, w in tiles]
         for t in range(iterations):
             bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
             for (top, left, h, w), steps in zip(tiles, coded):

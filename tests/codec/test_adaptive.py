@@ -103,6 +103,10 @@ def test_adaptive_files_round_trip_on_both_backends(codecs, photo, encoder):
         for bits in rnc.codes()[:k]:
             image = decoder.add(bits)
         assert np.array_equal(np.asarray(image, np.int16), prefix)
+    decoder = codec.progressive_decoder(rnc.header)  # the images made while encoding are the decoder's
+    for (bits, image), file_bits in zip(codec.iter_codes_and_images(source, 4, sends), rnc.codes(), strict=True):
+        assert np.array_equal(bits, file_bits)
+        assert np.array_equal(np.asarray(image), np.asarray(decoder.add(file_bits)))
     # the encoder's own reconstruction is the decoder's (seams aside: the blocks' errors, tile by tile)
     tiles_only = Codec(codec.weights if encoder == "torch" else codecs["torch"].weights, tile_size=0, precision="fp32")
     one_tile = list(tiles_only.iter_codes_measured(photo, 4, sends, measure="after"))
