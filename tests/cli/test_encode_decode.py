@@ -203,3 +203,32 @@ def test_the_cli_offers_the_librarys_limits_and_choices(runner):
     train_help = runner.invoke(cli, ["train", "--help"]).output
     assert all(name in train_help for name in (*LOSSES, *BINARIZERS))
     assert all(name in runner.invoke(cli, ["encode", "--help"]).output for name in ALPHA_POLICIES)
+
+
+def test_encode_quality_stops_blocks_and_the_file_decodes(runner, tmp_path):
+    """The shipped network, a per-block --quality: blocks stop early (an adaptive file), the report
+    says so, and rnc decode decodes it; --max-bytes on a 1×1 and a 17×33 image stays within budget."""
+    import json
+
+    from skimage import data
+
+    Image.fromarray(np.ascontiguousarray(data.astronaut()[100:164, 150:246])).save(tmp_path / "p.png")
+    out = tmp_path / "p.rnc"
+    result = runner.invoke(cli, ["encode", str(tmp_path / "p.png"), "-o", str(out), "--quality", "29", "-n", "4",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.splitlines()[-1])
+    assert record["coder"] == "adaptive" and 1 < record["block_iterations"] < record["iterations"] <= 4
+    assert record["psnr"] > 20 and record["budget"] is None
+    decoded = tmp_path / "p.png.out.png"
+    assert runner.invoke(cli, ["decode", str(out), "-o", str(decoded)]).exit_code == 0
+    assert Image.open(decoded).size == (96, 64)
+    for size in ((1, 1), (33, 17)):
+        Image.fromarray(np.ascontiguousarray(data.astronaut()[:size[1], :size[0]])).save(tmp_path / "s.png")
+        for budget in (150, 190, 260):
+            result = runner.invoke(cli, ["encode", str(tmp_path / "s.png"), "-o", str(tmp_path / "s.rnc"),
+                                         "--max-bytes", str(budget), "--allow-larger", "--force", "--json"])
+            assert result.exit_code == 0, result.output
+            record = json.loads(result.output.splitlines()[-1])
+            assert record["bytes"] == (tmp_path / "s.rnc").stat().st_size
+            assert record["bytes"] <= budget or (not record["target_met"] and record["iterations"] == 1)
