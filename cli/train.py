@@ -79,6 +79,10 @@ def _floats(value: str | None) -> list[float] | None:
               help="Weight of the distillation loss next to the distortion loss (both logarithmic).")
 @click.option("--distill-iterations", type=ITERATIONS, default=_DEFAULTS["distill_iterations"], show_default=True,
               help="Apply the distillation loss to the first K iterations (where recognition happens).")
+@click.option("--distill-scale", type=click.FloatRange(0.1, 1), default=_DEFAULTS["distill_scale"], show_default=True,
+              help="Resize the original and the reconstructions by this factor (antialiased) before the classifier "
+                   "sees them: the scale its own preprocessing views photos at (ImageNet-size photos reach a "
+                   "224-pixel classifier at about 0.6), so the loss weighs what the classifier will see.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,

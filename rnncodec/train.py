@@ -135,7 +135,8 @@ def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: to
 
 
 def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor],
-                     teacher: tuple[torch.Tensor, list[torch.Tensor]], weights: Sequence[float]) -> torch.Tensor:
+                     teacher: tuple[torch.Tensor, list[torch.Tensor]], weights: Sequence[float],
+                     scale: float = 1.0) -> torch.Tensor:
     """Label-free distillation: how far the frozen ``recognizer``'s view of each reconstruction is
     from its view of the original (``teacher``: its logits and features on the original batch).
 
@@ -144,12 +145,13 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
     pooling), their squared error relative to the teacher's energy, averaged over maps; the KL is
     between the class distributions.  Logarithmic like ``msssim-psnr``, so the balance with the
     distortion loss is one scale-free weight (``distill_weight``).  ``weights``: one per iteration in
-    ``outputs`` (the first ``distill_iterations``), normalised.
+    ``outputs`` (the first ``distill_iterations``), normalised; ``scale``: as :func:`_pixels` (the
+    teacher's view must have been made at the same scale).
     """
     teacher_logits, teacher_features = teacher
     terms = []
     for reconstruction in outputs:
-        logits, features = recognizer(_pixels(reconstruction), return_features=True)
+        logits, features = recognizer(_pixels(reconstruction, scale), return_features=True)
         feature_error = torch.stack([
             (f.float() - t.float()).pow(2).mean() / (t.float().pow(2).mean() + 1e-6)
             for f, t in zip(features, teacher_features)]).mean()
@@ -160,9 +162,13 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
     return (torch.stack(terms) * w).sum() / w.sum()
 
 
-def _pixels(centred: torch.Tensor) -> torch.Tensor:
-    """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255]."""
-    return ((centred.float() + 0.5).clamp(0, 1) * 255).contiguous(memory_format=torch.channels_last)
+def _pixels(centred: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255], resized by
+    ``scale`` (antialiased bilinear, differentiable) to the scale the recognizer views photos at."""
+    pixels = (centred.float() + 0.5).clamp(0, 1) * 255
+    if scale != 1:
+        pixels = F.interpolate(pixels, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
+    return pixels.contiguous(memory_format=torch.channels_last)
 
 
 def load_validation(folder: Path, count: int) -> list[torch.Tensor]:
@@ -172,9 +178,10 @@ def load_validation(folder: Path, count: int) -> list[torch.Tensor]:
 
 @torch.inference_mode()
 def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
-             bf16: bool = False, recognizer: Optional[torch.nn.Module] = None) -> dict:
+             bf16: bool = False, recognizer: Optional[torch.nn.Module] = None, recognizer_scale: float = 1.0) -> dict:
     """Mean PSNR (dB) and MS-SSIM per iteration, reconstructions rounded to 8 bits like a decoder's;
-    with a ``recognizer``, also how often its top-1 class on the reconstruction is the one it gives the original."""
+    with a ``recognizer``, also how often its top-1 class on the reconstruction is the one it gives the original
+    (both resized by ``recognizer_scale``, as in training)."""
     model.eval()
     totals = np.zeros((3, iterations))
     for image in images:
@@ -183,13 +190,13 @@ def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
         x = F.pad(image, (0, pad_w, 0, pad_h), mode="replicate") - 0.5
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             outputs = model(x, iterations)
-        answer = recognizer(image * 255).argmax(1) if recognizer is not None else None
+        answer = recognizer(_pixels(image - 0.5, recognizer_scale)).argmax(1) if recognizer is not None else None
         for k, out in enumerate(outputs):
             rec = ((out.float()[..., :h, :w] + 0.5).clamp(0, 1) * 255).round() / 255
             totals[0, k] += psnr(rec, image)
             totals[1, k] += ms_ssim(rec, image)
             if recognizer is not None:
-                totals[2, k] += float(recognizer(rec * 255).argmax(1) == answer)
+                totals[2, k] += float(recognizer(_pixels(rec - 0.5, recognizer_scale)).argmax(1) == answer)
     totals /= len(images)
     metrics = {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
     if recognizer is not None:
@@ -335,9 +342,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU
                 with torch.no_grad():
-                    teacher = recognizer(_pixels(batch), return_features=True)
+                    teacher = recognizer(_pixels(batch, options.distill_scale), return_features=True)
                 distill = recognition_loss(recognizer, outputs[:options.distill_iterations], teacher,
-                                           distill_weights)
+                                           distill_weights, options.distill_scale)
                 loss = loss + options.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -359,7 +366,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                      "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1)})
             done = run_fraction(options, step, elapsed) >= 1
             if val_images and (step % options.val_every == 0 or done):
-                metrics = validate(model, val_images, options.iterations, bf16=bf16, recognizer=recognizer)
+                metrics = validate(model, val_images, options.iterations, bf16=bf16, recognizer=recognizer,
+                                   recognizer_scale=options.distill_scale)
                 log({"step": step, "elapsed_s": round(elapsed, 1), "val": metrics})
                 score = float(np.mean(metrics["psnr"]))
                 if best is None or score > best:

@@ -40,6 +40,7 @@ class TrainOptions:
     distill: Optional[str | Path] = None
     distill_weight: float = 1.0
     distill_iterations: int = 3
+    distill_scale: float = 1.0  # the classifier sees images resized by this factor (its own preprocessing's scale)
     grad_clip: float = 1.0
     bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
@@ -74,6 +75,8 @@ class TrainOptions:
             raise ValueError(f"distill weight must be ≥ 0, got {self.distill_weight}")
         if not 1 <= self.distill_iterations <= (self.iterations if self.distill else MAX_ITERATIONS):
             raise ValueError(f"distill iterations must be in 1…{self.iterations}, got {self.distill_iterations}")
+        if not 0.1 <= self.distill_scale <= 1:
+            raise ValueError(f"distill scale must be in 0.1…1, got {self.distill_scale}")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:

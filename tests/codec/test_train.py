@@ -162,7 +162,7 @@ def test_distillation_trains_and_validates_the_recognizers_view(tiny_data, tmp_p
     pytest.importorskip("tflite")
     losses = []
     out = train(_options(tiny_data, tmp_path / "d.pt", distill=REFERENCE_CLASSIFIER, distill_weight=2.0,
-                         distill_iterations=1, steps=3, val_every=3), on_step=lambda step, loss: losses.append(loss))
+                         distill_iterations=1, distill_scale=0.5, steps=3, val_every=3), on_step=lambda step, loss: losses.append(loss))
     assert out.is_file() and len(losses) == 3 and all(math.isfinite(v) for v in losses)
     records = [json.loads(line) for line in out.with_suffix(".jsonl").read_text().splitlines()]
     agreement = [r["val"]["top1_agreement"] for r in records if "val" in r][-1]
@@ -174,6 +174,8 @@ def test_distillation_options_are_checked(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "x.pt", distill=REFERENCE_CLASSIFIER, distill_iterations=3)
     with pytest.raises(ValueError, match="distill weight"):
         _options(tiny_data, tmp_path / "x.pt", distill_weight=-1)
+    with pytest.raises(ValueError, match="distill scale"):
+        _options(tiny_data, tmp_path / "x.pt", distill_scale=1.5)
 
 
 def test_stop_masks_train_with_blocks_that_stop(tiny_data, tmp_path):
@@ -214,4 +216,3 @@ def test_stop_masks_train_with_blocks_that_stop(tiny_data, tmp_path):
     from rnncodec.weights import load_weights
 
     assert load_weights(path).meta["options"]["stop_masks"] == 1.0
-
