@@ -156,7 +156,7 @@ class Codec:
 
         def coded(top: int, left: int, h: int, w: int) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
             crop = rgb[top:top + h, left:left + w]
-            grid = (slice(top // BLOCK, (top + h) // BLOCK), slice(left // BLOCK, (left + w) // BLOCK))
+            grid = _block_grid(top, left, h, w)
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
                                       sends=None if sends is None else sends[grid])
             for bits, pixels in steps:
@@ -168,7 +168,7 @@ class Codec:
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
         errors = np.zeros((iterations, height // BLOCK, width // BLOCK)) if measure else None
         for top, left, h, w in tiles:
-            grid = (slice(top // BLOCK, (top + h) // BLOCK), slice(left // BLOCK, (left + w) // BLOCK))
+            grid = _block_grid(top, left, h, w)
             for t, (bits, error) in enumerate(coded(top, left, h, w)):
                 codes[(t, slice(None), *grid)] = bits
                 if errors is not None:
@@ -192,12 +192,12 @@ class Codec:
         tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
         coded = [list(self._encode_tile(
             _pad(rgb[top:top + h, left:left + w]), iterations, pixels="after",
-            sends=None if sends is None else sends[top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK]))
+            sends=None if sends is None else sends[_block_grid(top, left, h, w)]))
             for top, left, h, w in tiles]
         for t in range(iterations):
             bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
             for (top, left, h, w), steps in zip(tiles, coded):
-                bits[:, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK] = steps[t][0]
+                bits[(slice(None), *_block_grid(top, left, h, w))] = steps[t][0]
             yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
 
     def _encode_tile(self, tile: np.ndarray, iterations: int, pixels: Optional[str] = None,
@@ -325,7 +325,7 @@ class Codec:
             return _stitch(header, tiles, ())
         stacked = np.stack(codes)
         return _stitch(header, tiles, (  # decoded one tile at a time, as they are placed
-            self._decode_tile(stacked[:, :, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK], cancel)
+            self._decode_tile(stacked[(slice(None), slice(None), *_block_grid(top, left, h, w))], cancel)
             for top, left, h, w in tiles))
 
     def _decode_tile(self, codes: np.ndarray, cancel: Optional[Cancellation]) -> np.ndarray:
@@ -435,7 +435,7 @@ class ProgressiveDecoder:
         before each tile (:class:`CancelledError`; the decoder is then unusable)."""
         for (top, left, h, w), decoder in zip(self.tiles, self.decoders):
             _check(cancel)
-            decoder.add(bits[:, top // BLOCK:(top + h) // BLOCK, left // BLOCK:(left + w) // BLOCK])
+            decoder.add(bits[(slice(None), *_block_grid(top, left, h, w))])
         self.iterations += 1
         return self.image()
 
@@ -476,6 +476,11 @@ def _check(cancel: Optional[Cancellation]) -> None:
 def _check_iterations(iterations: int) -> None:
     if not isinstance(iterations, (int, np.integer)) or not 1 <= iterations <= MAX_ITERATIONS:
         raise ValueError(f"iterations must be an integer in 1…{MAX_ITERATIONS}, got {iterations!r}")
+
+
+def _block_grid(top: int, left: int, h: int, w: int) -> tuple[slice, slice]:
+    """The block-grid rows and columns of the tile at pixel ``(top, left)``, ``h`` × ``w`` (block-aligned)."""
+    return slice(top // BLOCK, (top + h) // BLOCK), slice(left // BLOCK, (left + w) // BLOCK)
 
 
 def _pad(rgb: np.ndarray) -> np.ndarray:
