@@ -1,10 +1,15 @@
-"""Packed weights (``NAME.ptpack``): lossless, checked, unpacked into the cache, and what the older
-shipped entries are stored as in the wheel — a file made with one decodes as before on both backends."""
+"""Packed weights (``NAME.ptpack``): exact, checked, unpacked into the cache, and what the older
+shipped entries are stored as in the wheel — a file made with one decodes as before on both backends.
+Weights made as a quantised difference (``rnncodec.weights_quantise``) pack as their integers; packs
+of format 1 still unpack."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,8 @@ from rnncodec import weights as weights_module
 from rnncodec.codec import Codec
 from rnncodec.errors import UnknownWeightsError
 from rnncodec.weights import PACK_SUFFIX, RNCWeights, load_weights, onnx_paths, sha256_file, shipped_dir
-from rnncodec.weights_pack import cache_dir, main, pack, read_pack_header, unpack
+from rnncodec.weights_pack import MAGIC, cache_dir, main, pack, read_pack_header, tensor_regions, unpack
+from rnncodec.weights_quantise import quantise
 
 SHIPPED_PACKS = sorted(shipped_dir().glob(f"*{PACK_SUFFIX}"))
 
@@ -49,6 +55,84 @@ def test_wrong_base_damaged_or_foreign_packs_are_refused(weights_file, other_wei
     header_end = packed.index(b"}") + 1
     with pytest.raises(UnknownWeightsError, match="malformed"):
         unpack(packed[:header_end - 1], base)
+
+
+@pytest.fixture(scope="module")
+def quantised_file(weights_file, other_weights_file, tmp_path_factory):
+    """``weights_file`` quantised as a difference from ``other_weights_file`` with step 0.01."""
+    return quantise(weights_file, other_weights_file, tmp_path_factory.mktemp("quantised") / "q.pt", step=0.01)
+
+
+def _header_of(packed: bytes) -> dict:
+    return json.loads(packed[len(MAGIC) + 4:len(MAGIC) + 4 + struct.unpack_from("<I", packed, len(MAGIC))[0]])
+
+
+def _quantised_segments(packed: bytes) -> list:
+    return [segment for segment in _header_of(packed)["segments"] if len(segment) == 3]
+
+
+def test_quantised_weights_pack_as_their_integers(quantised_file, other_weights_file):
+    """Every tensor of weights made by quantise is stored as integers, the pack is a fraction of
+    the lossless one, and it unpacks to the same bytes (SHA-256 checked) — the weights files name."""
+    data, base = quantised_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, base, step=0.01, level=3)
+    tensors = len(tensor_regions(io.BytesIO(data)))
+    assert len(_quantised_segments(packed)) == tensors > 0
+    assert len(packed) < len(pack(data, base, level=3)) / 2
+    assert unpack(packed, base) == data and _sha(unpack(packed, base)) == sha256_file(quantised_file)
+
+
+def test_tensors_that_are_not_multiples_of_the_step_stay_lossless(weights_file, other_weights_file):
+    data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, base, step=0.01, level=3)
+    assert _quantised_segments(packed) == [] and unpack(packed, base) == data
+    with pytest.raises(ValueError, match="positive"):
+        pack(data, base, step=0.0)
+
+
+def test_damaged_or_truncated_quantised_packs_are_refused(quantised_file, other_weights_file):
+    data, base = quantised_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, base, step=0.01, level=3)
+    for position in (-5, -len(packed) // 3):  # in the rANS stream, in the zstd frame
+        damaged = bytearray(packed)
+        damaged[position] ^= 0x24
+        with pytest.raises(UnknownWeightsError, match="damaged|other bytes"):
+            unpack(bytes(damaged), base)
+    for cut in (len(packed) - 4, len(packed) - 3, len(packed) // 2):
+        with pytest.raises(UnknownWeightsError, match="damaged|other bytes"):
+            unpack(packed[:cut], base)
+    histogram = packed.index(b'"counts":[[') + len(b'"counts":[[')
+    with pytest.raises(UnknownWeightsError, match="malformed"):  # a histogram that does not add up
+        unpack(packed[:histogram] + b"9" + packed[histogram:], base)
+
+
+def _format_1_pack(data: bytes, base: bytes) -> bytes:
+    """A pack as format 1 wrote them (the older shipped packs): differences in file order, no
+    quantised segments, the zstd frame to the end."""
+    from rnncodec.weights_pack import _segments, _zigzag, zstd
+
+    segments = _segments(data, base)
+    stored, ours, theirs, position = [], [], [], 0
+    for length, base_offset in segments:
+        if base_offset < 0:
+            stored.append(data[position:position + length])
+        else:
+            ours.append(np.frombuffer(data[position:position + length], "<u4"))
+            theirs.append(np.frombuffer(base[base_offset:base_offset + length], "<u4"))
+        position += length
+    planes = _zigzag(np.concatenate(ours) - np.concatenate(theirs)).view(np.uint8).reshape(-1, 4).T
+    header = json.dumps({"version": 1, "sha256": _sha(data), "size": len(data), "base_sha256": _sha(base),
+                         "base_size": len(base), "segments": segments}).encode()
+    frame = zstd.compress(b"".join([*stored, np.ascontiguousarray(planes).tobytes()]), level=3)
+    return MAGIC + struct.pack("<I", len(header)) + header + frame
+
+
+def test_format_1_packs_still_unpack(weights_file, other_weights_file):
+    data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
+    old = _format_1_pack(data, base)
+    assert _header_of(old)["version"] == 1 and unpack(old, base) == data
+    with pytest.raises(UnknownWeightsError, match="damaged|other bytes"):
+        unpack(old[:-7], base)
 
 
 def test_pack_command_writes_beside_the_file(weights_file, other_weights_file, tmp_path, capsys):
