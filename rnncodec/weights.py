@@ -345,16 +345,33 @@ def describe_shipped() -> list[dict[str, Any]]:
 
 
 def _packed(value: Weights) -> dict[str, Any]:
-    """``{"packed": {file, bytes, base}}`` for an entry shipped as a pack, else ``{}``."""
+    """``{"packed": {file, bytes, base[, step]}}`` for an entry shipped as a pack (``step``: the
+    quantisation step of weights defined as their base plus whole steps), else ``{}``."""
     pack = (shipped_dir() / value.file).with_suffix(PACK_SUFFIX)
     if not pack.is_file():
         return {}
     from .weights_pack import read_pack_header
 
-    base_sha256 = read_pack_header(pack)["base_sha256"]
+    header = read_pack_header(pack)
     base = next((name for name, member in RNCWeights.__members__.items()
-                 if name != "DEFAULT" and member.value.sha256 == base_sha256), base_sha256[:16])
-    return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base}}
+                 if name != "DEFAULT" and member.value.sha256 == header["base_sha256"]), header["base_sha256"][:16])
+    step = next((step for _, _, step in header["segments"] if step is not None), None)
+    return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base,
+                       **({"step": step} if step is not None else {})}}
+
+
+def _packed_line(packed: dict[str, Any]) -> str:
+    how = (f"{packed['base']} plus whole multiples of {_float32_text(packed['step'])} per weight, the integers "
+           f"entropy-coded" if "step" in packed else f"its lossless difference from {packed['base']}")
+    return (f"- shipped packed: `weights/{packed['file']}` ({packed['bytes']:,} bytes, {how}; unpacked into the "
+            f"cache when first needed)")
+
+
+def _float32_text(value: float) -> str:
+    """The shortest decimal of a float32 (``0.002``, not ``0.0020000000949949026``)."""
+    import numpy as np
+
+    return str(np.float32(value))
 
 
 def weights_markdown() -> str:
@@ -377,9 +394,7 @@ def weights_markdown() -> str:
             f"## {row['name']}{' (default)' if row['default'] else ''}",
             "",
             f"- file: `weights/{row['file']}` ({row['file_bytes']:,} bytes), sha256 `{row['sha256']}`",
-            *([f"- shipped packed: `weights/{row['packed']['file']}` ({row['packed']['bytes']:,} bytes, its lossless "
-               f"difference from {row['packed']['base']}; unpacked into the cache when first needed)"]
-              if row.get("packed") else []),
+            *([_packed_line(row["packed"])] if row.get("packed") else []),
             *([f"- for: {row['purpose']}"] if row.get("purpose") else []),
             f"- architecture: `{row['architecture']}`, {row['num_params']:,} parameters",
             f"- recipe: `{recipe['command']}`, {recipe['steps']:,} steps "

@@ -75,6 +75,7 @@ CACHE_ENV = "RNC_CACHE_DIR"
 _MAX_HEADER = 1 << 20
 _MAX_SIZE = 1 << 30  # the largest weights file a pack may declare
 _MAX_SYMBOLS = 1 << 16  # the most zig-zag integers a quantised segment's histogram may have (|q| < 2¹⁵)
+_ESCAPE = 256  # format 2's lossless differences: the symbol of a high part this large or larger
 _LEVEL = 19
 
 
@@ -153,10 +154,12 @@ def _multiples(words: np.ndarray, base_words: np.ndarray, step: float) -> Option
 
 
 def _categorical(counts: Sequence[int]):
-    """constriction's model of a histogram (the "fast" quantisation: exact, the same everywhere)."""
+    """constriction's model of a histogram (the "fast" quantisation: exact, the same everywhere); a
+    histogram of one symbol gets a second, empty one (constriction's least probability)."""
     import constriction
 
-    return constriction.stream.model.Categorical(np.asarray(counts, dtype=np.float64), perfect=False)
+    return constriction.stream.model.Categorical(np.asarray([*counts, 0][:max(len(counts), 2)], dtype=np.float64),
+                                                 perfect=False)
 
 
 def _float32_step(step: float) -> float:
@@ -190,22 +193,71 @@ def pack(data: bytes, base: bytes, *, step: Optional[float] = None, level: int =
                 counts.append(np.bincount(symbols[-1]).tolist())
         position += length
     base_words = _concat(theirs)
-    differences = _zigzag(_concat(ours) - base_words)[_exponent_order(base_words)]
-    planes = np.ascontiguousarray(differences.view(np.uint8).reshape(-1, 4).T)
-    frame = zstd.compress(b"".join([*stored, planes.tobytes()]), level=level)
+    order = _exponent_order(base_words)
+    groups, group_symbols, low_bits, escapes = _code_differences(
+        _zigzag(_concat(ours) - base_words)[order], ((base_words >> 23) & 0xFF)[order])
+    frame = zstd.compress(b"".join([*stored, escapes.astype("<u4").tobytes()]), level=level)
+    histograms = [*counts, *(histogram for _, _, histogram in groups)]
     stream = b""
-    if symbols:
+    if histograms:
         import constriction
 
         coder = constriction.stream.stack.AnsCoder()
-        for segment_symbols, segment_counts in reversed(list(zip(symbols, counts))):
-            coder.encode_reverse(segment_symbols, _categorical(segment_counts))
+        for segment_symbols, histogram in reversed(list(zip([*symbols, *group_symbols], histograms))):
+            coder.encode_reverse(segment_symbols, _categorical(histogram))
         stream = coder.get_compressed().astype("<u4").tobytes()
     header = json.dumps({"version": FORMAT_VERSION, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                          "base_sha256": hashlib.sha256(base).hexdigest(), "base_size": len(base),
-                         "segments": segments, "zstd_bytes": len(frame), "counts": counts},
-                        separators=(",", ":")).encode()
-    return MAGIC + struct.pack("<I", len(header)) + header + frame + stream
+                         "segments": segments, "zstd_bytes": len(frame), "low_bytes": len(low_bits),
+                         "counts": counts, "differences": groups}, separators=(",", ":")).encode()
+    return MAGIC + struct.pack("<I", len(header)) + header + frame + low_bits + stream
+
+
+def _code_differences(differences: np.ndarray, contexts: np.ndarray):
+    """Format 2's code of the lossless differences (zig-zag words, sorted by ``contexts``, the base
+    words' exponents): per context, ``[context, k, histogram]`` of the symbols ``min(d >> k, ESCAPE)``
+    (``k`` chosen for the fewest bits), those symbols, the low ``k`` bits of every difference
+    (packed, each context from a whole byte) and ``d >> k`` of each escaped one."""
+    groups, symbols, low_bits, escapes = [], [], [], []
+    for context, start, end in _runs(contexts):
+        group = differences[start:end]
+        k = min(range(32), key=lambda shift: _cost(group >> shift, shift))
+        high = group >> k
+        group_symbols = np.minimum(high, _ESCAPE).astype(np.int32)
+        histogram = np.bincount(group_symbols).tolist()
+        groups.append([int(context), k, histogram])
+        symbols.append(group_symbols)
+        low_bits.append(_pack_bits(group, k))
+        escapes.append(high[group_symbols == _ESCAPE])
+    return groups, symbols, b"".join(low_bits), _concat(escapes)
+
+
+def _runs(contexts: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(value, start, end)`` of each run of equal values of the sorted ``contexts``."""
+    values, starts = np.unique(contexts, return_index=True)
+    ends = [*starts[1:], len(contexts)]
+    return [(int(value), int(start), int(end)) for value, start, end in zip(values, starts, ends)]
+
+
+def _cost(high: np.ndarray, shift: int) -> float:
+    """Bits of a group coded with ``shift`` low bits: the symbols' entropy, the low bits, 32 a
+    escape, and ~16 a histogram entry."""
+    counts = np.bincount(np.minimum(high, _ESCAPE).astype(np.int64))
+    used = counts[counts > 0]
+    entropy = float(-(used * np.log2(used / len(high))).sum())
+    return entropy + shift * len(high) + 32 * float(counts[_ESCAPE] if len(counts) > _ESCAPE else 0) + 16 * len(counts)
+
+
+def _pack_bits(values: np.ndarray, k: int) -> bytes:
+    """The low ``k`` bits of each value, packed (little-endian bit order), padded to a whole byte."""
+    bits = np.unpackbits(values.astype("<u4").view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+    return np.packbits(bits[:, :k].reshape(-1), bitorder="little").tobytes()
+
+
+def _unpack_bits(data: bytes, n: int, k: int) -> np.ndarray:
+    bits = np.zeros((n, 32), np.uint8)
+    bits[:, :k] = np.unpackbits(np.frombuffer(data, np.uint8), count=n * k, bitorder="little").reshape(n, k)
+    return np.packbits(bits, axis=1, bitorder="little").view("<u4").reshape(-1)
 
 
 def read_pack_header(path: Union[str, os.PathLike]) -> dict:
@@ -234,16 +286,27 @@ def _header(data: bytes, where: Union[str, os.PathLike]) -> tuple[dict, int]:
                 n <= 0 or (offset >= 0 and (n % 4 or offset + n > base_size)) or (offset < 0 and step is not None)
                 for n, offset, step in segments):
             raise ValueError("segments that do not add up")
-        counts = [[int(count) for count in histogram] for histogram in header.get("counts", [])]
+        counts = [_histogram(histogram, _MAX_SYMBOLS) for histogram in header.get("counts", [])]
         quantised = [n // 4 for n, _, step in segments if step is not None]
-        if len(counts) != len(quantised) or any(
-                not 0 < len(histogram) <= _MAX_SYMBOLS or min(histogram) < 0 or sum(histogram) != words
-                for histogram, words in zip(counts, quantised)):
+        if len(counts) != len(quantised) or any(sum(histogram) != words for histogram, words in zip(counts, quantised)):
             raise ValueError("histograms that do not match the quantised segments")
-        header.update(segments=segments, counts=counts, zstd_bytes=int(header.get("zstd_bytes", -1)))
+        groups = [(int(context), int(k), _histogram(histogram, _ESCAPE + 1))
+                  for context, k, histogram in header.get("differences", [])]
+        if any(not 0 <= k < 32 for _, k, _ in groups) or [context for context, _, _ in groups] != sorted(
+                {context for context, _, _ in groups}):
+            raise ValueError("groups of differences out of order")
+        header.update(segments=segments, counts=counts, differences=groups, zstd_bytes=int(header.get("zstd_bytes", -1)),
+                      low_bytes=int(header.get("low_bytes", 0)))
     except (ValueError, KeyError, TypeError) as exc:
         raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack ({exc})") from None
     return header, start + length
+
+
+def _histogram(entry: Sequence, limit: int) -> list[int]:
+    histogram = [int(count) for count in entry]
+    if not 0 < len(histogram) <= limit or min(histogram) < 0:
+        raise ValueError(f"a histogram of {len(histogram)} symbols")
+    return histogram
 
 
 def _segment(entry: Sequence, version: int) -> tuple[int, int, Optional[float]]:
@@ -271,20 +334,44 @@ def _decompress(frame: bytes, expected: int, where: Union[str, os.PathLike]) -> 
     return payload
 
 
-def _decode_integers(stream: bytes, counts: list[list[int]], where: Union[str, os.PathLike]) -> list[np.ndarray]:
-    """Each quantised segment's integers ``q`` (int32), from the rANS ``stream``."""
-    if not counts:
+def _decode_symbols(stream: bytes, histograms: list[list[int]], where: Union[str, os.PathLike]) -> list[np.ndarray]:
+    """The symbols of each histogram in turn (as many as it counts), from the rANS ``stream``."""
+    if not histograms:
         return []
     import constriction
 
-    if not stream or len(stream) % 4:
+    if len(stream) % 4:  # empty is fine: symbols that are certain take no bits
         raise _damaged(where, f"a rANS stream of {len(stream)} bytes")
     try:
         coder = constriction.stream.stack.AnsCoder(np.frombuffer(stream, "<u4").astype(np.uint32))
-        symbols = [coder.decode(_categorical(histogram), sum(histogram)) for histogram in counts]
+        return [np.asarray(coder.decode(_categorical(histogram), sum(histogram))).astype(np.uint32)
+                for histogram in histograms]
     except (ValueError, RuntimeError, OverflowError) as exc:
         raise _damaged(where, exc) from None
-    return [_unzigzag(np.asarray(values).astype(np.uint32)).view(np.int32) for values in symbols]
+
+
+def _decode_differences(groups: list, base_words: np.ndarray, symbols: list[np.ndarray], low_bits: bytes,
+                        escapes: np.ndarray, where: Union[str, os.PathLike]) -> np.ndarray:
+    """Format 2's lossless differences (zig-zag words, in file order) from their code."""
+    order = _exponent_order(base_words)
+    runs = _runs(((base_words >> 23) & 0xFF)[order])
+    if [(context, end - start) for context, start, end in runs] != [
+            (context, sum(histogram)) for context, _, histogram in groups]:
+        raise _damaged(where, "its groups of differences do not match the base's exponents")
+    sorted_differences, low_at, escape_at = np.empty(len(base_words), np.uint32), 0, 0
+    for (start, end), (_, k, _), high in zip(((start, end) for _, start, end in runs), groups, symbols):
+        n = end - start
+        escaped = np.flatnonzero(high == _ESCAPE)
+        if escape_at + len(escaped) > len(escapes):
+            raise _damaged(where, "more escaped differences than it holds")
+        high[escaped] = escapes[escape_at:escape_at + len(escaped)]
+        escape_at += len(escaped)
+        low = _unpack_bits(low_bits[low_at:low_at + (n * k + 7) // 8], n, k)
+        low_at += (n * k + 7) // 8
+        sorted_differences[start:end] = (high << np.uint32(k)) | low
+    differences = np.empty_like(sorted_differences)
+    differences[order] = sorted_differences
+    return differences
 
 
 def unpack(data: bytes, base: bytes, *, where: Union[str, os.PathLike] = "weights pack") -> bytes:
@@ -294,20 +381,29 @@ def unpack(data: bytes, base: bytes, *, where: Union[str, os.PathLike] = "weight
         raise UnknownWeightsError(f"{where}: its base is weights {header['base_sha256'][:16]}…, not these")
     segments = header["segments"]
     lossless = [(n, offset) for n, offset, step in segments if offset >= 0 and step is None]
-    stored_size = sum(n for n, offset, _ in segments if offset < 0)
-    end = len(data) if header["version"] == 1 else start + header["zstd_bytes"]
-    if not start < end <= len(data):
-        raise _damaged(where, f"a zstd frame of {header['zstd_bytes']} bytes in {len(data) - start}")
-    payload = _decompress(data[start:end], stored_size + sum(n for n, _ in lossless), where)
     base_words = _concat([_words(base, offset, n) for n, offset in lossless])
-    differences = np.ascontiguousarray(np.frombuffer(payload, np.uint8, offset=stored_size).reshape(4, -1).T)
-    differences = differences.view("<u4").reshape(-1)
-    if header["version"] > 1:
-        in_file_order = np.empty_like(differences)
-        in_file_order[_exponent_order(base_words)] = differences
-        differences = in_file_order
+    stored_size = sum(n for n, offset, _ in segments if offset < 0)
+    if header["version"] == 1:
+        payload = _decompress(data[start:], stored_size + 4 * len(base_words), where)
+        planes = np.frombuffer(payload, np.uint8, offset=stored_size).reshape(4, -1)
+        differences, integers = np.ascontiguousarray(planes.T).view("<u4").reshape(-1), iter(())
+    else:
+        frame_end = start + header["zstd_bytes"]
+        low_end = frame_end + header["low_bytes"]
+        if not start < frame_end <= low_end <= len(data):
+            raise _damaged(where, f"a zstd frame of {header['zstd_bytes']} bytes and {header['low_bytes']} bytes of "
+                                  f"low bits in {len(data) - start}")
+        groups = header["differences"]
+        escape_count = sum(histogram[_ESCAPE] for _, _, histogram in groups if len(histogram) > _ESCAPE)
+        if header["low_bytes"] != sum((sum(histogram) * k + 7) // 8 for _, k, histogram in groups):
+            raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack (low bits that do not add up)")
+        payload = _decompress(data[start:frame_end], stored_size + 4 * escape_count, where)
+        symbols = _decode_symbols(data[low_end:], [*header["counts"], *(h for _, _, h in groups)], where)
+        quantised, symbols = symbols[:len(header["counts"])], symbols[len(header["counts"]):]
+        escapes = np.frombuffer(payload, "<u4", offset=stored_size)
+        differences = _decode_differences(groups, base_words, symbols, data[frame_end:low_end], escapes, where)
+        integers = iter(_unzigzag(values).view(np.int32) for values in quantised)
     words_bytes = (_unzigzag(differences) + base_words).view(np.uint8)
-    integers = iter(_decode_integers(data[end:], header["counts"], where))
     out, stored_at, word_at = bytearray(), 0, 0
     for length, base_offset, step in segments:
         if base_offset < 0:

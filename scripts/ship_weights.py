@@ -8,13 +8,26 @@ The weights file name carries the first 8 hex digits of its SHA-256 (``gru-s-1a2
 torch.hub's ``check_hash`` convention and CompressAI's zoo do.  Run ``benchmarks/rd_kodak.py``
 on the copied file first to get the ``--kodak`` JSON.  ``--copy`` also writes the weights' ONNX
 graphs beside them (``python -m rnncodec.onnx_export weights/NAME.pt`` does that alone).
+
+``--pack`` (with ``--copy``) ships them as a pack instead, as the older entries are: it writes
+``weights/NAME.ptpack`` against the default entry (their integers only, for weights made by
+``python -m rnncodec.weights_quantise`` from the default; else their lossless difference) and
+adds ``NAME.pt`` to ``pyproject.toml``'s ``exclude-package-data``, so that the wheel carries the
+pack and the graphs but not the ``.pt`` (the repository keeps it).  A fine-tune of the default,
+start to end (see docs/training.md#shipping-a-fine-tune-as-a-quantised-difference)::
+
+    python -m rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base weights/gru-s-cc7e79a7.pt -o runs/m4/q.pt
+    python benchmarks/rd_kodak.py --codec-weights runs/m4/q.pt          # and benchmarks/recognition.py
+    python scripts/ship_weights.py runs/m4/q.pt --copy --pack --name GRU_S_MACHINE_V1 --kodak ... --command ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pprint
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purpose", help="what the weights are for, when not the general-purpose default")
     parser.add_argument("--copy", action="store_true",
                         help="copy into weights/ with its ONNX graphs (else just print)")
+    parser.add_argument("--pack", action="store_true",
+                        help="with --copy: ship them packed against the default entry (NAME.ptpack; the .pt "
+                             "left out of the wheel in pyproject.toml)")
     args = parser.parse_args(argv)
+    if args.pack and not args.copy:
+        parser.error("--pack needs --copy")
 
     from rnncodec.weights import TRAINING_DOCS, load_weights, recipe_meta
 
@@ -48,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(args.weights, target)
         for graph in export_onnx(target).values():  # the onnx backend's graphs, beside the .pt
             print(f"# wrote {graph.relative_to(ROOT)}", file=sys.stderr)
+        if args.pack:
+            _ship_packed(target, loaded.meta.get("quantised", {}))
     options = loaded.meta.get("options", {})
     kodak = None
     if args.kodak:
@@ -79,6 +99,34 @@ def main(argv: list[str] | None = None) -> int:
           f"        architecture={loaded.architecture!r},\n        meta=" + pprint.pformat(meta, indent=4, width=100)
           .replace("\n", "\n        ") + ",\n    )")
     return 0
+
+
+def _ship_packed(target: Path, quantised: dict) -> None:
+    """``target``'s pack against the default entry beside it, and its ``.pt`` out of the wheel."""
+    from rnncodec.weights import PACK_SUFFIX, RNCWeights
+    from rnncodec.weights_pack import pack, unpack
+
+    base = RNCWeights.DEFAULT.value
+    step = quantised.get("step") if quantised.get("base_sha256") == base.sha256 else None
+    data, base_data = target.read_bytes(), base.path.read_bytes()
+    packed = pack(data, base_data, step=step)
+    unpack(packed, base_data, where=target)  # checks the SHA-256 of what comes back
+    pack_path = target.with_suffix(PACK_SUFFIX)
+    partial = pack_path.with_name(pack_path.name + ".tmp")
+    partial.write_bytes(packed)
+    os.replace(partial, pack_path)
+    kind = f"its integers at step {step}" if step else "lossless: not quantised from the default"
+    print(f"# wrote {pack_path.relative_to(ROOT)} ({len(packed):,} bytes against {base.file}, {kind})",
+          file=sys.stderr)
+    pyproject = ROOT / "pyproject.toml"
+    text = pyproject.read_text()
+    excluded = re.search(r'(\[tool\.setuptools\.exclude-package-data\]\n(?:#.*\n)*"rnncodec\._weights" = \[)([^\]]*)\]',
+                         text)
+    if excluded is None:
+        print(f"# add {target.name!r} to pyproject.toml's exclude-package-data by hand", file=sys.stderr)
+    elif f'"{target.name}"' not in excluded.group(2):
+        pyproject.write_text(text[:excluded.end(2)] + f', "{target.name}"' + text[excluded.end(2):])
+        print(f"# left {target.name} out of the wheel (pyproject.toml, exclude-package-data)", file=sys.stderr)
 
 
 if __name__ == "__main__":
