@@ -3,8 +3,9 @@
     python -m rnncodec.weights_pack weights/gru-s-542a9a98.pt --base weights/gru-s-cc7e79a7.pt
     python -m rnncodec.weights_pack weights/gru-s-1a2b3c4d.pt --base weights/gru-s-cc7e79a7.pt --step 0.002
 
-Older shipped weights stay registered so that the files written with them still decode, but the
-light install cannot afford 11.4 MB for each.  The wheel ships them as packs instead, and
+Every shipped entry but the default is a pack in the wheel: older weights stay registered so that
+the files written with them still decode, entries for another purpose (a fine-tune of the
+default) sit beside it, and the light install cannot afford 11.4 MB for each.  Then
 :attr:`rnncodec.weights.Weights.path` unpacks one into the user's cache the first time it is
 needed (:func:`materialise`): byte for byte the original ``.pt``, checked against its SHA-256 —
 the identity that ``.rnc`` headers name — so both backends load exactly what they loaded before.
@@ -14,28 +15,32 @@ uncompressed zip of raw little-endian tensors) as their difference from the base
 the same storage name and size, every other byte as it is.  Two kinds of difference:
 
 * **lossless** (any weights): float32 weights of a network trained on from another differ in
-  nearly every mantissa bit, so the gain is mostly the sign and exponent byte.  The differences of
-  the tensors' 32-bit words (modulo 2³², zig-zag so that small negative ones are small too), in the
-  order of the base word's exponent (format 2: similar magnitudes together), are split into byte
-  planes, which zstd compresses apart from one another.  ~9 MB for a fine-tune of the 11.4 MB
-  ``gru-s``.
+  nearly every mantissa bit; what is left to gain is in the high bits of the differences.  The
+  differences of the tensors' 32-bit words (modulo 2³², zig-zag so that small negative ones are
+  small too) are grouped by the exponent of the base's word (the unit of its last bit); in each
+  group, the ``k`` low bits (chosen per group for the fewest bits) are stored as they are and the
+  rest, ``d >> k``, is rANS-coded (``constriction``) with the group's histogram, values from
+  ``ESCAPE`` (256) on as an escape symbol plus the whole value.  8.9–9.4 MB for the older ``gru-s``
+  entries (11.4 MB files); format 1's byte planes and zstd took 9.1–9.6.
 * **quantised** (weights *defined* as a quantised difference, made by
   :mod:`rnncodec.weights_quantise`): a tensor whose float32 values are exactly
   ``base + q · step`` (:func:`dequantise`: one float32 multiply, one float32 add, each rounded as
   IEEE 754 says, so every machine computes the same bytes) is stored as the integers ``q`` —
-  zig-zag, then rANS-coded (``constriction``) with the tensor's own histogram.  A few bits a
-  weight: ~1.3 MB for a fine-tune of ``gru-s`` at ``step`` 0.002.  A tensor that is not such a
-  multiple (or has no base) falls back to the lossless kind, so packing never changes a byte.
+  zig-zag, then rANS-coded with the tensor's own histogram.  A few bits a weight: 1.35 MB for run
+  m3 (a fine-tune of ``gru-s``) at ``step`` 0.002.  A tensor that is not such a multiple (or has
+  no base) falls back to the lossless kind, so packing never changes a byte.
 
-Layout: ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON: ``version``,
-``sha256`` and ``size`` of the packed file, ``base_sha256`` and ``base_size`` of the base,
-``segments`` — a list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as they
-are) or ``[length, base_offset, step]`` (quantised) — and, from format 2, ``zstd_bytes`` and
-``counts``, the histogram of each quantised segment's zig-zag integers), then one zstd frame (of
-``zstd_bytes``: the stored bytes of every stored segment in order, then the four byte planes of the
-lossless differences), then the rANS stream of the quantised segments' integers (little-endian
-32-bit words, decoded in segment order).  Format 1 packs (no quantised segments, differences in
-file order, the zstd frame to the end) still unpack.
+Layout (format 2): ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON:
+``version``, ``sha256`` and ``size`` of the packed file, ``base_sha256`` and ``base_size`` of the
+base, ``segments`` — a list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as
+they are) or ``[length, base_offset, step]`` (quantised) —, ``counts``: the histogram of each
+quantised segment's zig-zag integers, ``differences``: ``[exponent, k, histogram]`` of each group
+of lossless differences in ascending order of the exponent, ``zstd_bytes`` and ``low_bytes``),
+then one zstd frame of ``zstd_bytes`` (the stored bytes of every stored segment in order, then the
+escaped values, u32), then ``low_bytes`` of low bits (each group's from a whole byte, little-endian
+bit order), then the rANS stream (little-endian u32 words) of the quantised segments' integers
+and then of the groups' high parts, in order.  Format 1 (the zstd frame to the end, holding the
+stored bytes and then the four byte planes of the differences in file order) still unpacks.
 """
 
 from __future__ import annotations

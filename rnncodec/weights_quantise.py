@@ -13,8 +13,9 @@ pack against ``B`` (``python -m rnncodec.weights_pack Q.pt --base B.pt --step ST
 the integers, entropy-coded, from which every machine rebuilds ``Q`` byte for byte.
 
 Measured on run m3 (``gru-s`` fine-tuned from GRU_S_V4; its differences from V4 have a standard
-deviation of 4–7·10⁻³ in every tensor): step 0.001 / 0.002 / 0.0035 give packs of 1.70 / 1.35 /
-~1.05 MB, and Kodak PSNR within 0.004 / 0.005 / 0.029 dB of ``W`` at 1–4 iterations (6 images) —
+deviation of 4–7·10⁻³ in every tensor): step 0.001 / 0.002 / 0.0025 / 0.0035 give packs of
+1.70 / 1.35 / 1.23 / 1.06 MB, and Kodak PSNR within 0.004 / 0.005 / 0.017 / 0.029 dB of ``W`` at
+1–4 iterations (6 images; docs/training.md#shipping-a-fine-tune-as-a-quantised-difference) —
 0.002 is the default.  ``Q``'s meta records what was done (``quantised``: ``step``, the base's and
 the source's SHA-256, the largest change); everything else of ``W``'s meta is kept.
 """
