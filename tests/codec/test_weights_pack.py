@@ -106,6 +106,18 @@ def test_damaged_or_truncated_quantised_packs_are_refused(quantised_file, other_
         unpack(packed[:histogram] + b"9" + packed[histogram:], base)
 
 
+def test_the_registry_page_says_an_entry_is_quantised(quantised_file, other_weights_file, tmp_path, monkeypatch):
+    folder = tmp_path / "installed"
+    folder.mkdir()
+    entry = RNCWeights.GRU_S_V3.value
+    (folder / entry.file).with_suffix(PACK_SUFFIX).write_bytes(
+        pack(quantised_file.read_bytes(), other_weights_file.read_bytes(), step=0.01, level=3))
+    monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
+    packed = weights_module._packed(entry)["packed"]
+    assert packed["step"] == float(np.float32(0.01))
+    assert "plus whole multiples of 0.01 per weight" in weights_module._packed_line(packed)
+
+
 def _format_1_pack(data: bytes, base: bytes) -> bytes:
     """A pack as format 1 wrote them (the older shipped packs): differences in file order, no
     quantised segments, the zstd frame to the end."""
