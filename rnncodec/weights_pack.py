@@ -400,8 +400,9 @@ def unpack(data: bytes, base: bytes, *, where: Union[str, os.PathLike] = "weight
                                   f"low bits in {len(data) - start}")
         groups = header["differences"]
         escape_count = sum(histogram[_ESCAPE] for _, _, histogram in groups if len(histogram) > _ESCAPE)
-        if header["low_bytes"] != sum((sum(histogram) * k + 7) // 8 for _, k, histogram in groups):
-            raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack (low bits that do not add up)")
+        if sum(sum(histogram) for _, _, histogram in groups) != len(base_words) or header["low_bytes"] != sum(
+                (sum(histogram) * k + 7) // 8 for _, k, histogram in groups):
+            raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack (differences that do not add up)")
         payload = _decompress(data[start:frame_end], stored_size + 4 * escape_count, where)
         symbols = _decode_symbols(data[low_end:], [*header["counts"], *(h for _, _, h in groups)], where)
         quantised, symbols = symbols[:len(header["counts"])], symbols[len(header["counts"]):]
