@@ -13,7 +13,7 @@ cubic fit of log-rate against quality, over the overlapping range) compares whol
     python benchmarks/rd_kodak.py --codec-weights runs/x.pt --iterations 8 --images 6
     python benchmarks/rd_kodak.py --adaptive 25,27.5,30,32.5,35   # + spatially adaptive points
 
-With ``--adaptive``, each per-block PSNR target Q adds the point ``rnc encode --quality Q -n N``
+With ``--adaptive``, each quality target Q (dB) adds the point ``rnc encode --quality Q -n N``
 writes (``--adaptive-iterations`` N), from the same uniform encoding: the curve of those points is
 compared with the uniform one at equal mean bytes and by BD-rate (and with JPEG/WebP).
 
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rnncodec.adaptive import block_mse, sends_for_quality
+from rnncodec.adaptive import block_errors, sends_for_quality
 from rnncodec.codec import Codec
 from rnncodec.data import find_images
 from rnncodec.formats import read
@@ -72,7 +72,8 @@ def pillow_point(rgb: np.ndarray, reference: torch.Tensor, fmt: str, q: int) -> 
 
 def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
                iterations: int) -> tuple[list[dict], dict, list[np.ndarray]]:
-    """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image."""
+    """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image
+    (:func:`~rnncodec.adaptive.block_errors`, what a quality target plans from)."""
     source = load_image(path)
     started = time.perf_counter()
     codes = list(codec.iter_codes(source.rgb, iterations))
@@ -85,7 +86,7 @@ def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
         image = decoder.add(bits)
         decode_seconds += time.perf_counter() - started
         rgb = np.asarray(image.convert("RGB"))
-        errors.append(block_mse(rgb, source.rgb))
+        errors.append(block_errors(rgb, source.rgb))
         db, ssim = quality(reference, rgb)
         points.append({"iterations": k, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
                        "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "rd-kodak.png")
     parser.add_argument("--no-baselines", action="store_true", help="skip JPEG/WebP (quick checks only)")
     parser.add_argument("--adaptive", default=None, metavar="Q1,Q2,…",
-                        help="also spatially adaptive points: per-block PSNR targets in dB (rnc encode --quality)")
+                        help="also spatially adaptive points: quality targets in dB (rnc encode --quality)")
     parser.add_argument("--adaptive-iterations", type=int, default=6, metavar="N",
                         help="the most iterations of an adaptive point (-n of rnc encode --quality)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")

@@ -5,22 +5,31 @@ From iteration 2 on a block may stop: it sends nothing more (its code is
 decoder alike).  A *plan* is the number of iterations each block sends, ``sends`` —
 ``(H/16, W/16)`` integers ≥ 1 over the padded image's block grid (:meth:`Codec.iter_codes`).
 
-**Block quality** is the PSNR (dB, peak 255) over R, G and B of a block's *real* pixels (the padding
-that rounds the image up to a multiple of 16 does not count) in the tile's own reconstruction,
-rounded to 8 bits, before tile seams are blended: :func:`block_mse` and :func:`psnr_of`.  A block
-whose every pixel is right has infinite PSNR.  For a grayscale image it is the PSNR of the gray
-values (the three channels are equal).
+**Block errors**, measured on a block's *real* pixels (the padding that rounds the image up to a
+multiple of 16 does not count) in the tile's own reconstruction, rounded to 8 bits, before tile
+seams are blended:
+
+- :func:`block_mse`: the mean squared error over R, G and B (8-bit levels); its PSNR (dB, peak
+  255) is :func:`psnr_of`.  For a grayscale image, of the gray values (the three channels are equal).
+- :func:`block_msssim_error`: the block's share of MS-SSIM's distortion — at each of MS-SSIM's five
+  scales (11×11 Gaussian window, its weights and constants), ``1 − cs`` (contrast–structure; at
+  the coarsest scale ``1 − SSIM``) averaged over the block's pixels, weighted as MS-SSIM weighs its
+  scales.  Unlike the MSE it is normalised by the local contrast: a small error in a smooth region
+  (sky) costs as much as a large one in texture.
 
 Two ways to plan, both in :mod:`rnncodec.rate`:
 
-- :func:`sends_for_quality` (``quality=Q``): each block sends until it first reaches ``Q`` dB *in
-  the uniform encoding* of the image (every block sending every iteration), at most the maximum
-  iterations.  Planning from one reference encoding, not from the adaptive encoding itself, makes
-  the plans **nested**: a higher ``Q`` sends every block at least the iterations a lower one does —
-  whereas deciding from the adaptive reconstruction would let a block that goes on improve its
+- :func:`sends_for_quality` (``quality=Q``): a block sends iteration ``t`` while each iteration up to
+  ``t`` lowers its error by at least the MSE of ``Q`` dB of PSNR, the error counting MSE and MS-SSIM
+  alike (:func:`iteration_gains`) — the rate–distortion rule "an iteration is worth its bits while it
+  buys at least this much", measured *in the uniform encoding* of the image (every block sending
+  every iteration), at most the maximum iterations.  Planning from one reference encoding, not
+  from the adaptive encoding itself, makes the plans **nested**: a higher ``Q`` (a smaller gain
+  still worth an iteration) sends every block at least the iterations a lower one does — whereas
+  deciding from the adaptive reconstruction would let a block that goes on improve its
   neighbours, which then stop sooner than at the lower target.
 - :func:`worst_first` (``max_bytes``): all blocks send while a whole iteration fits; the last
-  iteration goes to the blocks with the largest error first, as many as fit.
+  iteration goes to the blocks with the largest error (MSE) first, as many as fit.
 """
 
 from __future__ import annotations
@@ -31,14 +40,22 @@ import numpy as np
 
 from .formats import spec
 
-__all__ = ["block_mse", "psnr_of", "mse_of", "check_sends", "sends_for_quality", "worst_first", "image_psnr",
-           "STOPPED", "ADAPTIVE_CODER"]
+__all__ = ["block_mse", "block_msssim_error", "block_errors", "psnr_of", "mse_of", "check_sends", "iteration_gains",
+           "sends_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
 
 BLOCK = spec.BLOCK_SIZE
 #: The code value of a block that sent nothing this iteration.
 STOPPED = spec.STOPPED
 #: The payload coder of files whose blocks stop (coder 3, formats/SPEC.md).
 ADAPTIVE_CODER = "adaptive"
+
+
+#: MS-SSIM's weights of its five scales, finest first (Wang, Simoncelli & Bovik 2003; pytorch-msssim's).
+MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+_C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's constants at peak 255
+_RADIUS = 5
+_GAUSSIAN = np.exp(-np.arange(-_RADIUS, _RADIUS + 1) ** 2 / (2 * 1.5 ** 2))
+_GAUSSIAN = (_GAUSSIAN / _GAUSSIAN.sum()).astype(np.float32)  # the 11-tap window, σ = 1.5
 
 
 def block_mse(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
@@ -53,13 +70,75 @@ def block_mse(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
     """
     h, w = original.shape[:2]
     error = ((decoded[:h, :w].astype(np.float32) - original.astype(np.float32)) ** 2).sum(2, dtype=np.float64)
+    return _block_means(error / 3)
+
+
+def block_msssim_error(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Each 16×16 block's share of MS-SSIM's distortion (0 where the block is exact; the module's
+    docstring): ``Σ_s w_s · mean over the block of (1 − cs_s)`` over MS-SSIM's scales ``s``
+    (:data:`MSSSIM_WEIGHTS`, ``cs`` → SSIM at the coarsest), each scale's map (computed on the image
+    halved ``s`` times, the window reflected at the edges) spread back over the pixels it covers.
+    Scales of fewer than 2 pixels a side are left out and the weights of the others rescaled to sum
+    to 1, so any image size works (1×1 included).
+
+    Args and returns: as :func:`block_mse`.
+    """
+    h, w = original.shape[:2]
+    x = original.astype(np.float32)
+    y = decoded[:h, :w].astype(np.float32)
+    total, weights = np.zeros((h, w)), 0.0
+    for scale, weight in enumerate(MSSSIM_WEIGHTS):
+        if scale and min(x.shape[:2]) < 2:
+            break
+        if scale:
+            x, y = _halve(x), _halve(y)
+        mx, my, xx, yy, xy = np.split(_blur(np.concatenate([x, y, x * x, y * y, x * y], 2)), 5, axis=2)
+        vx, vy, cov = xx - mx * mx, yy - my * my, xy - mx * my
+        similarity = (2 * cov + _C2) / (vx + vy + _C2)
+        if scale == len(MSSSIM_WEIGHTS) - 1:
+            similarity *= (2 * mx * my + _C1) / (mx * mx + my * my + _C1)
+        loss = 1 - similarity.mean(2, dtype=np.float64)
+        spread = np.repeat(np.repeat(loss, 2 ** scale, 0), 2 ** scale, 1)[:h, :w]  # odd sides: edge-pad the rest
+        total += weight * np.pad(spread, ((0, h - spread.shape[0]), (0, w - spread.shape[1])), mode="edge")
+        weights += weight
+    return _block_means(total / weights)
+
+
+def block_errors(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """:func:`block_mse` and :func:`block_msssim_error` of every block: ``(2, rows, cols)``, what
+    :func:`sends_for_quality` plans from."""
+    return np.stack([block_mse(decoded, original), block_msssim_error(decoded, original)])
+
+
+def _block_means(values: np.ndarray) -> np.ndarray:
+    """The mean of ``(h, w)`` values over each 16×16 block's real pixels: ``(ceil(h/16), ceil(w/16))``."""
+    h, w = values.shape
     rows, cols = -(-h // BLOCK), -(-w // BLOCK)
     padded = np.zeros((rows * BLOCK, cols * BLOCK))
-    padded[:h, :w] = error
+    padded[:h, :w] = values
     sums = padded.reshape(rows, BLOCK, cols, BLOCK).sum((1, 3))
     heights = np.minimum(BLOCK, h - BLOCK * np.arange(rows))
     widths = np.minimum(BLOCK, w - BLOCK * np.arange(cols))
-    return sums / (3 * np.outer(heights, widths))
+    return sums / np.outer(heights, widths)
+
+
+def _blur(x: np.ndarray) -> np.ndarray:
+    """The 11×11 Gaussian window over the first two axes of ``(h, w, c)``, the image reflected at its edges."""
+    h, w = x.shape[:2]
+    padded = np.pad(x, ((_RADIUS, _RADIUS), (_RADIUS, _RADIUS), (0, 0)), mode="symmetric")
+    rows = _GAUSSIAN[0] * padded[:h]
+    for i in range(1, len(_GAUSSIAN)):
+        rows += _GAUSSIAN[i] * padded[i:i + h]
+    out = _GAUSSIAN[0] * rows[:, :w]
+    for i in range(1, len(_GAUSSIAN)):
+        out += _GAUSSIAN[i] * rows[:, i:i + w]
+    return out
+
+
+def _halve(x: np.ndarray) -> np.ndarray:
+    """2×2 average pooling (an odd last row or column is dropped), as MS-SSIM scales down."""
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    return (x[0:h:2, 0:w:2] + x[1:h:2, 0:w:2] + x[0:h:2, 1:w:2] + x[1:h:2, 1:w:2]) / 4
 
 
 def psnr_of(mse: np.ndarray) -> np.ndarray:
@@ -92,16 +171,36 @@ def check_sends(sends: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return sends.astype(np.int64)
 
 
-def sends_for_quality(errors_after: list[np.ndarray], quality_db: float, max_iterations: int) -> np.ndarray:
-    """The plan of a per-block quality target: each block sends until the first iteration whose
-    uniform reconstruction reaches ``quality_db`` (``errors_after[t]``: block errors after
-    iteration ``t + 1`` of the uniform encoding), else ``max_iterations``.
+def iteration_gains(errors_after: list[np.ndarray]) -> list[np.ndarray]:
+    """What each iteration from the second on buys each block: ``gains[t - 2]``, ``(rows, cols)``,
+    the fall of the block's error from iteration ``t − 1`` to ``t`` (``errors_after[t − 1]``:
+    :func:`block_errors` after iteration ``t``), in MSE units, the MS-SSIM part converted at the
+    image's own rate — the ratio of the image's mean MSE to its mean MS-SSIM error after iteration 1
+    — so that both count alike (each an equal share of a dB of its own metric there).  Negative
+    where an iteration made a block worse."""
+    if not errors_after:
+        return []
+    first_mse, first_msssim = errors_after[0][0].mean(), errors_after[0][1].mean()
+    rate = first_mse / first_msssim if first_msssim > 0 else 0.0
+    return [(before[0] - after[0]) + rate * (before[1] - after[1])
+            for before, after in zip(errors_after, errors_after[1:])]
 
-    Nested in ``quality_db``: a higher target never sends a block fewer iterations."""
+
+def sends_for_quality(errors_after: list[np.ndarray], quality_db: float, max_iterations: int) -> np.ndarray:
+    """The plan of a quality target: each block sends iteration ``t`` (≥ 2) while every iteration from
+    2 to ``t`` of the uniform encoding lowers its error by at least ``mse_of(quality_db)``
+    (:func:`iteration_gains`; ``errors_after[t]``: :func:`block_errors` after iteration ``t + 1``), at
+    most ``max_iterations`` — and all of them when ``errors_after`` ends before the block stopped.
+
+    Nested in ``quality_db``: a higher target (a smaller gain still worth an iteration) never sends a
+    block fewer iterations."""
     limit = mse_of(quality_db)
-    sends = np.full(errors_after[0].shape, max_iterations, dtype=np.int64)
-    for t in range(min(len(errors_after), max_iterations) - 1, -1, -1):  # the first t that reaches it wins
-        sends[errors_after[t] <= limit] = t + 1
+    sends = np.ones(errors_after[0].shape[-2:], dtype=np.int64)
+    going = np.ones(sends.shape, dtype=bool)
+    for gain in iteration_gains(errors_after[:max_iterations]):
+        going &= gain >= limit
+        sends += going
+    sends[going] = max_iterations
     return sends
 
 

@@ -46,7 +46,7 @@ import io
 import os
 import threading
 import warnings
-from typing import Any, BinaryIO, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -138,10 +138,13 @@ class Codec:
             yield bits
 
     def iter_codes_measured(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None, *,
-                            measure: Optional[str] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
-        """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors`` the
-        mean squared error (RGB, 8-bit levels) of every block's real pixels
-        (:func:`rnncodec.adaptive.block_mse`, ``(H/16, W/16)`` float64) in a reconstruction — with
+                            measure: Optional[str] = None,
+                            block_error: Callable[[np.ndarray, np.ndarray], np.ndarray] = block_mse,
+                            ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors``
+        ``block_error(reconstruction, original)`` of every block's real pixels — by default the mean
+        squared error (RGB, 8-bit levels, :func:`rnncodec.adaptive.block_mse`, ``(H/16, W/16)``
+        float64; :func:`rnncodec.adaptive.block_errors` adds MS-SSIM's, ``(2, H/16, W/16)``) — in a reconstruction — with
         ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
         iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
         than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,
@@ -160,19 +163,21 @@ class Codec:
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
                                       sends=None if sends is None else sends[grid])
             for bits, pixels in steps:
-                yield bits, None if measure is None else block_mse(pixels, crop)
+                yield bits, None if measure is None else block_error(pixels, crop)
 
         if len(tiles) == 1:
             yield from coded(*tiles[0])
             return
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
-        errors = np.zeros((iterations, height // BLOCK, width // BLOCK)) if measure else None
+        errors = None
         for top, left, h, w in tiles:
             grid = _block_grid(top, left, h, w)
             for t, (bits, error) in enumerate(coded(top, left, h, w)):
                 codes[(t, slice(None), *grid)] = bits
-                if errors is not None:
-                    errors[(t, *grid)] = error
+                if error is not None:
+                    if errors is None:  # the measure's own leading axes, then the block grid
+                        errors = np.zeros((iterations, *error.shape[:-2], height // BLOCK, width // BLOCK))
+                    errors[(t, Ellipsis, *grid)] = error
         for t in range(iterations):
             yield codes[t], None if errors is None else errors[t]
 
@@ -547,11 +552,12 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
             sends whole iterations while they fit, then the blocks with the largest error send one
             more, as many as fit (:mod:`rnncodec.rate`).
         target_bpp: as ``max_bytes``, a budget of ``floor(target_bpp·W·H/8)`` bytes.
-        quality: a per-block target in dB of PSNR (RGB, over each 16×16 block's pixels): each block
-            sends iterations until it reaches it, at most ``iterations``, then stops (spatially
-            adaptive iterations, :mod:`rnncodec.adaptive`); the image's PSNR reaches it too.  A
-            higher target never gives a smaller file.  Blocks that never reach it send every
-            iteration, with a ``RateTargetWarning``.
+        quality: a per-block target in dB: each 16×16 block sends iterations while each one lowers
+            its error by at least the MSE of that PSNR — the error counting the block's MSE and its
+            share of MS-SSIM's distortion alike — at most ``iterations``, then stops (spatially
+            adaptive iterations, :mod:`rnncodec.adaptive`): the bits go where an iteration buys the
+            most.  A higher target never gives a smaller file.  Blocks still gaining that much at
+            ``iterations`` get a ``RateTargetWarning``.
         allow_larger: with ``max_bytes``/``target_bpp`` below the 1-iteration file, return that
             file with a ``RateTargetWarning`` instead of raising.
 

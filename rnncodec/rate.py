@@ -11,15 +11,14 @@ many blocks fit (:data:`MAX_LAST_PAYLOADS`).  A file is never over the budget: e
 measured, none estimated.  A budget below the 1-iteration file raises
 :class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a warning.
 
-A **quality target** (``quality``, dB) is per block: each block sends iterations until its PSNR
-(:mod:`rnncodec.adaptive`: RGB, over its real pixels) reaches ``quality``, at most the maximum
-iterations.  The stopping plan comes from the uniform encoding of the image (every block sending
-every iteration), so plans are nested: a higher target sends every block at least as many
-iterations, and the file does not get smaller (tested) — then the image is encoded with the plan
-(the network runs twice).  Blocks that stay below the target after the maximum iterations are
-reported with a warning.  Since every block's error is at most the target's, so is the image's:
-the decoded image reaches ``quality`` dB of PSNR too (up to the tile seams' blending, and as far
-as stopping blocks leaves their neighbours' reconstructions as they were in the plan).
+A **quality target** (``quality``, dB) is per block: each block sends iterations while each one
+lowers its error by at least the MSE of ``quality`` dB of PSNR — the error counting the block's
+MSE and its share of MS-SSIM's distortion alike (:func:`rnncodec.adaptive.iteration_gains`), at
+most the maximum iterations: the bits go where an iteration buys the most, in PSNR and in MS-SSIM.
+The stopping plan comes from the uniform encoding of the image (every block sending every
+iteration), so plans are nested: a higher target sends every block at least as many iterations,
+and the file does not get smaller (tested) — then the image is encoded with the plan (the network
+runs twice).  Blocks still gaining that much at the maximum iterations are reported with a warning.
 
 Memory: both keep every iteration's code and block errors; tiled images (larger than one tile)
 are coded tile by tile, all of their iterations before the first is looked at.
@@ -33,7 +32,8 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, STOPPED, image_psnr, mse_of, sends_for_quality, worst_first
+from .adaptive import (ADAPTIVE_CODER, STOPPED, block_errors, image_psnr,
+                       sends_for_quality, worst_first)
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
@@ -52,7 +52,8 @@ class RateTargetWarning(UserWarning):
 @dataclass(frozen=True)
 class RateTarget:
     """One of: ``max_bytes`` (file bytes), ``bpp`` (bits per pixel of the whole file) or
-    ``quality`` (PSNR in dB, see the module's docstring).
+    ``quality`` (dB: the smallest gain an iteration must bring a block, as the MSE of that PSNR; see
+    the module's docstring).
 
     ``allow_larger``: when even the smallest file is over a size budget, return it (with a
     warning) instead of raising :class:`UnreachableTargetError`.
@@ -224,20 +225,22 @@ def _last_iteration_within(codec: "Codec", source: SourceImage, codes: list[np.n
 
 def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterations: int, coder: str,
                 metadata: Optional[dict]) -> RateResult:
-    """Each block until it reaches ``quality`` in the uniform encoding (the plan,
+    """Each block while an iteration of the uniform encoding gains it ``quality`` (the plan,
     :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
     errors_after, uniform = [], []
-    limit = mse_of(quality)
-    for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after"):
+    for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
+                                                  block_error=block_errors):
         uniform.append(bits)
         errors_after.append(errors)
-        if errors.max() <= limit:  # every block is there
-            break
+        if sends_for_quality(errors_after, quality, max_iterations).max() < len(errors_after):
+            break  # every block has stopped
     sends = sends_for_quality(errors_after, quality, max_iterations)
+    # blocks that sent every iteration and gained enough by each: they would have sent more
+    short = int((sends == max_iterations).sum()) if 1 < max_iterations == len(errors_after) else 0
     iterations = int(sends.max())
     # every block sending `iterations` is at least as good everywhere: the adaptive file only if smaller
     data = codec.file_bytes(source, uniform[:iterations], coder=coder, metadata=metadata)
-    final = errors_after[iterations - 1]
+    final = errors_after[iterations - 1][0]
     if sends.min() < iterations and coder in ("auto", ADAPTIVE_CODER):
         codes, adaptive_errors = [], None
         for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
@@ -247,10 +250,9 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
             data, final = adaptive, adaptive_errors
         else:
             sends = np.full_like(sends, iterations)
-    short = int((errors_after[-1] > limit).sum()) if len(errors_after) == max_iterations else 0
     warning = None
     if short:
-        warning = (f"{short:,} of {sends.size:,} blocks stay below {quality:g} dB after {max_iterations} iteration"
-                   f"{'s' if max_iterations > 1 else ''}; they send every iteration")
+        warning = (f"{short:,} of {sends.size:,} blocks still gain more than {quality:g} dB's error at iteration "
+                   f"{max_iterations}; more iterations (-n) would give them more")
     return RateResult(data, iterations, psnr=image_psnr(final, source.width, source.height), met=not short,
                       warning=warning, block_iterations=float(sends.mean()))

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from rnncodec import formats
-from rnncodec.adaptive import block_mse, check_sends, image_psnr, mse_of, psnr_of, sends_for_quality, worst_first
+from rnncodec.adaptive import (block_errors, block_msssim_error, block_mse, check_sends, image_psnr, iteration_gains,
+                               mse_of, psnr_of, sends_for_quality, worst_first)
 from rnncodec.codec import STOPPED, Codec, code_signs
 from rnncodec.imageio import load_image
 
@@ -50,9 +51,47 @@ def test_block_mse_counts_real_pixels_only():
     assert psnr_of(np.array([0.0]))[0] == math.inf and psnr_of(mse_of(31.5)) == pytest.approx(31.5)
 
 
+def test_block_msssim_error_weighs_errors_against_local_contrast():
+    import torch
+    from skimage import data
+
+    from rnncodec.metrics import ms_ssim
+
+    original = np.ascontiguousarray(data.astronaut()[:256, :256])
+    noisy = np.clip(original + np.random.default_rng(0).normal(0, 6, original.shape), 0, 255).astype(np.uint8)
+    errors = block_msssim_error(noisy, original)
+    assert errors.shape == (16, 16) and not block_msssim_error(original, original).any()
+    tensor = lambda rgb: torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255
+    # the blocks' mean is MS-SSIM's distortion to first order
+    assert errors.mean() == pytest.approx(1 - ms_ssim(tensor(noisy), tensor(original)), rel=0.2)
+    # the same noise costs more where the photo is smooth: a flat gray half against a textured one
+    half = original.copy()
+    half[:, :128] = 128
+    noisy_half = np.clip(half + (noisy.astype(int) - original), 0, 255).astype(np.uint8)
+    by_block = block_msssim_error(noisy_half, half)
+    mse = block_mse(noisy_half, half)
+    assert by_block[4:12, 1:7].mean() > 2 * by_block[4:12, 9:15].mean()
+    assert mse[4:12, 1:7].mean() == pytest.approx(mse[4:12, 9:15].mean(), rel=0.2)
+    for h, w in ((1, 1), (17, 33), (5, 250)):  # any size: scales too small are left out
+        small = block_msssim_error(noisy[:h, :w], original[:h, :w])
+        assert small.shape == (-(-h // 16), -(-w // 16)) and np.isfinite(small).all()
+    assert block_errors(noisy, original).shape == (2, 16, 16)
+
+
+def test_iteration_gains_count_mse_and_msssim_alike_and_a_loss_stops_a_block():
+    mse = np.array([[[100.0, 100.0]], [[50.0, 100.0]], [[40.0, 120.0]]])
+    msssim = np.array([[[0.2, 0.2]], [[0.2, 0.1]], [[0.1, 0.1]]])
+    errors = [np.stack([m, s]) for m, s in zip(mse, msssim)]
+    gains = iteration_gains(errors)  # MS-SSIM error at the image's rate: 100 / 0.2 = 500 per unit
+    assert np.allclose(gains[0], [[50.0, 50.0]]) and np.allclose(gains[1], [[60.0, -20.0]])
+    assert (sends_for_quality(errors, float(psnr_of(49.0)), 3) == [[3, 2]]).all()  # block 2 got worse at 3: stops
+    assert (sends_for_quality(errors, float(psnr_of(55.0)), 3) == [[1, 1]]).all()
+    assert (sends_for_quality(errors[:2], float(psnr_of(49.0)), 3) == [[3, 3]]).all()  # not stopped yet: all of them
+
+
 def test_quality_plans_are_nested_and_worst_first_orders_by_error():
     rng = np.random.default_rng(3)
-    errors = list(np.cumprod(rng.uniform(0.3, 1.0, (6, 5, 7)), axis=0) * 400)  # shrinking, as iterations go
+    errors = list(np.cumprod(rng.uniform(0.3, 1.0, (6, 2, 5, 7)), axis=0) * [[[400.0]], [[0.3]]])  # shrinking
     plans = [sends_for_quality(errors, q, 6) for q in np.linspace(20, 45, 40)]
     for lower, higher in zip(plans, plans[1:]):
         assert (higher >= lower).all()
