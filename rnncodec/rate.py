@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import (ADAPTIVE_CODER, STOPPED, block_errors, image_psnr,
-                       sends_for_quality, worst_first)
+from .adaptive import ADAPTIVE_CODER, STOPPED, block_errors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
