@@ -71,7 +71,7 @@ class TrainingStops:
     the rest: from iteration 2 on, each block still sending stops with a probability drawn once per
     crop in [0, :attr:`RANDOM_RATE`)) or quality-driven stops (the other half: a block stops once its
     reconstruction's PSNR reaches a target drawn once per crop in :attr:`QUALITY_DB`, as the adaptive
-    encoder stops blocks).  Stopped blocks stay stopped; the decoder sees 0 there
+    encoder first stopped blocks; it now stops them by what an iteration gains, :mod:`rnncodec.adaptive`).  Stopped blocks stay stopped; the decoder sees 0 there
     (:meth:`RecurrentCodec.forward`).  Random numbers come from torch's generator (checkpointed).
     """
 
