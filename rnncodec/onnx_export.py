@@ -8,7 +8,11 @@ Each weights file gives two graphs, one step each of the per-iteration loop the 
 (:meth:`rnncodec.model.RecurrentCodec.encode_step` / ``decode_step``), the recurrent states as
 explicit inputs and outputs (``state_0`` … in, ``new_state_0`` … out; zeros before the first
 iteration, which gives the codes of the cells' ``state=None`` start), height and width dynamic,
-float32, ONNX opset 17.  The graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``)
+float32, ONNX opset 17.  Each also comes as a first-iteration variant (``NAME.encoder-first.onnx``,
+``NAME.decoder-first.onnx``) for the zero states: the cells' state convolutions (bias-free, so
+zeros on zero states) are replaced by zeros, and every other operation is the general graph's, so
+its outputs are bit for bit the general graph's on zero states (tests/codec/test_onnx_export.py)
+at a fraction of the work — 60 % of a decoder step at 768×512 is those convolutions.  The graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``)
 and the architecture (``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every
 shipped entry has graphs that compute what its ``.pt`` does.
 
@@ -21,6 +25,7 @@ initializer not found in the ``.pt`` (none, for the shipped architectures) stays
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import io
 import json
@@ -59,6 +64,27 @@ class _Step(nn.Module):
         return (out, *(tensor for state in states for tensor in state))
 
 
+class _ZeroStateConv(nn.Module):
+    """What a cell's bias-free state convolution gives on a zero state: zeros (of its output's shape)."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        if conv.bias is not None or conv.stride != (1, 1):
+            raise ValueError("a state convolution is bias-free and keeps the state's size")
+        self.channels = conv.out_channels
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        return state.new_zeros(state.shape[0], self.channels, state.shape[2], state.shape[3])
+
+
+def _first_step_model(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` for the first iteration: its cells' state convolutions are zeros."""
+    model = copy.deepcopy(model)
+    for cell in (*model.encoder.rnns, *model.decoder.rnns):
+        cell.hidden_conv = _ZeroStateConv(cell.hidden_conv)
+    return model
+
+
 def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
     """SHA-256 of each tensor storage in a ``torch.save`` zip → (offset, length) of its bytes in the file."""
     blobs = {}
@@ -89,7 +115,8 @@ def _point_initializers_at(graph, pt_path: Path) -> None:
 
 
 def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str, Path]:
-    """Write the encoder and decoder graphs of ``weights`` beside its ``.pt``; returns their paths."""
+    """Write the encoder and decoder graphs of ``weights`` (and their first-iteration variants)
+    beside its ``.pt``; returns their paths."""
     import onnx
 
     path, _ = resolve_weights(weights)
@@ -99,16 +126,21 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
     size = _EXAMPLE_SIZE
     image = torch.zeros(1, config.colour_channels, size, size)
     signs = torch.ones(1, config.bits, size // 16, size // 16)
-    for part, first_name, first, shapes in zip(ONNX_PARTS, ("x", "signs"), (image, signs),
-                                               state_shapes(config, size, size)):
+    first_step_model = _first_step_model(model)
+    encoder_shapes, decoder_shapes = state_shapes(config, size, size)
+    for part in ONNX_PARTS:
+        role = part.split("-")[0]  # "encoder" or "decoder"
+        first_name, first, shapes = (("x", image, encoder_shapes) if role == "encoder" else
+                                     ("signs", signs, decoder_shapes))
         states = [torch.zeros(shape) for shape in shapes]
         inputs = [first_name, "reconstruction", *(f"state_{i}" for i in range(len(states)))]
-        outputs = ["signs" if part == "encoder" else "new_reconstruction",
+        outputs = ["signs" if role == "encoder" else "new_reconstruction",
                    *(f"new_state_{i}" for i in range(len(states)))]
+        step = _Step(first_step_model if part.endswith("-first") else model, role)
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(_Step(model, part), (first, image, *states), buffer, dynamo=False,
+            torch.onnx.export(step, (first, image, *states), buffer, dynamo=False,
                               opset_version=OPSET, input_names=inputs, output_names=outputs,
                               dynamic_axes={name: {2: f"{name}_height", 3: f"{name}_width"}
                                             for name in inputs + outputs})

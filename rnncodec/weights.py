@@ -10,8 +10,8 @@ and are listed in :class:`RNCWeights`; ``RNCWeights.DEFAULT`` is what ``encode``
 unless told otherwise.  Each entry's ``meta`` says how to make it again (``recipe``: the command
 and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
-``NAME.encoder.onnx`` and ``NAME.decoder.onnx`` (:func:`onnx_paths`; made by ``python -m
-rnncodec.onnx_export``), which the torch-free backend runs.  Older entries are shipped packed — their
+``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
+made by ``python -m rnncodec.onnx_export``), which the torch-free backend runs.  Older entries are shipped packed — their
 lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`) — and
 :attr:`Weights.path` unpacks one into the user's cache when it is first needed.  Importing this
 module does not import torch; loading a ``.pt`` does.
@@ -127,12 +127,14 @@ def shipped_dir() -> Path:
     return Path(str(resources.files("rnncodec._weights")))
 
 
-#: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder.
-ONNX_PARTS = ("encoder", "decoder")
+#: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and
+#: each one's first step (from the zero states, without the convolutions of the states; same outputs).
+ONNX_PARTS = ("encoder", "decoder", "encoder-first", "decoder-first")
 
 
 def onnx_paths(weights_path: Union[str, Path]) -> dict[str, Path]:
-    """``{"encoder": NAME.encoder.onnx, "decoder": NAME.decoder.onnx}`` beside ``NAME.pt``."""
+    """``{"encoder": NAME.encoder.onnx, "decoder": NAME.decoder.onnx, "encoder-first":
+    NAME.encoder-first.onnx, "decoder-first": NAME.decoder-first.onnx}`` beside ``NAME.pt``."""
     path = Path(weights_path)
     return {part: path.with_name(f"{path.stem}.{part}.onnx") for part in ONNX_PARTS}
 

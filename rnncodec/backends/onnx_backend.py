@@ -1,12 +1,15 @@
 """The ONNX Runtime backend: the shipped ONNX graphs of a weights entry, float32, on the CPU; no torch.
 
-Each weights file ``NAME.pt`` has two graphs beside it (:func:`rnncodec.weights.onnx_paths`), made
+Each weights file ``NAME.pt`` has four graphs beside it (:func:`rnncodec.weights.onnx_paths`), made
 by :mod:`rnncodec.onnx_export`: one step of the encoder (``x``, ``reconstruction``, states →
 ``signs``, states) and one of the decoder (``signs``, [``reconstruction``], states →
-``reconstruction``, states).  Their metadata names the weights they were made from
-(``rnncodec.weights_sha256``) and the architecture (``rnncodec.config``); a graph made from other
-weights than the ``.pt`` beside it is refused.  The graphs read the weights' tensors from that
-``.pt`` (ONNX external data, see :mod:`rnncodec.onnx_export`), without torch.
+``reconstruction``, states), and each one's first step, which gives the same outputs from the zero
+states without convolving them (run while the states are :meth:`OnnxBackend.initial_states`).
+Their metadata names the weights they were made from (``rnncodec.weights_sha256``) and the
+architecture (``rnncodec.config``); a graph made from other weights than the ``.pt`` beside it is
+refused.  The graphs read the weights' tensors from that ``.pt`` (ONNX external data, see
+:mod:`rnncodec.onnx_export`), without torch.  A graph's session is made when it first runs (a cold
+``rnc decode`` never makes the encoder's), the first decoder step's at once: it checks the weights.
 """
 
 from __future__ import annotations
@@ -61,9 +64,8 @@ class OnnxBackend(Backend):
         path, name = resolve_weights(weights)
         member = weights if isinstance(weights, RNCWeights) else RNCWeights.__members__.get(str(name))
         sha256 = member.value.sha256 if member is not None else None
-        sessions, self.weights = _load(str(path.resolve()), name, path.stat().st_mtime_ns, sha256, threads())
-        self._encoder, self._decoder = sessions
-        self._inputs = {session: [i.name for i in session.get_inputs()] for session in sessions}
+        self._graphs = _load(str(path.resolve()), name, path.stat().st_mtime_ns, sha256, threads())
+        self.weights = self._graphs.weights
 
     def tensor(self, array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(array, dtype=np.float32)
@@ -73,46 +75,71 @@ class OnnxBackend(Backend):
 
     def initial_states(self, height: int, width: int) -> tuple[list, list]:
         encoder, decoder = state_shapes(self.weights.config, height, width)
-        return [np.zeros(s, np.float32) for s in encoder], [np.zeros(s, np.float32) for s in decoder]
+        return (_ZeroStates(np.zeros(s, np.float32) for s in encoder),
+                _ZeroStates(np.zeros(s, np.float32) for s in decoder))
 
-    def _run(self, session, first: str, tensor: np.ndarray, reconstruction: np.ndarray, states: list):
+    def _run(self, role: str, first: str, tensor: np.ndarray, reconstruction: np.ndarray, states: list):
+        session, inputs = self._graphs.session(f"{role}-first" if isinstance(states, _ZeroStates) else role)
         feed = {first: tensor, "reconstruction": reconstruction, **{f"state_{i}": s for i, s in enumerate(states)}}
-        outputs = session.run(None, {name: feed[name] for name in self._inputs[session]})
+        outputs = session.run(None, {name: feed[name] for name in inputs})
         return outputs[0], outputs[1:]
 
     def encoder_step(self, x, reconstruction, states):
-        return self._run(self._encoder, "x", x, reconstruction, states)
+        return self._run("encoder", "x", x, reconstruction, states)
 
     def decoder_step(self, signs, reconstruction, states):
-        return self._run(self._decoder, "signs", signs, reconstruction, states)
+        return self._run("decoder", "signs", signs, reconstruction, states)
+
+
+class _ZeroStates(list):
+    """States before the first iteration (zeros): what the first-step graphs run on."""
+
+
+class _Graphs:
+    """The sessions of one weights file's graphs, each made when first asked for."""
+
+    def __init__(self, path: str, name: str, sha256: str | None, thread_count: int | None):
+        self.path, self.name, self.thread_count = path, name, thread_count
+        self.files = onnx_paths(path)
+        missing = [self.files[part].name for part in ONNX_PARTS if not self.files[part].is_file()]
+        if missing:
+            raise BackendUnavailableError(
+                f"{name}: no ONNX graphs beside {Path(path).name} ({', '.join(missing)}); make them with "
+                f"'python -m rnncodec.onnx_export {path}' (needs torch), or use the torch backend")
+        self.sha256 = sha256 or sha256_file(path)
+        self._sessions: dict[str, tuple[Any, list[str]]] = {}
+        session, _ = self.session("decoder-first")
+        config = ArchConfig.from_dict(json.loads(session.get_modelmeta().custom_metadata_map[CONFIG_KEY]))
+        self.weights = OnnxWeights(sha256=self.sha256, name=name, config=config)
+
+    def session(self, part: str) -> tuple[Any, list[str]]:
+        """The session of the graph ``part`` (:data:`ONNX_PARTS`) and its input names."""
+        if part not in self._sessions:
+            self._sessions[part] = self._open(part)
+        return self._sessions[part]
+
+    def _open(self, part: str) -> tuple[Any, list[str]]:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        if self.thread_count:
+            options.intra_op_num_threads = self.thread_count
+        graph = self.files[part]
+        try:  # the graphs read their weights from the .pt beside them (external data)
+            session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own (unexported) error classes
+            raise BackendUnavailableError(f"{self.name}: cannot load its ONNX graph {graph.name}: {exc}") from None
+        made_from = session.get_modelmeta().custom_metadata_map.get(SHA256_KEY, "")
+        if made_from != self.sha256:
+            raise BackendUnavailableError(
+                f"{graph.name} was made from other weights ({made_from[:16] or 'unknown'}…) than "
+                f"{Path(self.path).name} ({self.sha256[:16]}…); re-make it with "
+                f"'python -m rnncodec.onnx_export {self.path}'")
+        return session, [i.name for i in session.get_inputs()]
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, name: str, mtime_ns: int, sha256: str | None, thread_count: int | None):
-    """The two sessions of the weights file ``path`` and the weights' identity."""
-    import onnxruntime
-
-    graphs = onnx_paths(path)
-    missing = [graphs[part].name for part in ONNX_PARTS if not graphs[part].is_file()]
-    if missing:
-        raise BackendUnavailableError(
-            f"{name}: no ONNX graphs beside {Path(path).name} ({', '.join(missing)}); make them with "
-            f"'python -m rnncodec.onnx_export {path}' (needs torch), or use the torch backend")
-    options = onnxruntime.SessionOptions()
-    options.inter_op_num_threads = 1
-    if thread_count:
-        options.intra_op_num_threads = thread_count
-    try:  # the graphs read their weights from the .pt beside them (external data)
-        sessions = [onnxruntime.InferenceSession(str(graphs[part]), options, providers=["CPUExecutionProvider"])
-                    for part in ONNX_PARTS]
-    except Exception as exc:  # onnxruntime raises its own (unexported) error classes
-        raise BackendUnavailableError(f"{name}: cannot load its ONNX graphs: {exc}") from None
-    expected = sha256 or sha256_file(path)
-    for part, session in zip(ONNX_PARTS, sessions):
-        made_from = session.get_modelmeta().custom_metadata_map.get(SHA256_KEY, "")
-        if made_from != expected:
-            raise BackendUnavailableError(
-                f"{graphs[part].name} was made from other weights ({made_from[:16] or 'unknown'}…) than "
-                f"{Path(path).name} ({expected[:16]}…); re-make it with 'python -m rnncodec.onnx_export {path}'")
-    config = ArchConfig.from_dict(json.loads(sessions[0].get_modelmeta().custom_metadata_map[CONFIG_KEY]))
-    return tuple(sessions), OnnxWeights(sha256=expected, name=name, config=config)
+def _load(path: str, name: str, mtime_ns: int, sha256: str | None, thread_count: int | None) -> _Graphs:
+    """The graphs of the weights file ``path`` (checked), their sessions shared by every backend of them."""
+    return _Graphs(path, name, sha256, thread_count)

@@ -1,5 +1,6 @@
-"""The ONNX graphs: every shipped weights entry has them and they compute what its .pt does;
-rnncodec.onnx_export makes them for any weights file; stale or missing graphs are refused."""
+"""The ONNX graphs: every shipped weights entry has them and they compute what its .pt does; the
+first-step graphs give the general graphs' outputs bit for bit; rnncodec.onnx_export makes them
+for any weights file; stale or missing graphs are refused."""
 
 from __future__ import annotations
 
@@ -48,11 +49,38 @@ def test_shipped_weights_have_onnx_graphs_that_match_their_pt(member, photo):
     _steps_agree(TorchBackend(member, precision="fp32"), OnnxBackend(member), photo)
 
 
+def _bitwise_equal(arrays, others) -> bool:
+    return len(arrays) == len(others) and all(a.dtype == b.dtype and a.shape == b.shape and
+                                              np.array_equal(a.view(np.uint32), b.view(np.uint32))
+                                              for a, b in zip(arrays, others))
+
+
+def _first_steps_are_the_general_ones(backend: OnnxBackend, image: np.ndarray) -> None:
+    """From the zero states the first-step graphs give bit for bit what the general ones give (so
+    files do not depend on which ran): states from initial_states run the first-step graphs, the
+    same zeros in a plain list the general ones."""
+    x = _pad(image)
+    reconstruction = np.zeros_like(x)
+    encoder_states, decoder_states = backend.initial_states(*x.shape[-2:])
+    signs, states = backend.encoder_step(x, reconstruction, encoder_states)
+    general_signs, general_states = backend.encoder_step(x, reconstruction, list(encoder_states))
+    assert _bitwise_equal([signs, *states], [general_signs, *general_states])
+    decoded = backend.decoder_step(signs, reconstruction, decoder_states)
+    general = backend.decoder_step(signs, reconstruction, list(decoder_states))
+    assert _bitwise_equal([decoded[0], *decoded[1]], [general[0], *general[1]])
+
+
+@pytest.mark.parametrize("member", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_shipped_first_step_graphs_give_the_general_graphs_outputs(member, photo):
+    _first_steps_are_the_general_ones(OnnxBackend(member), photo)
+
+
 def test_export_any_weights_file(onnx_weights_file, weights_file, photo):
     backend = OnnxBackend(onnx_weights_file)
     assert backend.weights.sha256 == TorchBackend(weights_file).weights.sha256
     assert backend.weights.architecture == "tiny" and backend.weights.name == onnx_weights_file.name
     _steps_agree(TorchBackend(weights_file, precision="fp32"), backend, photo, iterations=3)
+    _first_steps_are_the_general_ones(backend, photo)
 
 
 def test_weights_without_graphs_are_refused_with_the_command(weights_file):
