@@ -123,6 +123,9 @@ class _Graphs:
 
         options = onnxruntime.SessionOptions()
         options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: on a busy CPU, spinning took cores from the work
+        # (a cold `rnc encode -n 2` 0.83× the wall and CPU time, load ≈ 6; docs/api.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.thread_count:
             options.intra_op_num_threads = self.thread_count
         graph = self.files[part]
