@@ -8,7 +8,8 @@ backend decodes any file (tests/codec/test_backends.py, benchmarks/cross_backend
 
 - ``torch``: PyTorch (``pip install 'rnncodec[torch]'``); bfloat16 where the CPU runs it natively.
 - ``onnx``: ONNX Runtime on the graphs shipped beside each weights file (``NAME.encoder.onnx``,
-  ``NAME.decoder.onnx``, made by ``python -m rnncodec.onnx_export``); float32; no torch.
+  ``NAME.decoder.onnx`` and their first-iteration variants, made by ``python -m
+  rnncodec.onnx_export``); float32; no torch.
 
 ``backend=None`` means ``$RNC_BACKEND``, else ``"auto"``: torch when it is installed, else onnx.
 """
