@@ -2,7 +2,7 @@
 
     python -m rnncodec.onnx_export GRU_S_V4        # a registry entry: beside its .pt (weights/)
     python -m rnncodec.onnx_export --all           # every shipped entry
-    python -m rnncodec.onnx_export my-weights.pt   # any weights file: my-weights.{encoder,decoder}.onnx
+    python -m rnncodec.onnx_export my-weights.pt   # any weights file: my-weights.{encoder,decoder}[-first].onnx
 
 Each weights file gives two graphs, one step each of the per-iteration loop the torch codec runs
 (:meth:`rnncodec.model.RecurrentCodec.encode_step` / ``decode_step``), the recurrent states as
@@ -12,13 +12,14 @@ float32, ONNX opset 17.  Each also comes as a first-iteration variant (``NAME.en
 ``NAME.decoder-first.onnx``) for the zero states: the cells' state convolutions (bias-free, so
 zeros on zero states) are replaced by zeros, and every other operation is the general graph's, so
 its outputs are bit for bit the general graph's on zero states (tests/codec/test_onnx_export.py)
-at a fraction of the work — 60 % of a decoder step at 768×512 is those convolutions.  The graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``)
-and the architecture (``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every
-shipped entry has graphs that compute what its ``.pt`` does.
+at a fraction of the work — 60 % of a decoder step at 768×512 is those convolutions.  The graphs'
+metadata names the weights' SHA-256 (``rnncodec.weights_sha256``) and the architecture
+(``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every shipped entry has
+graphs that compute what its ``.pt`` does.
 
 The graphs hold no copy of the weights: their initializers are ONNX *external data* pointing at
 the tensors' bytes inside the ``.pt`` beside them (a ``torch.save`` file is an uncompressed zip
-of raw little-endian tensors), so each graph is ~30 KB and the weights are shipped once.  An
+of raw little-endian tensors), so each graph is 25–42 KB and the weights are shipped once.  An
 initializer not found in the ``.pt`` (none, for the shipped architectures) stays in the graph.
 """
 
