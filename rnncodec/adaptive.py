@@ -40,8 +40,8 @@ import numpy as np
 
 from .formats import spec
 
-__all__ = ["block_mse", "block_msssim_error", "block_errors", "psnr_of", "mse_of", "check_sends", "iteration_gains",
-           "sends_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
+__all__ = ["block_mse", "block_msssim_error", "block_errors", "BlockErrors", "psnr_of", "mse_of", "check_sends",
+           "iteration_gains", "sends_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
 
 BLOCK = spec.BLOCK_SIZE
 #: The code value of a block that sent nothing this iteration.
@@ -56,6 +56,7 @@ _C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # SSIM's constants at peak 255
 _RADIUS = 5
 _GAUSSIAN = np.exp(-np.arange(-_RADIUS, _RADIUS + 1) ** 2 / (2 * 1.5 ** 2))
 _GAUSSIAN = (_GAUSSIAN / _GAUSSIAN.sum()).astype(np.float32)  # the 11-tap window, σ = 1.5
+_STRIP_BYTES = 1 << 17  # how many bytes of rows :func:`_blur` works on at a time
 
 
 def block_mse(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
@@ -81,33 +82,81 @@ def block_msssim_error(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
     Scales of fewer than 2 pixels a side are left out and the weights of the others rescaled to sum
     to 1, so any image size works (1×1 included).
 
-    Args and returns: as :func:`block_mse`.
+    Args and returns: as :func:`block_mse`.  Measuring many reconstructions of one original:
+    :class:`BlockErrors` computes the original's statistics once.
     """
-    h, w = original.shape[:2]
-    x = original.astype(np.float32)
-    y = decoded[:h, :w].astype(np.float32)
-    total, weights = np.zeros((h, w)), 0.0
-    for scale, weight in enumerate(MSSSIM_WEIGHTS):
-        if scale and min(x.shape[:2]) < 2:
-            break
-        if scale:
-            x, y = _halve(x), _halve(y)
-        mx, my, xx, yy, xy = np.split(_blur(np.concatenate([x, y, x * x, y * y, x * y], 2)), 5, axis=2)
-        vx, vy, cov = xx - mx * mx, yy - my * my, xy - mx * my
-        similarity = (2 * cov + _C2) / (vx + vy + _C2)
-        if scale == len(MSSSIM_WEIGHTS) - 1:
-            similarity *= (2 * mx * my + _C1) / (mx * mx + my * my + _C1)
-        loss = 1 - similarity.mean(2, dtype=np.float64)
-        spread = np.repeat(np.repeat(loss, 2 ** scale, 0), 2 ** scale, 1)[:h, :w]  # odd sides: edge-pad the rest
-        total += weight * np.pad(spread, ((0, h - spread.shape[0]), (0, w - spread.shape[1])), mode="edge")
-        weights += weight
-    return _block_means(total / weights)
+    return _MsssimReference(original).block_error(decoded)
+
+
+class _MsssimReference:
+    """What :func:`block_msssim_error` needs of an original at each scale — the halved image, its
+    windowed mean and variance — computed once for every reconstruction measured against it."""
+
+    def __init__(self, original: np.ndarray):
+        self.height, self.width = original.shape[:2]
+        x = original.astype(np.float32)
+        self.scales = []  # (x, mean of x, variance of x) per scale, the finest first
+        for scale in range(len(MSSSIM_WEIGHTS)):
+            if scale and min(x.shape[:2]) < 2:
+                break
+            if scale:
+                x = _halve(x)
+            mx, xx = np.split(_blur(np.concatenate([x, x * x], 2)), 2, axis=2)
+            self.scales.append((x, mx, xx - mx * mx))
+
+    def block_error(self, decoded: np.ndarray) -> np.ndarray:
+        """:func:`block_msssim_error` of ``decoded`` (at least the original's size) against the original."""
+        h, w = self.height, self.width
+        y = decoded[:h, :w].astype(np.float32)
+        total = np.zeros((h, w))
+        for scale, (x, mx, vx) in enumerate(self.scales):
+            if scale:
+                y = _halve(y)
+            blurred = _blur(np.concatenate([y, y * y, x * y], 2))
+            loss = np.empty(y.shape[:2])
+            strip = max(1, _STRIP_BYTES // blurred[0].nbytes)  # cache-sized, as in _blur
+            for top in range(0, len(loss), strip):
+                rows = slice(top, top + strip)
+                loss[rows] = 1 - _similarity(blurred[rows], mx[rows], vx[rows],
+                                             luminance=scale == len(MSSSIM_WEIGHTS) - 1).mean(2, dtype=np.float64)
+            # each pixel's value at this scale; odd sides: the last row or column goes on
+            rows = np.minimum(np.arange(h) >> scale, loss.shape[0] - 1)
+            cols = np.minimum(np.arange(w) >> scale, loss.shape[1] - 1)
+            total += MSSSIM_WEIGHTS[scale] * loss[rows[:, None], cols]
+        return _block_means(total / sum(MSSSIM_WEIGHTS[:len(self.scales)]))
+
+
+def _similarity(blurred: np.ndarray, mx: np.ndarray, vx: np.ndarray, luminance: bool) -> np.ndarray:
+    """SSIM's contrast–structure term ``cs`` (times its luminance term if ``luminance``) per pixel
+    and channel, from the windowed means of ``y``, ``y²`` and ``x·y`` (``blurred``, ``(h, w, 9)``)
+    and the original's windowed mean and variance."""
+    my, yy, xy = np.split(blurred, 3, axis=2)
+    vy, cov = yy - my * my, xy - mx * my
+    similarity = (2 * cov + _C2) / (vx + vy + _C2)
+    if luminance:
+        similarity *= (2 * mx * my + _C1) / (mx * mx + my * my + _C1)
+    return similarity
+
+
+class BlockErrors:
+    """:func:`block_errors` as a callable that keeps the last original's MS-SSIM statistics, for
+    measuring every iteration's reconstruction of one image (or tile) against the same original
+    (``Codec.iter_codes_measured(..., block_error=BlockErrors())``): the original's half of the
+    work is done once, not once per iteration."""
+
+    def __init__(self):
+        self._original, self._reference = None, None
+
+    def __call__(self, decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
+        if original is not self._original:
+            self._original, self._reference = original, _MsssimReference(original)
+        return np.stack([block_mse(decoded, original), self._reference.block_error(decoded)])
 
 
 def block_errors(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
     """:func:`block_mse` and :func:`block_msssim_error` of every block: ``(2, rows, cols)``, what
-    :func:`sends_for_quality` plans from."""
-    return np.stack([block_mse(decoded, original), block_msssim_error(decoded, original)])
+    :func:`sends_for_quality` plans from (of many reconstructions of one original: :class:`BlockErrors`)."""
+    return BlockErrors()(decoded, original)
 
 
 def _block_means(values: np.ndarray) -> np.ndarray:
@@ -123,15 +172,24 @@ def _block_means(values: np.ndarray) -> np.ndarray:
 
 
 def _blur(x: np.ndarray) -> np.ndarray:
-    """The 11×11 Gaussian window over the first two axes of ``(h, w, c)``, the image reflected at its edges."""
+    """The 11×11 Gaussian window over the first two axes of ``(h, w, c)``, the image reflected at its edges.
+
+    Done a strip of rows at a time, each strip's intermediate arrays small enough to stay in the
+    CPU's cache (the same arithmetic, in the same order, as blurring the whole image at once,
+    several times faster)."""
     h, w = x.shape[:2]
     padded = np.pad(x, ((_RADIUS, _RADIUS), (_RADIUS, _RADIUS), (0, 0)), mode="symmetric")
-    rows = _GAUSSIAN[0] * padded[:h]
-    for i in range(1, len(_GAUSSIAN)):
-        rows += _GAUSSIAN[i] * padded[i:i + h]
-    out = _GAUSSIAN[0] * rows[:, :w]
-    for i in range(1, len(_GAUSSIAN)):
-        out += _GAUSSIAN[i] * rows[:, i:i + w]
+    out = np.empty_like(x)
+    strip = max(1, _STRIP_BYTES // padded[0].nbytes)
+    for top in range(0, h, strip):
+        n = min(strip, h - top)
+        rows = _GAUSSIAN[0] * padded[top:top + n]
+        for i in range(1, len(_GAUSSIAN)):
+            rows += _GAUSSIAN[i] * padded[top + i:top + i + n]
+        blurred = out[top:top + n]
+        np.multiply(rows[:, :w], _GAUSSIAN[0], out=blurred)
+        for i in range(1, len(_GAUSSIAN)):
+            blurred += _GAUSSIAN[i] * rows[:, i:i + w]
     return out
 
 

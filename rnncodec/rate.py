@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, STOPPED, block_errors, image_psnr, sends_for_quality, worst_first
+from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
@@ -228,7 +228,7 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
     :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
     errors_after, uniform = [], []
     for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
-                                                  block_error=block_errors):
+                                                  block_error=BlockErrors()):
         uniform.append(bits)
         errors_after.append(errors)
         if sends_for_quality(errors_after, quality, max_iterations).max() < len(errors_after):
