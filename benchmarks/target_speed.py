@@ -2,9 +2,9 @@
 
 For each image, in rounds (the targets and their plain peers measured side by side, so machine
 load hits them alike): plain encodes of 1..N iterations, then ``quality=Q`` (at most N iterations)
-and ``max_bytes=B`` (at most 16; below the 1-iteration file, that file).  A target's *plain time at the same bytes* is interpolated
-between the two plain encodes whose sizes bracket the target's file (the nearest one's time
-beyond them).  Threads: the library's default, as the CLI's.  Prints a table, writes JSON.
+and ``max_bytes=B`` (at most 16; below the 1-iteration file, that file).  A target's *plain
+time at the same bytes* is interpolated between the two plain encodes whose sizes bracket the
+target's file (the nearest one's time beyond them).  Threads: the library's default, as the CLI's.  Prints a table, writes JSON.
 
     python benchmarks/target_speed.py ../shared/data/kodak/kodim03.png ... --rounds 3
 """
