@@ -199,6 +199,42 @@ class RNCWeights(enum.Enum):
             ms_ssim=[0.855, 0.9287, 0.9519, 0.9644, 0.9722, 0.9767, 0.9799, 0.982],
         ),
     )
+    GRU_S_MACHINE_V1 = Weights(
+        file='gru-s-f8b35188.pt',
+        sha256='f8b351884f76d0be36193032bc5a0aaa9adb71e38a275f4a052cc64e256aa212',
+        architecture='gru-s',
+        meta={   'file_bytes': 11404748,
+            'metrics': {   'kodak': {   'bpp': [0.094, 0.2059, 0.3231, 0.4401, 0.5503, 0.6575, 0.7707, 0.8774],
+                                        'ms_ssim': [0.845, 0.9237, 0.9463, 0.9601, 0.9656, 0.969, 0.972, 0.9731],
+                                        'psnr': [23.231, 25.7589, 26.9683, 27.7714, 28.2215, 28.5639, 28.8372, 28.8824]},
+                           'recognition': {   'coco_kb': [3.41, 7.43, 11.64],
+                                              'imagenet_kb': [2.47, 5.26, 8.18],
+                                              'map50': [21.3, 32.2, 34.4],
+                                              'source': 'benchmarks/recognition.py: imagenet-sample-100 '
+                                                        '(100 photos, MobileNetV2 TFLite), coco128-train '
+                                                        '(128 photos, Yolo-Fastest-XL)',
+                                              'top1': [43.0, 59.0, 70.0]}},
+            'num_params': 2848407,
+            'purpose': 'recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 '
+                       'fine-tuned to keep what a classifier sees; slightly lower PSNR',
+            'recipe': {   'command': 'rnc train runs m2 → m3 → m4 from GRU_S_V4 (docs/training.md), then '
+                                     'python -m rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base '
+                                     'weights/gru-s-cc7e79a7.pt',
+                          'docs': 'docs/training.md#run-m4-gru_s_machine_v1',
+                          'options': {   'batch_size': 6,
+                                         'binarizer': 'sign',
+                                         'crop': 160,
+                                         'distill_iterations': 3,
+                                         'distill_weight': 2.0,
+                                         'iteration_weights': [2.0, 2.0, 2.0, 1.5],
+                                         'iterations': 4,
+                                         'loss': 'msssim-psnr',
+                                         'lr': 0.0002,
+                                         'msssim_weight': 0.35},
+                          'steps': 533 + 531 + 836,  # runs m2, m3, m4
+                          'training_data': ['bsds500/train', 'bsds500/test', 'sun-hays80', 'urban100-40'],
+                          'validation_data': 'bsds500/val (first 20 images)'}},
+    )
     DEFAULT = GRU_S_V4
 
     @classmethod
