@@ -231,9 +231,9 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
                                                   block_error=BlockErrors()):
         uniform.append(bits)
         errors_after.append(errors)
-        if sends_for_quality(errors_after, quality, max_iterations).max() < len(errors_after):
+        sends = sends_for_quality(errors_after, quality, max_iterations)
+        if sends.max() < len(errors_after):
             break  # every block has stopped
-    sends = sends_for_quality(errors_after, quality, max_iterations)
     # blocks that sent every iteration and gained enough by each: they would have sent more
     short = int((sends == max_iterations).sum()) if 1 < max_iterations == len(errors_after) else 0
     iterations = int(sends.max())

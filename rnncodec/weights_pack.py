@@ -70,7 +70,7 @@ else:
     from backports import zstd
 
 __all__ = ["PACK_SUFFIX", "MAGIC", "CACHE_ENV", "pack", "unpack", "read_pack_header", "tensor_regions",
-           "dequantise", "cache_dir", "materialise"]
+           "dequantise", "cache_dir", "materialise", "write_atomically"]
 
 MAGIC = b"RNCWPACK"
 FORMAT_VERSION = 2
@@ -458,12 +458,12 @@ def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_
         data = unpack(pack_path.read_bytes(), base_path.read_bytes(), where=pack_path)
         if hashlib.sha256(data).hexdigest() != sha256:
             raise UnknownWeightsError(f"{pack_path}: holds other weights than {file}")
-        _write_atomically(target, data)
+        write_atomically(target, data)
     for graph in (graph for graph in graphs if graph.is_file()):  # missing ones: the onnx backend says so
         copy = folder / graph.name
         content = graph.read_bytes()
         if not copy.is_file() or copy.read_bytes() != content:
-            _write_atomically(copy, content)
+            write_atomically(copy, content)
     return target
 
 
@@ -472,7 +472,8 @@ def _verified(path: str, mtime_ns: int) -> str:
     return sha256_file(path)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and a rename: never half a file."""
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as fh:
@@ -498,7 +499,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if unpack(packed, base, where=path) != data:  # pragma: no cover - unpack checks the SHA-256 itself
             raise SystemExit(f"{path}: the pack does not give the file back")
         target = path.with_suffix(PACK_SUFFIX)
-        _write_atomically(target, packed)
+        write_atomically(target, packed)
         print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, against {args.base.name}"
               f"{_quantised_note(read_pack_header(target))})")
     return 0

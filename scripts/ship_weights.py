@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pprint
 import re
 import shutil
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 def _ship_packed(target: Path, quantised: dict) -> None:
     """``target``'s pack against the default entry beside it, and its ``.pt`` out of the wheel."""
     from rnncodec.weights import PACK_SUFFIX, RNCWeights
-    from rnncodec.weights_pack import pack, unpack
+    from rnncodec.weights_pack import pack, unpack, write_atomically
 
     base = RNCWeights.DEFAULT.value
     step = quantised.get("step") if quantised.get("base_sha256") == base.sha256 else None
@@ -112,9 +111,7 @@ def _ship_packed(target: Path, quantised: dict) -> None:
     packed = pack(data, base_data, step=step)
     unpack(packed, base_data, where=target)  # checks the SHA-256 of what comes back
     pack_path = target.with_suffix(PACK_SUFFIX)
-    partial = pack_path.with_name(pack_path.name + ".tmp")
-    partial.write_bytes(packed)
-    os.replace(partial, pack_path)
+    write_atomically(pack_path, packed)
     kind = f"its integers at step {step}" if step else "lossless: not quantised from the default"
     print(f"# wrote {pack_path.relative_to(ROOT)} ({len(packed):,} bytes against {base.file}, {kind})",
           file=sys.stderr)
