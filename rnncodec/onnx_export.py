@@ -39,6 +39,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from .atomic import atomic_path
 from .backends import state_shapes
 from .backends.onnx_backend import CONFIG_KEY, SHA256_KEY
 from .weights import ONNX_PARTS, RNCWeights, load_weights, onnx_paths, resolve_weights
@@ -149,9 +150,8 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
         _point_initializers_at(graph, path)
         onnx.helper.set_model_props(graph, {SHA256_KEY: loaded.sha256, CONFIG_KEY: json.dumps(config.to_dict()),
                                             "rnncodec.part": part})
-        tmp = targets[part].with_name(targets[part].name + ".tmp")
-        onnx.save(graph, str(tmp))
-        os.replace(tmp, targets[part])
+        with atomic_path(targets[part]) as tmp:
+            onnx.save(graph, str(tmp))
     return targets
 
 

@@ -25,6 +25,7 @@ import torch
 from pytorch_msssim import ms_ssim as _ms_ssim_loss
 from torch.nn import functional as F
 
+from .atomic import atomic_path
 from .backends.torch_backend import bf16_native
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
@@ -204,12 +205,6 @@ def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
     return metrics
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 class _Interrupted(Exception):
     pass
 
@@ -307,10 +302,11 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     def checkpoint() -> None:  # collective: every rank calls it
         samplers, rngs = processes.gather(sampler.state()), processes.gather(torch.get_rng_state())
         if processes.leader:
-            _atomic_save({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "samplers": samplers,
-                "torch_rngs": rngs, "step": step, "elapsed": elapsed, "best": best, "options": options.to_json(),
-            }, options.checkpoint)
+            with atomic_path(options.checkpoint) as tmp:
+                torch.save({
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(), "samplers": samplers,
+                    "torch_rngs": rngs, "step": step, "elapsed": elapsed, "best": best, "options": options.to_json(),
+                }, tmp)
 
     def log(record: dict) -> None:
         if processes.leader:

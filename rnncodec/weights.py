@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from .atomic import atomic_path
 from .configs import ArchConfig, get_config
 from .errors import UnknownWeightsError
 
@@ -302,9 +303,8 @@ def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | N
         "state_dict": {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -61,6 +61,7 @@ from typing import BinaryIO, Optional, Sequence, Union
 
 import numpy as np
 
+from .atomic import write_atomically
 from .errors import UnknownWeightsError
 from .weights import PACK_SUFFIX, sha256_file
 
@@ -70,7 +71,7 @@ else:
     from backports import zstd
 
 __all__ = ["PACK_SUFFIX", "MAGIC", "CACHE_ENV", "pack", "unpack", "read_pack_header", "tensor_regions",
-           "dequantise", "cache_dir", "materialise", "write_atomically"]
+           "dequantise", "cache_dir", "materialise"]
 
 MAGIC = b"RNCWPACK"
 FORMAT_VERSION = 2
@@ -470,18 +471,6 @@ def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_
 @lru_cache(maxsize=16)
 def _verified(path: str, mtime_ns: int) -> str:
     return sha256_file(path)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it and a rename: never half a file."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

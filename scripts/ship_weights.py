@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 def _ship_packed(target: Path, quantised: dict) -> None:
     """``target``'s pack against the default entry beside it, and its ``.pt`` out of the wheel."""
     from rnncodec.weights import PACK_SUFFIX, RNCWeights
-    from rnncodec.weights_pack import pack, unpack, write_atomically
+    from rnncodec.atomic import write_atomically
+    from rnncodec.weights_pack import pack, unpack
 
     base = RNCWeights.DEFAULT.value
     step = quantised.get("step") if quantised.get("base_sha256") == base.sha256 else None

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence, U
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..formats.errors import RNCError
 from .errors import DatasetError
 
@@ -321,10 +322,7 @@ def _png(pixels: np.ndarray) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DatasetError(f"{path}: cannot write to the cache ({exc.strerror or exc})") from None

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Un
 
 import numpy as np
 
+from ..atomic import atomic_path
 from .datasets import Box, _oriented_size
 from .errors import DatasetError, RecognitionError
 from .trainable import Trainable, class_index
@@ -279,17 +280,6 @@ def _train_mode(module: "torch.nn.Module", train_batchnorm: bool) -> None:
                 m.eval()
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    import torch
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _describe(entry: dict) -> str:
     percent = "mAP" not in entry["metric"]
     fmt = (lambda v: f"{100 * v:.1f} %") if percent else (lambda v: f"{v:.3f}")
@@ -345,9 +335,10 @@ def _run(trainable: Trainable, photos: list[_Photo], train: list[int], task: _Ta
         log(_describe(entry))
 
     def save(rng_state: dict, torch_rng: "torch.Tensor") -> None:
-        _atomic_save({"model": trainable.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                      "elapsed": elapsed, "rng": rng_state, "torch_rng": torch_rng, "history": history,
-                      "fingerprint": fingerprint}, checkpoint)
+        with atomic_path(checkpoint) as tmp:
+            torch.save({"model": trainable.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "elapsed": elapsed, "rng": rng_state, "torch_rng": torch_rng, "history": history,
+                        "fingerprint": fingerprint}, tmp)
 
     if val_every and not history:
         validate()  # the starting point
@@ -401,7 +392,8 @@ def _run(trainable: Trainable, photos: list[_Photo], train: list[int], task: _Ta
         stop.restore()
     bar.close()
     save(rng_state, torch_rng)
-    _atomic_save(trainable.state_dict(), out)
+    with atomic_path(out) as tmp:
+        torch.save(trainable.state_dict(), tmp)
     return FinetuneReport(out, checkpoint, step, round(elapsed, 1), history)
 
 
