@@ -13,6 +13,7 @@ __all__ = [
     "CodecError",
     "UnknownArchitectureError",
     "UnknownWeightsError",
+    "PackedWeightsBaseError",
     "WeightsMismatchError",
     "UnsupportedImageError",
     "ImageTooLargeError",
@@ -38,6 +39,11 @@ class UnknownWeightsError(CodecError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class PackedWeightsBaseError(UnknownWeightsError):
+    """Packed weights (``NAME.ptpack``) whose base cannot be had: not shipped, missing from the
+    install, a chain of packs that comes back to itself, or one longer than the limit."""
 
 
 class WeightsMismatchError(CodecError, ValueError):

@@ -12,8 +12,9 @@ and the page that explains it) and what it measures (``metrics``); :mod:`rnncode
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
 ``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
 made by ``python -m rnncodec.onnx_export``), which the torch-free backend runs.  Older entries are shipped packed — their
-lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`) — and
-:attr:`Weights.path` unpacks one into the user's cache when it is first needed.  Importing this
+lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`), or the
+integers of weights quantised from another entry, itself packed or not — and :attr:`Weights.path`
+unpacks one into the user's cache when it is first needed, its base first.  Importing this
 module does not import torch; loading a ``.pt`` does.
 """
 
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from .atomic import atomic_path
 from .configs import ArchConfig, get_config
-from .errors import UnknownWeightsError
+from .errors import PackedWeightsBaseError, UnknownWeightsError
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
            "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS", "PACK_SUFFIX",
-           "shipped_dir"]
+           "shipped_dir", "unpacked_path", "MAX_PACK_CHAIN"]
 
 FORMAT = "rnncodec-weights"
 #: A shipped weights file stored as its difference from another (:mod:`rnncodec.weights_pack`).
@@ -99,18 +100,9 @@ class Weights:
     @property
     def path(self) -> Path:
         """The weights file.  One shipped packed (``NAME.ptpack``, see :mod:`rnncodec.weights_pack`)
-        is unpacked into the user's cache the first time, and its path there is returned."""
-        shipped = shipped_dir() / self.file
-        packed = shipped.with_suffix(PACK_SUFFIX)
-        if shipped.is_file() or not packed.is_file():
-            return shipped
-        from .weights_pack import materialise, read_pack_header
-
-        base_sha256 = read_pack_header(packed)["base_sha256"]
-        base = next((member.value for member in RNCWeights if member.value.sha256 == base_sha256), None)
-        if base is None or base.sha256 == self.sha256:
-            raise UnknownWeightsError(f"{packed.name}: its base weights ({base_sha256[:16]}…) are not shipped")
-        return materialise(packed, self.file, self.sha256, base.path, list(onnx_paths(shipped).values()))
+        is unpacked into the user's cache the first time — after its base, when that is shipped
+        packed too (a chain: a fine-tune of a fine-tune) — and its path there is returned."""
+        return _shipped_path(self, ())
 
     @property
     def config(self) -> ArchConfig:
@@ -126,6 +118,54 @@ class Weights:
 def shipped_dir() -> Path:
     """The folder of the shipped weights (``weights/``, installed as ``rnncodec._weights``)."""
     return Path(str(resources.files("rnncodec._weights")))
+
+
+#: The most packs one weights file may be unpacked through: its own, its base's, its base's base…
+MAX_PACK_CHAIN = 8
+
+
+def _shipped_path(value: Weights, chain: tuple[str, ...]) -> Path:
+    """The file of a shipped entry: its ``.pt``, else its pack unpacked (``chain``: see :func:`_unpacked`)."""
+    shipped = shipped_dir() / value.file
+    packed = shipped.with_suffix(PACK_SUFFIX)
+    if shipped.is_file() or not packed.is_file():
+        return shipped
+    return _unpacked(packed, value.file, value.sha256, chain)
+
+
+def unpacked_path(packed: Union[str, Path]) -> Path:
+    """The weights file the pack ``packed`` (``NAME.ptpack``) holds, unpacked into the cache as
+    ``NAME.pt`` (:func:`rnncodec.weights_pack.materialise`); its base is found among the shipped
+    entries by its SHA-256, unpacked first when it is packed too.  :class:`PackedWeightsBaseError`
+    when that base cannot be had."""
+    from .weights_pack import read_pack_header
+
+    packed = Path(packed)
+    return _unpacked(packed, packed.with_suffix(".pt").name, read_pack_header(packed)["sha256"], ())
+
+
+def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> Path:
+    """``file`` (SHA-256 ``sha256``) from its pack, after its base; ``chain``: the SHA-256 of the
+    weights being unpacked that wait for this one (a loop or more than :data:`MAX_PACK_CHAIN`
+    packs is an error, not a recursion)."""
+    from .weights_pack import materialise, read_pack_header
+
+    chain = (*chain, sha256)
+    base_sha256 = read_pack_header(packed)["base_sha256"]
+    if base_sha256 in chain:
+        loop = " → ".join(digest[:8] for digest in (*chain[chain.index(base_sha256):], base_sha256))
+        raise PackedWeightsBaseError(f"{packed.name}: a loop of packs, each packed against the next "
+                                     f"({loop}): none can be unpacked")
+    if len(chain) > MAX_PACK_CHAIN:
+        raise PackedWeightsBaseError(f"{packed.name}: its chain of packs is longer than {MAX_PACK_CHAIN} (at base "
+                                     f"weights {base_sha256[:16]}…)")
+    base = next((member.value for member in RNCWeights if member.value.sha256 == base_sha256), None)
+    if base is None:
+        raise PackedWeightsBaseError(f"{packed.name}: its base weights ({base_sha256[:16]}…) are not shipped")
+    base_path = _shipped_path(base, chain)
+    if not base_path.is_file():
+        raise PackedWeightsBaseError(f"{packed.name}: its base weights {base.file} are missing from {shipped_dir()}")
+    return materialise(packed, file, sha256, base_path, list(onnx_paths(packed.with_suffix(".pt")).values()))
 
 
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and
@@ -309,7 +349,9 @@ def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | N
 
 
 def resolve_weights(weights: Union[None, str, Path, RNCWeights]) -> tuple[Path, str]:
-    """(path, display name) of a registry member, a member's name, or a file path."""
+    """(path, display name) of a registry member, a member's name, or a file path — a pack
+    (``NAME.ptpack``), or a ``NAME.pt`` that is there only as its pack, is unpacked
+    (:func:`unpacked_path`)."""
     if weights is None:
         if "DEFAULT" not in RNCWeights.__members__:
             raise UnknownWeightsError("no default weights are shipped; pass a weights file")
@@ -319,9 +361,12 @@ def resolve_weights(weights: Union[None, str, Path, RNCWeights]) -> tuple[Path, 
     if isinstance(weights, RNCWeights):
         return weights.value.path, weights.name
     path = Path(weights)
-    if not path.is_file():
-        raise UnknownWeightsError(f"weights file not found: {path}")
-    return path, path.name
+    packed = path if path.suffix == PACK_SUFFIX else path.with_suffix(PACK_SUFFIX)
+    if path.is_file() and path != packed:
+        return path, path.name
+    if packed.is_file():  # a pack, or a shipped file shipped as its pack: unpacked through its base
+        return unpacked_path(packed), path.name
+    raise UnknownWeightsError(f"weights file not found: {path}")
 
 
 def load_weights(weights: Union[None, str, Path, RNCWeights] = None) -> LoadedWeights:

@@ -63,7 +63,7 @@ import numpy as np
 
 from .atomic import write_atomically
 from .errors import UnknownWeightsError
-from .weights import PACK_SUFFIX, sha256_file
+from .weights import PACK_SUFFIX, resolve_weights, sha256_file
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -476,12 +476,19 @@ def _verified(path: str, mtime_ns: int) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnncodec.weights_pack", description=__doc__.split("\n\n")[0])
     parser.add_argument("weights", type=Path, nargs="+", help="weights files to pack (NAME.pt → NAME.ptpack beside it)")
-    parser.add_argument("--base", type=Path, required=True, help="the weights file they are stored against")
+    parser.add_argument("--base", required=True,
+                        help="the weights they are stored against: a file, a shipped entry's name, or a pack "
+                             "(unpacked through its own base: a chain)")
     parser.add_argument("--step", type=float,
                         help="store the tensors that are the base's plus whole multiples of STEP as those integers "
                              "(weights made by python -m rnncodec.weights_quantise; the step is in their meta)")
     args = parser.parse_args(argv)
-    base = args.base.read_bytes()
+    try:
+        base_path, base_name = resolve_weights(args.base)
+        base = base_path.read_bytes()
+    except (UnknownWeightsError, OSError) as exc:
+        print(f"error: --base: {exc}", file=sys.stderr)
+        return 1
     for path in args.weights:
         data = path.read_bytes()
         packed = pack(data, base, step=args.step)
@@ -489,7 +496,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise SystemExit(f"{path}: the pack does not give the file back")
         target = path.with_suffix(PACK_SUFFIX)
         write_atomically(target, packed)
-        print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, against {args.base.name}"
+        print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, against {base_name}"
               f"{_quantised_note(read_pack_header(target))})")
     return 0
 

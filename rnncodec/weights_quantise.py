@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import UnknownWeightsError
-from .weights import PACK_SUFFIX, read_weights_file, save_weights, sha256_file
+from .weights import PACK_SUFFIX, RNCWeights, read_weights_file, resolve_weights, save_weights, sha256_file
 from .weights_pack import dequantise, pack
 
 __all__ = ["DEFAULT_STEP", "quantise"]
@@ -39,16 +39,21 @@ __all__ = ["DEFAULT_STEP", "quantise"]
 DEFAULT_STEP = 0.002
 
 
-def quantise(weights: Union[str, Path], base: Union[str, Path], out: Union[str, Path], *,
+def quantise(weights: Union[str, Path], base: Union[str, Path, RNCWeights], out: Union[str, Path], *,
              step: float = DEFAULT_STEP) -> Path:
     """Write ``out``: the weights ``weights`` quantised as a difference from ``base`` (same
-    architecture) with ``step``; returns ``out``.  :class:`UnknownWeightsError` if the two files
-    are not weights of the same network, ``ValueError`` for a step that is not a positive float."""
+    architecture) with ``step``; returns ``out``.  ``base`` is a weights file, a shipped entry
+    (or its name), or a pack — a shipped entry that is itself packed is unpacked through its own
+    base, so a fine-tune of a fine-tune packs against its parent (a chain).
+    :class:`UnknownWeightsError` if the two are not weights of the same network (its
+    :class:`~rnncodec.errors.PackedWeightsBaseError` if a packed base cannot be unpacked),
+    ``ValueError`` for a step that is not a positive float."""
     from .model import RecurrentCodec
 
     step32 = float(np.float32(step))
     if not (np.isfinite(step32) and step32 > 0):
         raise ValueError(f"the quantisation step must be a positive number, not {step!r}")
+    base, _ = resolve_weights(base)
     config, state, meta = read_weights_file(weights)
     base_config, base_state, _ = read_weights_file(base)
     if config.to_dict() != base_config.to_dict() or state.keys() != base_state.keys() or any(
@@ -76,7 +81,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnncodec.weights_quantise",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("weights", type=Path, help="the trained weights (W)")
-    parser.add_argument("--base", type=Path, required=True, help="the weights they were fine-tuned from (B)")
+    parser.add_argument("--base", required=True,
+                        help="the weights they were fine-tuned from (B): a file, a shipped entry's name "
+                             "(GRU_S_MACHINE_V1), or a pack (NAME.ptpack; a shipped file that is packed "
+                             "is unpacked through its own base)")
     parser.add_argument("--step", type=float, default=DEFAULT_STEP,
                         help=f"the quantisation step of every tensor's difference (default {DEFAULT_STEP})")
     parser.add_argument("-o", "--out", type=Path, required=True, help="the quantised weights file to write (Q)")
@@ -89,11 +97,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UnknownWeightsError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    data, base = out.read_bytes(), args.base.read_bytes()
-    packed = pack(data, base, step=args.step)
+    base_path, base_name = resolve_weights(args.base)
+    packed = pack(out.read_bytes(), base_path.read_bytes(), step=args.step)
     meta = read_weights_file(out)[2]["quantised"]
     print(f"{out}: sha256 {sha256_file(out)}, largest change {meta['largest_change']:.2e}; its pack against "
-          f"{args.base.name}: {len(packed):,} bytes (python -m rnncodec.weights_pack {out} --base {args.base} "
+          f"{base_name}: {len(packed):,} bytes (python -m rnncodec.weights_pack {out} --base {args.base} "
           f"--step {args.step} writes it as {out.with_suffix(PACK_SUFFIX).name})")
     return 0
 

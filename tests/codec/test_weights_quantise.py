@@ -31,8 +31,12 @@ def test_quantised_weights_are_the_base_plus_whole_steps(weights_file, other_wei
 
 
 def test_weights_of_another_network_or_a_tiny_step_are_refused(weights_file, other_weights_file, tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not weights")
     with pytest.raises(UnknownWeightsError, match="not a loadable"):
-        quantise(weights_file, tmp_path, tmp_path / "q.pt")
+        quantise(weights_file, junk, tmp_path / "q.pt")
+    with pytest.raises(UnknownWeightsError, match="weights file not found"):
+        quantise(weights_file, tmp_path / "nowhere.pt", tmp_path / "q.pt")
     with pytest.raises(ValueError, match="steps of"):
         quantise(weights_file, other_weights_file, tmp_path / "q.pt", step=1e-9)
     with pytest.raises(ValueError, match="positive"):
