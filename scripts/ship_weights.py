@@ -10,15 +10,22 @@ on the copied file first to get the ``--kodak`` JSON.  ``--copy`` also writes th
 graphs beside them (``python -m rnncodec.onnx_export weights/NAME.pt`` does that alone).
 
 ``--pack`` (with ``--copy``) ships them as a pack instead, as the older entries are: it writes
-``weights/NAME.ptpack`` against the default entry (their integers only, for weights made by
-``python -m rnncodec.weights_quantise`` from the default; else their lossless difference) and
-adds ``NAME.pt`` to ``pyproject.toml``'s ``exclude-package-data``, so that the wheel carries the
-pack and the graphs but not the ``.pt`` (the repository keeps it).  A fine-tune of the default,
-start to end (see docs/training.md#shipping-a-fine-tune-as-a-quantised-difference)::
+``weights/NAME.ptpack`` against the shipped entry they were quantised from (their integers only,
+for weights made by ``python -m rnncodec.weights_quantise``; that entry may be packed itself — a
+chain, as a fine-tune of a fine-tune ships), else against the default (their lossless difference;
+``--base NAME`` picks another entry) and adds ``NAME.pt`` to ``pyproject.toml``'s
+``exclude-package-data``, so that the wheel carries the pack and the graphs but not the ``.pt``
+(the repository keeps it).  A fine-tune of the default, start to end (see
+docs/training.md#shipping-a-fine-tune-as-a-quantised-difference)::
 
     python -m rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base weights/gru-s-cc7e79a7.pt -o runs/m4/q.pt
     python benchmarks/rd_kodak.py --codec-weights runs/m4/q.pt          # and benchmarks/recognition.py
     python scripts/ship_weights.py runs/m4/q.pt --copy --pack --name GRU_S_MACHINE_V1 --kodak ... --command ...
+
+and a run continued from a shipped fine-tune, as its difference from that one (a chain)::
+
+    python -m rnncodec.weights_quantise runs/m5/gru-s-machine.pt --base GRU_S_MACHINE_V1 -o runs/m5/q.pt
+    python scripts/ship_weights.py runs/m5/q.pt --copy --pack --name GRU_S_MACHINE_V2 --kodak ... --command ...
 """
 
 from __future__ import annotations
@@ -48,11 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy", action="store_true",
                         help="copy into weights/ with its ONNX graphs (else just print)")
     parser.add_argument("--pack", action="store_true",
-                        help="with --copy: ship them packed against the default entry (NAME.ptpack; the .pt "
-                             "left out of the wheel in pyproject.toml)")
+                        help="with --copy: ship them packed (NAME.ptpack; the .pt left out of the wheel in "
+                             "pyproject.toml) against the shipped entry they were quantised from, else the default")
+    parser.add_argument("--base", help="with --pack: the shipped entry to pack against (default: the one their "
+                                       "meta says they were quantised from, else the default)")
     args = parser.parse_args(argv)
     if args.pack and not args.copy:
         parser.error("--pack needs --copy")
+    if args.base and not args.pack:
+        parser.error("--base needs --pack")
 
     from rnncodec.weights import TRAINING_DOCS, load_weights, recipe_meta
 
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         for graph in export_onnx(target).values():  # the onnx backend's graphs, beside the .pt
             print(f"# wrote {graph.relative_to(ROOT)}", file=sys.stderr)
         if args.pack:
-            _ship_packed(target, loaded.meta.get("quantised", {}))
+            _ship_packed(target, loaded.meta.get("quantised", {}), args.base)
     options = loaded.meta.get("options", {})
     kodak = None
     if args.kodak:
@@ -100,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ship_packed(target: Path, quantised: dict) -> None:
-    """``target``'s pack against the default entry beside it, and its ``.pt`` out of the wheel."""
+def _ship_packed(target: Path, quantised: dict, base_name: str | None) -> None:
+    """``target``'s pack beside it, and its ``.pt`` out of the wheel: against ``base_name``, else
+    the shipped entry it was quantised from (a chain when that one is packed too), else the default."""
     from rnncodec.weights import PACK_SUFFIX, RNCWeights
     from rnncodec.atomic import write_atomically
     from rnncodec.weights_pack import pack, unpack
 
-    base = RNCWeights.DEFAULT.value
+    parent = next((member for member in RNCWeights if member.value.sha256 == quantised.get("base_sha256")), None)
+    base = (RNCWeights.from_name(base_name) if base_name else parent or RNCWeights.DEFAULT).value
     step = quantised.get("step") if quantised.get("base_sha256") == base.sha256 else None
     data, base_data = target.read_bytes(), base.path.read_bytes()
     packed = pack(data, base_data, step=step)
