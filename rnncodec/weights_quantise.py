@@ -18,6 +18,11 @@ deviation of 4–7·10⁻³ in every tensor): step 0.001 / 0.002 / 0.0025 / 0.00
 1–4 iterations (6 images; docs/training.md#shipping-a-fine-tune-as-a-quantised-difference) —
 0.002 is the default.  ``Q``'s meta records what was done (``quantised``: ``step``, the base's and
 the source's SHA-256, the largest change); everything else of ``W``'s meta is kept.
+
+``B`` may be a shipped entry that is itself packed (``--base GRU_S_MACHINE_V1``, its ``.ptpack``,
+or its ``.pt`` where only the pack is installed): it is unpacked through its own base first, so a
+run continued from a shipped fine-tune ships as its difference from that one — a chain of packs
+(run m5 at step 195: 0.70 MB against GRU_S_MACHINE_V1, 1.39 MB against GRU_S_V4).
 """
 
 from __future__ import annotations

@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 def _ship_packed(target: Path, quantised: dict, base_name: str | None) -> None:
     """``target``'s pack beside it, and its ``.pt`` out of the wheel: against ``base_name``, else
     the shipped entry it was quantised from (a chain when that one is packed too), else the default."""
+    import numpy as np
+
     from rnncodec.weights import PACK_SUFFIX, RNCWeights
     from rnncodec.atomic import write_atomically
     from rnncodec.weights_pack import pack, unpack
@@ -126,7 +128,7 @@ def _ship_packed(target: Path, quantised: dict, base_name: str | None) -> None:
     unpack(packed, base_data, where=target)  # checks the SHA-256 of what comes back
     pack_path = target.with_suffix(PACK_SUFFIX)
     write_atomically(pack_path, packed)
-    kind = f"its integers at step {step}" if step else "lossless: not quantised from the default"
+    kind = f"its integers at step {np.float32(step)}" if step else f"lossless: not quantised from {base.file}"
     print(f"# wrote {pack_path.relative_to(ROOT)} ({len(packed):,} bytes against {base.file}, {kind})",
           file=sys.stderr)
     pyproject = ROOT / "pyproject.toml"
