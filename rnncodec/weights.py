@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from .atomic import atomic_path
+from .atomic import write_atomically
 from .configs import ArchConfig, get_config
 from .errors import PackedWeightsBaseError, UnknownWeightsError
 
@@ -332,7 +332,11 @@ def sha256_file(path: Union[str, Path]) -> str:
 
 
 def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | None = None) -> Path:
-    """Write ``model`` as a weights file (fp32, atomically); returns the path."""
+    """Write ``model`` as a weights file (fp32, atomically); returns the path.  The bytes depend on
+    the model and ``meta`` alone: ``torch.save`` to a file names the zip's folder after the file
+    (here a temporary one), so it saves to memory first — the same weights, the same SHA-256."""
+    import io
+
     import torch
 
     path = Path(path)
@@ -343,8 +347,9 @@ def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | N
         "state_dict": {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomically(path, buffer.getvalue())
     return path
 
 

@@ -16,7 +16,8 @@ from rnncodec import weights as weights_module
 from rnncodec.errors import PackedWeightsBaseError, UnknownWeightsError
 from rnncodec.weights import (PACK_SUFFIX, Weights, load_weights, read_weights_file, save_weights, sha256_file,
                               unpacked_path)
-from rnncodec.weights_pack import cache_dir, main, pack, read_pack_header, unpack, write_atomically
+from rnncodec.atomic import write_atomically
+from rnncodec.weights_pack import cache_dir, main, pack, read_pack_header, unpack
 from rnncodec.weights_quantise import quantise
 
 STEP = 0.01
@@ -107,15 +108,12 @@ def test_quantising_against_a_packed_base_records_the_parent(install):
 
 
 def test_quantising_is_reproducible_whatever_names_the_packed_base(install, chain, tmp_path):
-    """The registry member, its pack, the absent .pt beside its pack, that path as text: the same
-    bytes every time, the ones GRANDCHILD's name carries."""
+    """The registry member, its pack, the absent .pt beside its pack, that path as text, each
+    written under another name: the same bytes every time, the ones GRANDCHILD's name carries."""
     folder, registry, files = install
     bases = (registry.CHILD, folder / files["CHILD"].with_suffix(PACK_SUFFIX).name, folder / files["CHILD"].name,
              str(folder / files["CHILD"].name))
-    outs = []
-    for i, base in enumerate(bases):  # one name: torch.save's zip names its folder after the file
-        (tmp_path / str(i)).mkdir()
-        outs.append(quantise(chain["TRAINED"], base, tmp_path / str(i) / "grandchild.pt", step=STEP))
+    outs = [quantise(chain["TRAINED"], base, tmp_path / f"q{i}.pt", step=STEP) for i, base in enumerate(bases)]
     assert {sha256_file(out) for out in outs} == {sha256_file(files["GRANDCHILD"])}
 
 
