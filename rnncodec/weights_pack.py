@@ -67,6 +67,7 @@ from typing import BinaryIO, Optional, Sequence, Union
 import numpy as np
 
 from .atomic import write_atomically
+from .cache import CACHE_ENV, cache_root
 from .errors import UnknownWeightsError
 from .weights import PACK_SUFFIX, resolve_weights, sha256_file
 
@@ -81,8 +82,6 @@ __all__ = ["PACK_SUFFIX", "MAGIC", "CACHE_ENV", "pack", "unpack", "read_pack_hea
 MAGIC = b"RNCWPACK"
 FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
-#: Where unpacked weights are kept (else ``$XDG_CACHE_HOME/rnncodec``, else ``~/.cache/rnncodec``).
-CACHE_ENV = "RNC_CACHE_DIR"
 _MAX_HEADER = 1 << 20
 _MAX_SIZE = 1 << 30  # the largest weights file a pack may declare
 _MAX_SYMBOLS = 1 << 16  # the most zig-zag integers a quantised segment's histogram may have (|q| < 2¹⁵)
@@ -432,10 +431,10 @@ def unpack(data: bytes, base: bytes, *, where: Union[str, os.PathLike] = "weight
 
 
 def cache_dir() -> Path:
-    """Where :func:`materialise` keeps unpacked weights: ``$RNC_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/rnncodec``, else ``~/.cache/rnncodec`` (each + ``/weights``)."""
-    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnncodec"
-    return Path(root) / "weights"
+    """Where :func:`materialise` keeps unpacked weights: the user's cache folder
+    (:func:`rnncodec.cache.cache_root`: ``$RNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnncodec``, else
+    ``~/.cache/rnncodec``) + ``/weights``."""
+    return cache_root() / "weights"
 
 
 def materialise(pack_path: Path, file: str, sha256: str, base_path: Path, graphs: Sequence[Path]) -> Path:

@@ -10,6 +10,8 @@ architecture (``rnncodec.config``); a graph made from other weights than the ``.
 refused.  The graphs read the weights' tensors from that ``.pt`` (ONNX external data, see
 :mod:`rnncodec.onnx_export`), without torch.  A graph's session is made when it first runs (a cold
 ``rnc decode`` never makes the encoder's), the first decoder step's at once: it checks the weights.
+Sessions come from :mod:`rnncodec.backends.onnx_sessions`: their optimised graphs cached in the
+user's cache folder between processes, one memory arena shared by all of them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from ..configs import ArchConfig
 from ..weights import ONNX_PARTS, LoadedWeights, RNCWeights, onnx_paths, resolve_weights, sha256_file, weights_id_of
 from . import Backend, BackendUnavailableError, state_shapes, threads
+from .onnx_sessions import SessionSettings, make_session
 
 __all__ = ["OnnxBackend", "OnnxWeights", "SHA256_KEY", "CONFIG_KEY"]
 
@@ -119,18 +122,9 @@ class _Graphs:
         return self._sessions[part]
 
     def _open(self, part: str) -> tuple[Any, list[str]]:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.inter_op_num_threads = 1
-        # Idle threads sleep instead of spinning: on a busy CPU, spinning took cores from the work
-        # (a cold `rnc encode -n 2` 0.83× the wall and CPU time, load ≈ 6; docs/api.md).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if self.thread_count:
-            options.intra_op_num_threads = self.thread_count
         graph = self.files[part]
         try:  # the graphs read their weights from the .pt beside them (external data)
-            session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+            session = make_session(graph, self.sha256, SessionSettings(intra_op_threads=self.thread_count or 0))
         except Exception as exc:  # onnxruntime raises its own (unexported) error classes
             raise BackendUnavailableError(f"{self.name}: cannot load its ONNX graph {graph.name}: {exc}") from None
         made_from = session.get_modelmeta().custom_metadata_map.get(SHA256_KEY, "")
