@@ -3,6 +3,7 @@ same run; and the cold start of ``rnc encode photo.png -n 2`` as a whole process
 
     python benchmarks/speed.py                                   # default weights, kodim01, 2 iterations
     python benchmarks/speed.py --light-rnc /tmp/light/bin/rnc    # also the light install's cold start
+    python benchmarks/speed.py --backends onnx --light-rnc before=/tmp/a/bin/rnc --light-rnc after=/tmp/b/bin/rnc
     python benchmarks/speed.py --codec-weights x.pt --iterations 4 --repeats 9 --backends onnx
 
 Targets: encode + decode at 2 iterations < 1.0 s on 2 cores (issues 3/4, median); the cold start of
@@ -11,6 +12,8 @@ Targets: encode + decode at 2 iterations < 1.0 s on 2 cores (issues 3/4, median)
 Cold starts are whole processes (start-up, imports, weights, encoding, writing), median of
 ``--cold-runs``, the commands taking turns so that a drifting machine load hits each alike; each
 command also codes a 16×16 image, which leaves the fixed cost (start-up, imports, weights) alone.
+Every command shares one fresh cache folder (``RNC_CACHE_DIR``: unpacked weights, optimised
+graphs), which the first, uncounted round fills, as a user's first run does.
 They run with Python's bytecode cache on (``PYTHONDONTWRITEBYTECODE`` unset), as an installed
 ``rnc`` has it: an editable install would otherwise compile its modules again at every start.
 Each backend's cold start is then split, in CPU seconds, into that fixed cost, the network and
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from rnncodec.cache import CACHE_ENV
 from rnncodec.choices import PRECISIONS
 from rnncodec.codec import Codec
 
@@ -64,13 +68,14 @@ def in_process(backend: str, image: Image.Image, args) -> dict:
             "encode_cpu": encode_cpu_s}
 
 
-def cold_starts(commands: dict[str, list[str]], runs: int) -> tuple[dict[str, float], dict[str, float]]:
+def cold_starts(commands: dict[str, list[str]], runs: int, cache: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Median wall seconds and median CPU seconds (user + system) of each whole command; the
-    commands take turns (A B A B …).  On a shared machine the CPU time is the steadier figure: it
-    is what the command needs, the wall time what it got."""
+    commands take turns (A B A B …), their cache folder ``cache``.  On a shared machine the CPU
+    time is the steadier figure: it is what the command needs, the wall time what it got."""
     wall: dict[str, list[float]] = {label: [] for label in commands}
     cpu: dict[str, list[float]] = {label: [] for label in commands}
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env[CACHE_ENV] = str(cache)
     for _ in range(runs + 1):  # the first round warms the file cache (and writes bytecode) and is not counted
         for label, command in commands.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -107,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS, help="the torch backend's")
     parser.add_argument("--backends", default="torch,onnx", help="comma-separated: torch,onnx")
     parser.add_argument("--cold-runs", type=int, default=5, help="whole-process runs per command (0: none)")
-    parser.add_argument("--light-rnc", type=Path, help="the rnc of a light install (pip install .) to time too")
+    parser.add_argument("--light-rnc", action="append", default=[], metavar="[LABEL=]PATH",
+                        help="the rnc of a light install (pip install .) to time too; repeat it to compare "
+                             "installs (say, before and after a change) in one run")
     args = parser.parse_args(argv)
     backends = [name for name in args.backends.split(",") if name]
 
@@ -121,23 +128,29 @@ def main(argv: list[str] | None = None) -> int:
 
     webp_s = median_seconds(webp_round_trip, args.repeats)
 
-    cold, cold_cpu = {}, {}
+    cold, cold_cpu, lights = {}, {}, []
     if args.cold_runs:
         rnc = Path(sys.executable).with_name("rnc")
         with tempfile.TemporaryDirectory() as tmp:
             tiny = Path(tmp) / "16x16.png"
             image.resize((16, 16)).save(tiny)
             programs = {f"rnc --backend {name}": [str(rnc), "--backend", name] for name in backends}
-            if args.light_rnc:
-                programs["light install rnc (onnx)"] = [str(args.light_rnc)]
+            for light in args.light_rnc:
+                label, _, path = light.rpartition("=")
+                lights.append(f"light install rnc (onnx){f' {label}' if label else ''}")
+                programs[lights[-1]] = [path]
             commands = {}
             for label, (program, *backend) in programs.items():
                 for source, size in ((args.image, "x".join(map(str, image.size))), (tiny, "16x16")):
                     commands[f"{label}, {size}"] = [program, "encode", str(source), "-n", str(args.iterations),
                                                    "-o", f"{tmp}/out.rnc", "--force", *backend]
-            cold, cold_cpu = cold_starts(commands, args.cold_runs)
+            cold, cold_cpu = cold_starts(commands, args.cold_runs, cache=Path(tmp) / "cache")
 
     breakdown = cold_start_breakdown(results, cold_cpu, "x".join(map(str, image.size)))
+    sizes = ("x".join(map(str, image.size)), "16x16")
+    light_ratios = {f"{label} / {lights[0]}, {size}": {"wall": cold[f"{label}, {size}"] / cold[f"{lights[0]}, {size}"],
+                                                      "cpu": cold_cpu[f"{label}, {size}"] / cold_cpu[f"{lights[0]}, {size}"]}
+                    for label in lights[1:] for size in sizes}
     weights = next(iter(results.values()))["weights"]
     result = {
         "image": args.image.name, "size": list(image.size), "iterations": args.iterations, "weights": weights,
@@ -146,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                   "encode_plus_decode")}
                              for name, r in results.items()} if "torch" in results else {}),
         "cold_start_s": cold, "cold_start_cpu_s": cold_cpu, "cold_runs": args.cold_runs, "target_s": 1.0,
-        "cold_start_breakdown_s": breakdown,
+        "cold_start_breakdown_s": breakdown, "light_install_ratios": light_ratios,
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
     out = ROOT / "results" / "speed" / f"{Path(weights).stem}.json"
@@ -164,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, seconds in cold.items():
         print(f"  cold start, {label} encode -n {args.iterations}: {seconds:.2f} s wall, {cold_cpu[label]:.2f} s CPU "
               f"(median of {args.cold_runs}; target < 1.0 s)")
+    for label, ratio in light_ratios.items():
+        print(f"  cold start, {label}: {ratio['wall']:.2f}× wall, {ratio['cpu']:.2f}× CPU")
     for label, parts in breakdown.items():
         print(f"  {label} encode -n {args.iterations} cold, {parts['cold_start_cpu']:.2f} s CPU: fixed start-up "
               f"(16×16) {parts['fixed_start_up_16x16_cpu']:.2f} s + network and coding warm in process "
