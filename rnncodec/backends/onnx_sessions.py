@@ -139,18 +139,18 @@ def _load_cached(target: Path, external_folder: Path, settings: SessionSettings)
     import onnxruntime
 
     try:
-        data = target.read_bytes()
+        with open(target, "rb") as fh:
+            head, model = fh.read(len(MAGIC) + _DIGEST), fh.read()  # the model as its own bytes: no copy
     except OSError:
         return None
-    model = memoryview(data)[len(MAGIC) + _DIGEST:]
-    if data[:len(MAGIC)] != MAGIC or hashlib.sha256(model).digest() != data[len(MAGIC):len(MAGIC) + _DIGEST]:
+    if head[:len(MAGIC)] != MAGIC or hashlib.sha256(model).digest() != head[len(MAGIC):]:
         return None
     options = settings.options()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     # Loaded from bytes, the graph finds the weights it reads (the .pt) in the shipped graph's folder.
     options.add_session_config_entry("session.model_external_initializers_file_folder_path", str(external_folder))
     try:
-        return _new_session(model.tobytes(), options)
+        return _new_session(model, options)
     except Exception:  # onnxruntime raises its own (unexported) error classes: made again
         return None
 
