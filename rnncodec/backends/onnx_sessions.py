@@ -15,7 +15,8 @@ format of the cache file, ONNX Runtime's version and build, the machine and the 
 feature flags), the graph's own SHA-256, the weights' SHA-256, and every session option set
 (:class:`SessionSettings`).  The file starts with the SHA-256 of its content: a damaged one (or one
 ONNX Runtime refuses) is made again.  A cache that cannot be written costs the optimisation at
-every start and nothing else: sessions are then made as without a cache, silently.
+every start and nothing else: sessions are then made as without a cache, silently (and so they
+are on ONNX Runtime older than :data:`MIN_CACHING_VERSION`).
 
 **One arena for every session.**  Each session would otherwise keep its own memory arena, and a
 cold ``rnc encode -n 2`` runs three graphs once each: every one took fresh memory from the system
@@ -48,6 +49,8 @@ CACHE_FORMAT = 1
 MAGIC = b"RNCORTG1"
 _DIGEST = 32
 PROVIDERS = ("CPUExecutionProvider",)
+#: The oldest ONNX Runtime whose optimised graphs are cached (older ones make every session anew).
+MIN_CACHING_VERSION = (1, 20)
 #: ``/proc/cpuinfo`` fields (x86 and Arm) that name the CPU and what it can run.
 _CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags", "isa", "features",
                "cpu implementer", "cpu architecture", "cpu variant", "cpu part", "cpu revision")
@@ -121,11 +124,24 @@ def make_session(graph: Path, weights_sha256: str, settings: SessionSettings) ->
     result cached (when the cache can be written).  Raises what ``InferenceSession`` raises for a
     graph it cannot load."""
     _share_arena()
+    if not _can_cache():
+        return _new_session(str(graph), settings.options())
     target = cache_folder() / f"{graph.stem}.{cache_key(graph.read_bytes(), weights_sha256, settings)[:32]}.ort"
     session = _load_cached(target, graph.parent, settings)
     if session is None:
         session = _optimise_and_cache(graph, target, settings)
     return session
+
+
+def _can_cache() -> bool:
+    """Whether this ONNX Runtime loads a graph from bytes with its external data in a folder
+    (``session.model_external_initializers_file_folder_path``; 1.20 is the oldest release relied on)."""
+    import onnxruntime
+
+    try:
+        return tuple(int(part) for part in onnxruntime.__version__.split(".")[:2]) >= MIN_CACHING_VERSION
+    except ValueError:
+        return False
 
 
 def _new_session(model: Any, options: Any) -> Any:

@@ -155,3 +155,11 @@ def test_an_unwritable_cache_encodes_alike(tmp_path, monkeypatch, cache):
     blocker.write_bytes(b"")
     monkeypatch.setenv("RNC_CACHE_DIR", str(blocker))
     assert Codec(backend="onnx").encode(image, 2) == expected
+
+
+def test_an_older_onnx_runtime_makes_sessions_without_the_cache(cache, monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "__version__", "1.17.3")
+    session = make_session(onnx_paths(SHIPPED.path)["decoder"], SHIPPED.sha256, SessionSettings())
+    assert len(_outputs(session, "decoder")) == 5 and not cache.exists()
