@@ -439,7 +439,9 @@ def cache_dir() -> Path:
 
 def materialise(pack_path: Path, file: str, sha256: str, base_path: Path, graphs: Sequence[Path]) -> Path:
     """The weights file ``file`` (SHA-256 ``sha256``) unpacked from ``pack_path`` into the cache,
-    with copies of its ONNX ``graphs`` beside it (they read its tensors from there).
+    with its ONNX ``graphs`` beside it (they read its tensors from there): copies of those shipped,
+    the others made from the base's graphs (:func:`rnncodec.graph_relink.relink`; the wheel leaves
+    a packed entry's graphs out).
 
     A file already in the cache is used when its SHA-256 is right (checked once per process);
     otherwise it is written again, atomically.  A cache that cannot be written falls back to a
@@ -464,12 +466,23 @@ def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_
         if hashlib.sha256(data).hexdigest() != sha256:
             raise UnknownWeightsError(f"{pack_path}: holds other weights than {file}")
         write_atomically(target, data)
-    for graph in (graph for graph in graphs if graph.is_file()):  # missing ones: the onnx backend says so
+    for graph in graphs:
+        content = graph.read_bytes() if graph.is_file() else _relinked(graph.name, file, target, base_path)
         copy = folder / graph.name
-        content = graph.read_bytes()
-        if not copy.is_file() or copy.read_bytes() != content:
-            write_atomically(copy, content)
+        if content is not None and (not copy.is_file() or copy.read_bytes() != content):
+            write_atomically(copy, content)  # a graph neither shipped nor made: the onnx backend says so
     return target
+
+
+def _relinked(graph_name: str, file: str, target: Path, base_path: Path) -> Optional[bytes]:
+    """The graph ``graph_name`` of the weights ``target`` (named ``file``) made from the same graph
+    of its base beside ``base_path``, or ``None`` if the base has none."""
+    from .graph_relink import relink
+
+    base_graph = base_path.with_name(base_path.stem + graph_name[len(Path(file).stem):])
+    if not base_graph.is_file():
+        return None
+    return relink(base_graph.read_bytes(), base_path.read_bytes(), target.read_bytes(), file)
 
 
 @lru_cache(maxsize=16)

@@ -13,9 +13,10 @@ graphs beside them (``python -m rnncodec.onnx_export weights/NAME.pt`` does that
 ``weights/NAME.ptpack`` against the shipped entry they were quantised from (their integers only,
 for weights made by ``python -m rnncodec.weights_quantise``; that entry may be packed itself — a
 chain, as a fine-tune of a fine-tune ships), else against the default (their lossless difference;
-``--base NAME`` picks another entry) and adds ``NAME.pt`` to ``pyproject.toml``'s
-``exclude-package-data``, so that the wheel carries the pack and the graphs but not the ``.pt``
-(the repository keeps it).  A fine-tune of the default, start to end (see
+``--base NAME`` picks another entry) and adds ``NAME.pt`` and its graphs to ``pyproject.toml``'s
+``exclude-package-data``, so that the wheel carries the pack only (the repository keeps the
+``.pt`` and the graphs; an install makes the graphs from the base's when it unpacks the pack).
+A fine-tune of the default, start to end (see
 docs/training.md#shipping-a-fine-tune-as-a-quantised-difference)::
 
     python -m rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base weights/gru-s-cc7e79a7.pt -o runs/m4/q.pt
@@ -137,9 +138,11 @@ def _ship_packed(target: Path, quantised: dict, base_name: str | None) -> None:
                          text)
     if excluded is None:
         print(f"# add {target.name!r} to pyproject.toml's exclude-package-data by hand", file=sys.stderr)
-    elif f'"{target.name}"' not in excluded.group(2):
-        pyproject.write_text(text[:excluded.end(2)] + f', "{target.name}"' + text[excluded.end(2):])
-        print(f"# left {target.name} out of the wheel (pyproject.toml, exclude-package-data)", file=sys.stderr)
+    elif f'"{target.name}"' not in excluded.group(2):  # its graphs too: made from its base's when unpacked
+        added = f', "{target.name}", "{target.stem}.*.onnx"'
+        pyproject.write_text(text[:excluded.end(2)] + added + text[excluded.end(2):])
+        print(f"# left {target.name} and its graphs out of the wheel (pyproject.toml, exclude-package-data)",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

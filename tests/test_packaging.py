@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rnncodec.weights import RNCWeights
+from rnncodec.weights import RNCWeights, onnx_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +35,8 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
     # the light install: the onnx backend and its graphs; torch only in extras
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
-    graphs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.onnx")}
-    assert graphs and graphs <= names
+    graphs = {f"rnncodec/_weights/{path.name}" for path in onnx_paths(RNCWeights.DEFAULT.value.path).values()}
+    assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed: made when unpacked
     # the older weights as their packs, not their .pt (rnncodec/weights_pack.py); the default whole
     packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}
     assert packs and packs <= names

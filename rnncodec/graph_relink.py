@@ -1,0 +1,142 @@
+"""The ONNX graphs of one weights file made from another's: the same network, other tensors.
+
+The graphs ``python -m rnncodec.onnx_export`` writes read every weight from the ``.pt`` beside them
+(ONNX external data: ``location``, ``offset``, ``length`` in each initializer), so the graphs of two
+weights files of one architecture differ only in those strings — 150–250 bytes of 131,504.  A
+packed entry need not ship its own: :func:`relink` rewrites its base's graphs to read the same
+storages (``data/N`` of the ``torch.save`` zip) from the unpacked file, and gives the bytes
+``onnx_export`` would have written (checked on every shipped entry by
+``tests/codec/test_graph_relink.py``).  It edits the protobuf wire format directly — only
+``ModelProto.graph`` (7) → ``GraphProto.initializer`` (5) → ``TensorProto.external_data`` (13) →
+``StringStringEntryProto`` ``key`` (1) / ``value`` (2), and the ``rnncodec.weights_sha256`` entry of
+``ModelProto.metadata_props`` (14) — so it needs neither ``onnx`` nor protobuf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Callable, Iterator
+
+from .errors import UnknownWeightsError
+from .weights_pack import tensor_regions
+
+__all__ = ["relink"]
+
+_MODEL_GRAPH, _MODEL_METADATA, _GRAPH_INITIALIZER, _TENSOR_EXTERNAL_DATA, _ENTRY_KEY, _ENTRY_VALUE = 7, 14, 5, 13, 1, 2
+#: The metadata entry naming the weights a graph reads (``rnncodec.backends.onnx_backend.SHA256_KEY``).
+_SHA256_KEY = "rnncodec.weights_sha256"
+_LENGTH_DELIMITED = 2
+
+
+def relink(graph: bytes, base_pt: bytes, target_pt: bytes, target_name: str) -> bytes:
+    """``graph`` (an ONNX model reading its weights from the weights file ``base_pt``) reading the
+    same storages from ``target_pt``, a weights file named ``target_name`` of the same network.
+    :class:`UnknownWeightsError` if ``graph`` reads bytes that are not a storage of ``base_pt`` or
+    ``target_pt`` lacks one of the same name and size."""
+    storage_at = {offset: name for name, (offset, _) in tensor_regions(io.BytesIO(base_pt)).items()}
+    regions = tensor_regions(io.BytesIO(target_pt))
+
+    def entries(tensor: bytes) -> bytes:
+        found = dict(_entry(entry) for entry in _payloads(tensor, _TENSOR_EXTERNAL_DATA))
+        if not found:
+            return tensor  # an initializer held in the graph itself
+        try:
+            name = storage_at[int(found["offset"])]
+            offset, length = regions[name]
+        except (KeyError, ValueError):
+            raise UnknownWeightsError(f"{target_name}: the graph reads {found} of another weights file") from None
+        if found.get("length") != str(length):
+            raise UnknownWeightsError(f"{target_name}: its {name} has {length} bytes, the graph reads "
+                                      f"{found.get('length')}")
+        values = {**found, "location": target_name, "offset": str(offset)}
+
+        def entry(payload: bytes) -> bytes:
+            key = _entry(payload)[0]
+            return _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, values[key].encode())
+
+        return _edit(tensor, _TENSOR_EXTERNAL_DATA, entry)
+
+    def metadata(payload: bytes) -> bytes:
+        key, value = _entry(payload)
+        return _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, (sha256 if key == _SHA256_KEY else value).encode())
+
+    sha256 = hashlib.sha256(target_pt).hexdigest()
+    relinked = _edit(graph, _MODEL_GRAPH, lambda body: _edit(body, _GRAPH_INITIALIZER, entries))
+    return _edit(relinked, _MODEL_METADATA, metadata)
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data):
+            raise UnknownWeightsError("a truncated ONNX graph")
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        position += 1
+        shift += 7
+        if byte < 0x80:
+            return value, position
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _scan(message: bytes) -> Iterator[tuple[int, int, int, int, int]]:
+    """``(field, wire type, start of the field, start of its payload, end)`` of each field; a
+    length-delimited payload starts after its length."""
+    position = 0
+    while position < len(message):
+        start = position
+        key, position = _varint(message, position)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, end = _varint(message, position)
+        elif wire == 1:
+            end = position + 8
+        elif wire == 5:
+            end = position + 4
+        elif wire == _LENGTH_DELIMITED:
+            length, position = _varint(message, position)
+            end = position + length
+        else:
+            raise UnknownWeightsError(f"an ONNX graph with a field of wire type {wire}")
+        if end > len(message):
+            raise UnknownWeightsError("a truncated ONNX graph")
+        yield field, wire, start, position, end
+        position = end
+
+
+def _payloads(message: bytes, number: int) -> Iterator[bytes]:
+    """The payload of each length-delimited field ``number`` of ``message``."""
+    for field, wire, _, payload, end in _scan(message):
+        if field == number and wire == _LENGTH_DELIMITED:
+            yield message[payload:end]
+
+
+def _edit(message: bytes, number: int, change: Callable[[bytes], bytes]) -> bytes:
+    """``message`` with the payload of each length-delimited field ``number`` passed through ``change``."""
+    out = bytearray()
+    for field, wire, start, payload, end in _scan(message):
+        if field == number and wire == _LENGTH_DELIMITED:
+            out += _field(number, change(message[payload:end]))
+        else:
+            out += message[start:end]
+    return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | _LENGTH_DELIMITED) + _encode_varint(len(payload)) + payload
+
+
+def _entry(entry: bytes) -> tuple[str, str]:
+    """``(key, value)`` of a ``StringStringEntryProto``."""
+    key = next(_payloads(entry, _ENTRY_KEY), b"")
+    value = next(_payloads(entry, _ENTRY_VALUE), b"")
+    return key.decode(), value.decode()
