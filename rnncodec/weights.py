@@ -11,7 +11,9 @@ unless told otherwise.  Each entry's ``meta`` says how to make it again (``recip
 and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
 ``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
-made by ``python -m rnncodec.onnx_export``), which the torch-free backend runs.  Older entries are shipped packed — their
+made by ``python -m rnncodec.onnx_export``; in an install, a packed entry's are made from its base's
+when it is unpacked, :mod:`rnncodec.graph_relink`), which the torch-free backend runs.  Older entries
+are shipped packed — their
 lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`), or the
 integers of weights quantised from another entry, itself packed or not — and :attr:`Weights.path`
 unpacks one into the user's cache when it is first needed, its base first.  Importing this
