@@ -51,19 +51,17 @@ def relink(graph: bytes, base_pt: bytes, target_pt: bytes, target_name: str) -> 
                                       f"{found.get('length')}")
         values = {**found, "location": target_name, "offset": str(offset)}
 
-        def entry(payload: bytes) -> bytes:
-            key = _entry(payload)[0]
-            return _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, values[key].encode())
+        return _edit(tensor, _TENSOR_EXTERNAL_DATA, lambda entry: _with_values(entry, values))
 
-        return _edit(tensor, _TENSOR_EXTERNAL_DATA, entry)
-
-    def metadata(payload: bytes) -> bytes:
-        key, value = _entry(payload)
-        return _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, (sha256 if key == _SHA256_KEY else value).encode())
-
-    sha256 = hashlib.sha256(target_pt).hexdigest()
+    sha256 = {_SHA256_KEY: hashlib.sha256(target_pt).hexdigest()}
     relinked = _edit(graph, _MODEL_GRAPH, lambda body: _edit(body, _GRAPH_INITIALIZER, entries))
-    return _edit(relinked, _MODEL_METADATA, metadata)
+    return _edit(relinked, _MODEL_METADATA, lambda entry: _with_values(entry, sha256))
+
+
+def _with_values(entry: bytes, values: dict[str, str]) -> bytes:
+    """A ``StringStringEntryProto`` with its value from ``values`` when its key is there."""
+    key, value = _entry(entry)
+    return _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, values.get(key, value).encode())
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
@@ -137,6 +135,7 @@ def _field(number: int, payload: bytes) -> bytes:
 
 def _entry(entry: bytes) -> tuple[str, str]:
     """``(key, value)`` of a ``StringStringEntryProto``."""
-    key = next(_payloads(entry, _ENTRY_KEY), b"")
-    value = next(_payloads(entry, _ENTRY_VALUE), b"")
-    return key.decode(), value.decode()
+    try:
+        return next(_payloads(entry, _ENTRY_KEY), b"").decode(), next(_payloads(entry, _ENTRY_VALUE), b"").decode()
+    except UnicodeDecodeError:
+        raise UnknownWeightsError("a damaged ONNX graph (an entry that is not UTF-8)") from None
