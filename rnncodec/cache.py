@@ -2,8 +2,7 @@
 
 ``$RNC_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnncodec``, else ``~/.cache/rnncodec``.  It holds what
 is worth keeping between processes and can be made again from the package: unpacked weights
-(``weights/``, :mod:`rnncodec.weights_pack`) and ONNX Runtime's optimised graphs (``onnx/``,
-:mod:`rnncodec.backends.onnx_sessions`).  Deleting it loses nothing but time.
+(``weights/``, :mod:`rnncodec.weights_pack`).  Deleting it loses nothing but time.
 """
 
 from __future__ import annotations

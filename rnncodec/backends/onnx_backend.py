@@ -10,8 +10,7 @@ architecture (``rnncodec.config``); a graph made from other weights than the ``.
 refused.  The graphs read the weights' tensors from that ``.pt`` (ONNX external data, see
 :mod:`rnncodec.onnx_export`), without torch.  A graph's session is made when it first runs (a cold
 ``rnc decode`` never makes the encoder's), the first decoder step's at once: it checks the weights.
-Sessions come from :mod:`rnncodec.backends.onnx_sessions`: their optimised graphs cached in the
-user's cache folder between processes, one memory arena shared by all of them.
+Sessions come from :mod:`rnncodec.backends.onnx_sessions`: one memory arena shared by all of them.
 """
 
 from __future__ import annotations
@@ -124,7 +123,7 @@ class _Graphs:
     def _open(self, part: str) -> tuple[Any, list[str]]:
         graph = self.files[part]
         try:  # the graphs read their weights from the .pt beside them (external data)
-            session = make_session(graph, self.sha256, SessionSettings(intra_op_threads=self.thread_count or 0))
+            session = make_session(graph, SessionSettings(intra_op_threads=self.thread_count or 0))
         except Exception as exc:  # onnxruntime raises its own (unexported) error classes
             raise BackendUnavailableError(f"{self.name}: cannot load its ONNX graph {graph.name}: {exc}") from None
         made_from = session.get_modelmeta().custom_metadata_map.get(SHA256_KEY, "")
