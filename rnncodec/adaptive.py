@@ -35,13 +35,14 @@ Two ways to plan, both in :mod:`rnncodec.rate`:
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
 from .formats import spec
 
 __all__ = ["block_mse", "block_msssim_error", "block_errors", "BlockErrors", "psnr_of", "mse_of", "check_sends",
-           "iteration_gains", "sends_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
+           "combined_error", "iteration_gains", "GAIN_FORECAST", "forecast_gain", "going_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
 
 BLOCK = spec.BLOCK_SIZE
 #: The code value of a block that sent nothing this iteration.
@@ -229,37 +230,56 @@ def check_sends(sends: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return sends.astype(np.int64)
 
 
-def iteration_gains(errors_after: list[np.ndarray]) -> list[np.ndarray]:
-    """What each iteration from the second on buys each block: ``gains[t - 2]``, ``(rows, cols)``,
-    the fall of the block's error from iteration ``t − 1`` to ``t`` (``errors_after[t − 1]``:
-    :func:`block_errors` after iteration ``t``), in MSE units, the MS-SSIM part converted at the
+def combined_error(errors_after: list[np.ndarray]) -> np.ndarray:
+    """The error a quality target weighs, of each block after the last of ``errors_after``
+    (:func:`block_errors` after iterations 1, 2, …): its MSE plus its MS-SSIM error converted at the
     image's own rate — the ratio of the image's mean MSE to its mean MS-SSIM error after iteration 1
-    — so that both count alike (each an equal share of a dB of its own metric there).  Negative
-    where an iteration made a block worse."""
-    if not errors_after:
-        return []
+    — so that both count alike (each an equal share of a dB of its own metric there).  ``(rows, cols)``."""
     first_mse, first_msssim = errors_after[0][0].mean(), errors_after[0][1].mean()
     rate = first_mse / first_msssim if first_msssim > 0 else 0.0
-    return [(before[0] - after[0]) + rate * (before[1] - after[1])
-            for before, after in zip(errors_after, errors_after[1:])]
+    return errors_after[-1][0] + rate * errors_after[-1][1]
 
 
-def sends_for_quality(errors_after: list[np.ndarray], quality_db: float, max_iterations: int) -> np.ndarray:
-    """The plan of a quality target: each block sends iteration ``t`` (≥ 2) while every iteration from
-    2 to ``t`` of the uniform encoding lowers its error by at least ``mse_of(quality_db)``
-    (:func:`iteration_gains`; ``errors_after[t]``: :func:`block_errors` after iteration ``t + 1``), at
-    most ``max_iterations`` — and all of them when ``errors_after`` ends before the block stopped.
+def iteration_gains(errors_after: list[np.ndarray]) -> list[np.ndarray]:
+    """What each iteration from the second on bought each block: ``gains[t - 2]``, ``(rows, cols)``,
+    the fall of its :func:`combined_error` from iteration ``t − 1`` to ``t`` (``errors_after[t − 1]``:
+    :func:`block_errors` after iteration ``t``).  Negative where an iteration made a block worse."""
+    errors = [combined_error([errors_after[0], after]) for after in errors_after]
+    return [before - after for before, after in zip(errors, errors[1:])]
 
-    Nested in ``quality_db``: a higher target (a smaller gain still worth an iteration) never sends a
-    block fewer iterations."""
+
+#: What iteration ``t`` (2, 3, …) is expected to gain a block whose :func:`combined_error` before it
+#: is ``E``: ``exp(a_t) · E ** b_t``, ``(a_t, b_t)`` for t = 2 … 8 (later ones as 8's).  Fitted (least
+#: squares in log) on the uniform encodings of 14 BSDS500 training photos by GRU_S_V4, 8 iterations on
+#: 6 of them and 5 on the others (R² 0.91–0.92 for t ≤ 5, 0.71–0.88 after).
+GAIN_FORECAST = ((0.046, 0.870), (-0.646, 0.880), (-1.610, 1.002), (-1.658, 0.976),
+                 (-2.033, 1.0), (-2.239, 1.0), (-2.706, 1.0))
+
+
+def forecast_gain(iteration: int, error_before: np.ndarray) -> np.ndarray:
+    """What ``iteration`` (≥ 2) is expected to lower blocks' :func:`combined_error` ``error_before`` by
+    (:data:`GAIN_FORECAST`), at most the whole error."""
+    a, b = GAIN_FORECAST[min(iteration, len(GAIN_FORECAST) + 1) - 2]
+    error = np.maximum(error_before, 0.0)
+    return np.minimum(np.exp(a) * error ** b, error)
+
+
+def going_for_quality(quality_db: float) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """The stopping rule of a quality target, decided as the encoder goes (``Codec.iter_codes_measured``'s
+    ``going``): given the block errors after iterations 1 … t−1 (:func:`block_errors`), the blocks
+    that send iteration t — those whose last iteration (from the second) gained at least
+    ``mse_of(quality_db)`` (:func:`iteration_gains`) and whose next is expected to
+    (:func:`forecast_gain`).  A block that stops stays stopped (the encoder's business)."""
     limit = mse_of(quality_db)
-    sends = np.ones(errors_after[0].shape[-2:], dtype=np.int64)
-    going = np.ones(sends.shape, dtype=bool)
-    for gain in iteration_gains(errors_after[:max_iterations]):
-        going &= gain >= limit
-        sends += going
-    sends[going] = max_iterations
-    return sends
+
+    def going(errors_after: list[np.ndarray]) -> np.ndarray:
+        error = combined_error(errors_after)
+        sending = forecast_gain(len(errors_after) + 1, error) >= limit
+        if len(errors_after) > 1:  # and what the last one gained
+            sending &= combined_error([errors_after[0], errors_after[-2]]) - error >= limit
+        return sending
+
+    return going
 
 
 def worst_first(errors_before: np.ndarray) -> np.ndarray:

@@ -140,6 +140,7 @@ class Codec:
     def iter_codes_measured(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None, *,
                             measure: Optional[str] = None,
                             block_error: Callable[[np.ndarray, np.ndarray], np.ndarray] = block_mse,
+                            going: Optional[Callable[[list[np.ndarray]], np.ndarray]] = None,
                             ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors``
         ``block_error(reconstruction, original)`` of every block's real pixels — by default the mean
@@ -149,10 +150,17 @@ class Codec:
         ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
         iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
         than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,
-        rounded to 8 bits, before seams are blended."""
+        rounded to 8 bits, before seams are blended.
+
+        ``going`` (instead of ``sends``, with ``measure="after"``): blocks stop as the encoder goes —
+        before each iteration from the second, ``going(errors)`` gets a tile's block errors after
+        each of its iterations so far (a list, the latest last) and says which of its blocks send
+        the next one (bool, the tile's block grid); a block that stops stays stopped."""
         _check_iterations(iterations)
         if measure not in (None, "before", "after"):
             raise ValueError(f"measure must be None, 'before' or 'after', got {measure!r}")
+        if going is not None and (sends is not None or measure != "after"):
+            raise ValueError("going goes with measure='after' and without sends")
         height, width = -(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK
         if sends is not None:
             sends = check_sends(sends, (height // BLOCK, width // BLOCK))
@@ -161,10 +169,17 @@ class Codec:
         def coded(top: int, left: int, h: int, w: int) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
             crop = rgb[top:top + h, left:left + w]
             grid = _block_grid(top, left, h, w)
+            measured: list[np.ndarray] = []  # this tile's block errors so far
+            if going is not None:
+                sending = lambda t: going(measured)  # noqa: E731 (called once iteration t - 1's errors are in)
+            else:
+                sending = _sending(None if sends is None else sends[grid])
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
-                                      sends=None if sends is None else sends[grid])
+                                      sending=sending)
             for bits, pixels in steps:
-                yield bits, None if measure is None else block_error(pixels, crop)
+                if measure is not None:
+                    measured.append(block_error(pixels, crop))
+                yield bits, measured[-1] if measured else None
 
         if len(tiles) == 1:
             yield from coded(*tiles[0])
@@ -198,7 +213,7 @@ class Codec:
         tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
         coded = [list(self._encode_tile(
             _pad(rgb[top:top + h, left:left + w]), iterations, pixels="after",
-            sends=None if sends is None else sends[_block_grid(top, left, h, w)]))
+            sending=_sending(None if sends is None else sends[_block_grid(top, left, h, w)])))
             for top, left, h, w in tiles]
         for t in range(iterations):
             bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
@@ -207,25 +222,35 @@ class Codec:
             yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
 
     def _encode_tile(self, tile: np.ndarray, iterations: int, pixels: Optional[str] = None,
-                     sends: Optional[np.ndarray] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+                     sending: Optional[Callable[[int], np.ndarray]] = None,
+                     ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """``(bits, pixels)`` per iteration; ``pixels`` (uint8, the tile's padded size): with
         ``pixels="after"`` the reconstruction after this iteration, with ``"before"`` the one the
-        encoder saw (mid-grey at iteration 1), else ``None``.  ``sends``: the iterations each of the
-        tile's blocks sends (:meth:`iter_codes`)."""
+        encoder saw (mid-grey at iteration 1), else ``None``.  ``sending(t)``: which of the tile's
+        blocks send iteration ``t + 1`` (bool, its block grid; asked for ``t ≥ 1`` once iteration ``t``
+        is yielded); a block that stops stays stopped.  ``None``: every block sends every iteration."""
         backend = self.backend
         x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
         enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
         image = _tile_pixels(backend, reconstruction) if pixels == "before" else None
+        stopped = None
         for t in range(iterations):
             if t and pixels != "after":  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 if pixels == "before":
                     image = _tile_pixels(backend, reconstruction)
-            signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
-            bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
-            if sends is not None and t >= sends.min():  # some blocks stopped: the network sees 0 there
-                bits[:, sends <= t] = STOPPED
+            if t and sending is not None:
+                stopping = ~np.asarray(sending(t), dtype=bool)
+                stopped = stopping if stopped is None else stopped | stopping
+            if stopped is not None and stopped.all():  # nothing left to send: no encoder step
+                bits = np.full((self.bits, *stopped.shape), STOPPED, dtype=np.uint8)
                 signs = backend.tensor(code_signs(bits)[None])
+            else:
+                signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
+                bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
+                if stopped is not None and stopped.any():  # some blocks stopped: the network sees 0 there
+                    bits[:, stopped] = STOPPED
+                    signs = backend.tensor(code_signs(bits)[None])
             if pixels == "after":
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 image = _tile_pixels(backend, reconstruction)
@@ -459,6 +484,11 @@ def _stitch(header: Header, tiles: Sequence[Tile], tile_pixels: Iterable[np.ndar
         out[top:top + h, left:left + w] = pixels
     smooth_seams(out, header.tile_size)  # a flat image stays flat
     return out[:header.height, :header.width]
+
+
+def _sending(sends: Optional[np.ndarray]) -> Optional[Callable[[int], np.ndarray]]:
+    """A plan (a tile's ``sends``) as :meth:`Codec._encode_tile`'s ``sending``: the blocks that send iteration ``t + 1``."""
+    return None if sends is None else lambda t: sends > t
 
 
 def _has_stops(bits: np.ndarray) -> bool:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
+from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, going_for_quality, image_psnr, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
@@ -224,34 +224,26 @@ def _last_iteration_within(codec: "Codec", source: SourceImage, codes: list[np.n
 
 def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterations: int, coder: str,
                 metadata: Optional[dict]) -> RateResult:
-    """Each block while an iteration of the uniform encoding gains it ``quality`` (the plan,
-    :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
-    errors_after, uniform = [], []
+    """One pass: before each iteration, the blocks that send it (:func:`~rnncodec.adaptive.going_for_quality`)."""
+    going = going_for_quality(quality)
+    if coder not in ("auto", ADAPTIVE_CODER):  # a coder that cannot stop blocks: all of them while any goes
+        def going(errors_after: list[np.ndarray], rule=going) -> np.ndarray:
+            return np.full(errors_after[-1].shape[-2:], rule(errors_after).any())
+    codes, errors_after = [], []
     for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
-                                                  block_error=BlockErrors()):
-        uniform.append(bits)
-        errors_after.append(errors)
-        sends = sends_for_quality(errors_after, quality, max_iterations)
-        if sends.max() < len(errors_after):
+                                                  block_error=BlockErrors(), going=going):
+        if (bits == STOPPED).all():
             break  # every block has stopped
-    # blocks that sent every iteration and gained enough by each: they would have sent more
-    short = int((sends == max_iterations).sum()) if 1 < max_iterations == len(errors_after) else 0
-    iterations = int(sends.max())
-    # every block sending `iterations` is at least as good everywhere: the adaptive file only if smaller
-    data = codec.file_bytes(source, uniform[:iterations], coder=coder, metadata=metadata)
-    final = errors_after[iterations - 1][0]
-    if sends.min() < iterations and coder in ("auto", ADAPTIVE_CODER):
-        codes, adaptive_errors = [], None
-        for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
-            codes.append(bits)
-        adaptive = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
-        if len(adaptive) < len(data):
-            data, final = adaptive, adaptive_errors
-        else:
-            sends = np.full_like(sends, iterations)
+        codes.append(bits)
+        errors_after.append(errors)
+    sends = sum((bits[0] != STOPPED).astype(np.int64) for bits in codes)
+    iterations = len(codes)
+    # blocks that sent every iteration and would send the next: they would have sent more
+    short = int(going(errors_after)[sends == max_iterations].sum()) if 1 < max_iterations == iterations else 0
+    data = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
     warning = None
     if short:
         warning = (f"{short:,} of {sends.size:,} blocks still gain more than {quality:g} dB's error at iteration "
                    f"{max_iterations}; more iterations (-n) would give them more")
-    return RateResult(data, iterations, psnr=image_psnr(final, source.width, source.height), met=not short,
-                      warning=warning, block_iterations=float(sends.mean()))
+    return RateResult(data, iterations, psnr=image_psnr(errors_after[-1][0], source.width, source.height),
+                      met=not short, warning=warning, block_iterations=float(sends.mean()))
