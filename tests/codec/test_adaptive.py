@@ -87,9 +87,13 @@ def test_iteration_gains_count_mse_and_msssim_alike_and_a_loss_stops_a_block():
     assert np.allclose(gains[0], [[50.0, 50.0]]) and np.allclose(gains[1], [[60.0, -20.0]])
     assert np.allclose(combined_error(errors), [[90.0, 170.0]])
     going = going_for_quality(float(psnr_of(0.5)))  # a gain of 0.5 is worth an iteration
-    assert going(errors[:1]).all()  # iteration 2: the forecast from the error alone
-    assert going(errors).tolist() == [[True, False]]  # block 2 got worse at 3: stops
-    assert not going_for_quality(float(psnr_of(1e6)))(errors).any()
+    assert going(errors[:1], lambda: errors[1]).tolist() == [[True, True]]  # iteration 2: measured
+    assert going(errors[:1], lambda: errors[0]).tolist() == [[False, False]]  # (no gain)
+    assert going(errors[:2], lambda: errors[2]).tolist() == [[True, True]]  # 3: block 2 worse: forecast
+    assert going_for_quality(float(psnr_of(50.0)))(errors[:2], lambda: errors[2]).tolist() == [[True, False]]  # 60 ≥ 50 > 43
+    forecast = going_for_quality(float(psnr_of(0.5)), measured=1)  # from the error alone
+    assert forecast(errors, None).tolist() == (forecast_gain(4, combined_error(errors)) >= 0.5).tolist()
+    assert not going_for_quality(float(psnr_of(1e6)))(errors, None).any()
 
 
 def test_forecast_gains_grow_with_the_error_and_shrink_with_the_iterations():
@@ -105,7 +109,7 @@ def test_forecast_gains_grow_with_the_error_and_shrink_with_the_iterations():
 def test_quality_decisions_are_nested_at_iteration_two_and_worst_first_orders_by_error():
     rng = np.random.default_rng(3)
     errors = list(np.cumprod(rng.uniform(0.3, 1.0, (6, 2, 5, 7)), axis=0) * [[[400.0]], [[0.3]]])  # shrinking
-    decisions = [going_for_quality(q)(errors[:1]) for q in np.linspace(20, 45, 40)]
+    decisions = [going_for_quality(q)(errors[:1], lambda: errors[1]) for q in np.linspace(20, 45, 40)]
     for lower, higher in zip(decisions, decisions[1:]):
         assert (higher >= lower).all()
     assert not decisions[0].any() and decisions[-1].all()
@@ -123,7 +127,7 @@ def test_blocks_stop_as_the_encoder_goes(codecs, photo):
     codec = codecs["torch"]
     asked = []
 
-    def going(errors_after):
+    def going(errors_after, trial):
         asked.append(len(errors_after))
         return errors_after[-1] > np.median(errors_after[-1])  # the worse half goes on
 
