@@ -10,8 +10,8 @@ not a calibration of the quality scale.  BD-rate against the uniform curve of th
 - ``psnr-thr``: each block until its MSE reaches a level (the first ``--quality``).
 - ``mse-lam``: while an iteration lowers its MSE by at least λ (times the image's 1-iteration MSE).
 - ``ms-thr`` / ``ms-lam``: the same with the MS-SSIM block error (:func:`rnncodec.adaptive.block_msssim_error`).
-- ``comb-lam``: while an iteration lowers MSE/MSE₁ + D/D₁ by λ — both metrics alike (what
-  :func:`rnncodec.adaptive.sends_for_quality` does, there with an absolute threshold).
+- ``comb-lam``: while an iteration lowers MSE/MSE₁ + D/D₁ by λ — both metrics alike (what a
+  quality target weighs, :func:`rnncodec.adaptive.combined_error`, there with an absolute threshold).
 - ``mix-thr``: until the geometric mean of MSE and D reaches a level.
 
 Then the two ways a quality target can decide, at the targets ``--quality`` (dB, ``-n 4``), real
@@ -22,7 +22,8 @@ files against the same uniform curve:
   ``rnc encode --quality`` did until it decided in one pass (two encodes; the uniform file when the
   adaptive one is not smaller).
 - ``one-pass``: what ``rnc encode --quality`` does (:func:`rnncodec.rate.encode_to_target`): before
-  each iteration, from the block's errors so far (:func:`rnncodec.adaptive.going_for_quality`).
+  each iteration, the gains of iterations 2 and 3 measured, later ones forecast
+  (:func:`rnncodec.adaptive.going_for_quality`).
 
     python benchmarks/adaptive_rules.py kodim03.png kodim20.png kodim05.png kodim12.png
 

@@ -17,17 +17,20 @@ seams are blended:
   scales.  Unlike the MSE it is normalised by the local contrast: a small error in a smooth region
   (sky) costs as much as a large one in texture.
 
-Two ways to plan, both in :mod:`rnncodec.rate`:
+Two ways to decide, both in :mod:`rnncodec.rate`:
 
-- :func:`sends_for_quality` (``quality=Q``): a block sends iteration ``t`` while each iteration up to
-  ``t`` lowers its error by at least the MSE of ``Q`` dB of PSNR, the error counting MSE and MS-SSIM
-  alike (:func:`iteration_gains`) — the rate–distortion rule "an iteration is worth its bits while it
-  buys at least this much", measured *in the uniform encoding* of the image (every block sending
-  every iteration), at most the maximum iterations.  Planning from one reference encoding, not
-  from the adaptive encoding itself, makes the plans **nested**: a higher ``Q`` (a smaller gain
-  still worth an iteration) sends every block at least the iterations a lower one does — whereas
-  deciding from the adaptive reconstruction would let a block that goes on improve its
-  neighbours, which then stop sooner than at the lower target.
+- :func:`going_for_quality` (``quality=Q``): a block sends iteration ``t`` while each iteration
+  lowers its error by at least the MSE of ``Q`` dB of PSNR, the error counting MSE and MS-SSIM
+  alike (:func:`combined_error`) — the rate–distortion rule "an iteration is worth its bits while it
+  buys at least this much" — decided as the encoder goes, before each iteration, at most the
+  maximum iterations: the gains of iterations 2 and 3 measured (:data:`MEASURED_ITERATIONS`: a
+  trial decoder step with every block still going sending), later ones forecast from the block's
+  error (:func:`forecast_gain`).  Until it was decided in one pass the plan came from the uniform
+  encoding of the image (every block sending every iteration), then the image was coded again
+  with it: plans nested by construction, the network run twice.  Now the decisions are nested at
+  iteration 2 only (every target measures the same gains there); later ones see the image as the
+  earlier ones left it — a block that goes on improves its neighbours, which may then stop sooner
+  than at a lower target — so a file size monotone in ``Q`` is tested, not built in.
 - :func:`worst_first` (``max_bytes``): all blocks send while a whole iteration fits; the last
   iteration goes to the blocks with the largest error (MSE) first, as many as fit.
 """
@@ -157,7 +160,7 @@ class BlockErrors:
 
 def block_errors(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
     """:func:`block_mse` and :func:`block_msssim_error` of every block: ``(2, rows, cols)``, what
-    :func:`sends_for_quality` plans from (of many reconstructions of one original: :class:`BlockErrors`)."""
+    :func:`going_for_quality` decides from (of many reconstructions of one original: :class:`BlockErrors`)."""
     return BlockErrors()(decoded, original)
 
 

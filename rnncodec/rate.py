@@ -16,15 +16,17 @@ lowers its error by at least the MSE of ``quality`` dB of PSNR — the error cou
 MSE and its share of MS-SSIM's distortion alike (:func:`rnncodec.adaptive.combined_error`), at
 most the maximum iterations: the bits go where an iteration buys the most, in PSNR and in MS-SSIM.
 It is decided in one pass, as the encoder goes (:func:`rnncodec.adaptive.going_for_quality`): the
-network runs once, iteration by iteration, with one decoder step more than a plain encode (the
-reconstruction after the last iteration, for the PSNR reported) and one more at iteration 2, where
-what the iteration gains each block is measured (a trial decoder step with every block sending);
-after it, the gain is forecast from the block's error (:func:`rnncodec.adaptive.forecast_gain`).
-A higher target sends no block fewer iterations at iteration 2, and (tested) the file does not get
-smaller; later decisions see the image as the earlier ones left it, so monotone file sizes are
-measured, not built in.  Blocks still gaining that much at the maximum iterations are reported
-with a warning.  With a payload coder that cannot stop blocks, every block sends while the rule
-would send any.
+network runs once, iteration by iteration, with a decoder step more than a plain encode (the
+reconstruction after the last iteration, for the PSNR reported) and one more at each of iterations
+2 and 3, where what the iteration gains each block is measured (a trial decoder step with every
+block still going sending it); after them the gain is forecast from the block's error
+(:func:`rnncodec.adaptive.forecast_gain`).  A higher target sends no block fewer iterations at
+iteration 2; later decisions see the image as the earlier ones left it, so a file size monotone in
+the target is tested, not built in.  When so few block-iterations stop that the adaptive coder's
+own cost may outweigh them (:data:`UNIFORM_CHECK_STOPS_PER_ITERATION`), the uniform file of as many
+iterations is coded too (the network a second time) and kept if it is not larger.  Blocks still
+gaining that much at the maximum iterations are reported with a warning.  With a payload coder
+that cannot stop blocks, every block sends while the rule would send any.
 
 Memory: both keep every iteration's code and block errors; tiled images (larger than one tile)
 are coded tile by tile, all of their iterations before the first is looked at.
