@@ -10,25 +10,13 @@ not a calibration of the quality scale.  BD-rate against the uniform curve of th
 - ``psnr-thr``: each block until its MSE reaches a level (the first ``--quality``).
 - ``mse-lam``: while an iteration lowers its MSE by at least λ (times the image's 1-iteration MSE).
 - ``ms-thr`` / ``ms-lam``: the same with the MS-SSIM block error (:func:`rnncodec.adaptive.block_msssim_error`).
-- ``comb-lam``: while an iteration lowers MSE/MSE₁ + D/D₁ by λ — both metrics alike (what a
-  quality target weighs, :func:`rnncodec.adaptive.combined_error`, there with an absolute threshold).
+- ``comb-lam``: while an iteration lowers MSE/MSE₁ + D/D₁ by λ — both metrics alike (what
+  :func:`rnncodec.adaptive.sends_for_quality` does, there with an absolute threshold).
 - ``mix-thr``: until the geometric mean of MSE and D reaches a level.
-
-Then the two ways a quality target can decide, at the targets ``--quality`` (dB, ``-n 4``), real
-files against the same uniform curve:
-
-- ``two-pass``: the plan from the uniform encoding — while every iteration of the uniform encoding
-  gains a block at least the MSE of Q dB (``comb-lam`` with an absolute threshold): what
-  ``rnc encode --quality`` did until it decided in one pass (two encodes; the uniform file when the
-  adaptive one is not smaller).
-- ``one-pass``: what ``rnc encode --quality`` does (:func:`rnncodec.rate.encode_to_target`): before
-  each iteration, the gains of iterations 2 and 3 measured, later ones forecast
-  (:func:`rnncodec.adaptive.going_for_quality`).
 
     python benchmarks/adaptive_rules.py kodim03.png kodim20.png kodim05.png kodim12.png
 
-Writes ``results/kodak/adaptive-rules.json``; prints BD-rates.  Slow: 38 encodes an image
-(``--targets-only``: the quality targets' 8).
+Writes ``results/kodak/adaptive-rules.json``; prints BD-rates.  Slow: 30 encodes an image.
 """
 
 from __future__ import annotations
@@ -45,10 +33,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rd_kodak import _tensor, bd_rate, mean_curve, quality  # noqa: E402
 
-from rnncodec.adaptive import block_errors, iteration_gains, mse_of  # noqa: E402
+from rnncodec.adaptive import block_errors  # noqa: E402
 from rnncodec.codec import Codec  # noqa: E402
 from rnncodec.imageio import load_image  # noqa: E402
-from rnncodec.rate import RateTarget, encode_to_target  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEAN_SENDS = (1.5, 1.9, 2.3, 2.7, 3.1)
@@ -70,30 +57,6 @@ def plan_gain(gains: list[np.ndarray], lam: float, n: int) -> np.ndarray:
     return sends
 
 
-def plan_two_pass(errors: list[np.ndarray], quality_db: float, n: int) -> np.ndarray:
-    """The two-pass plan: each block while every iteration from the second of the uniform encoding
-    (``errors``: :func:`block_errors` after each) gains it at least the MSE of ``quality_db`` dB."""
-    sends = np.ones(errors[0].shape[-2:], dtype=np.int64)
-    going = np.ones(sends.shape, dtype=bool)
-    for gain in iteration_gains(errors[:n]):
-        going &= gain >= mse_of(quality_db)
-        sends += going
-    return sends
-
-
-def coded_point(codec: Codec, source, reference, sends: np.ndarray, uniform: list[dict], point: dict) -> dict:
-    """The file of plan ``sends`` and its quality, or the uniform file at as many iterations when not smaller."""
-    k = int(sends.max())
-    if sends.min() < k:
-        coded = list(codec.iter_codes_and_images(source, k, sends))
-        data = codec.file_bytes(source, [bits for bits, _ in coded])
-        if len(data) < uniform[k - 1]["bytes"]:
-            db, ssim = quality(reference, np.asarray(coded[-1][1].convert("RGB")))
-            return {**point, "bytes": len(data), "psnr": db, "ms_ssim": ssim,
-                    "bpp": 8 * len(data) / (source.width * source.height)}
-    return {**uniform[k - 1], **point}
-
-
 def at_mean_sends(rule, target: float, low: float, high: float) -> np.ndarray:
     """``rule(strength)``'s plan whose mean iterations per block is ``target`` (bisection in log strength;
     the mean falls as the strength grows)."""
@@ -106,20 +69,11 @@ def at_mean_sends(rule, target: float, low: float, high: float) -> np.ndarray:
     return rule(high)
 
 
-def report(per: dict, name: str, rule_name: str, points: list[dict]) -> None:
-    per.setdefault(rule_name, []).append(points)
-    print(name, rule_name, " ".join(f"{p['block_iterations']:.2f}:{p['bpp']:.3f}/{p['psnr']:.2f}/"
-                                    f"{p['ms_ssim']:.4f}" for p in points), file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="+", help="Kodak file names")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "kodak" / "adaptive-rules.json")
-    parser.add_argument("--quality", type=float, nargs="+", default=[24.0, 28.0, 32.0, 36.0],
-                        help="the quality targets (dB) of two-pass and one-pass")
-    parser.add_argument("--targets-only", action="store_true", help="only two-pass and one-pass")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     codec, n, per = Codec(), 4, {}
@@ -149,26 +103,24 @@ def main(argv: list[str] | None = None) -> int:
             "comb-lam": (lambda p: plan_gain([a + b for a, b in zip(gain_mse, gain_ms)], p, n), 1e-6, 1e3),
             "mix-thr": (lambda p: plan_threshold(mix, math.log(p), n), 1e-6, 1e4),
         }
-        for rule_name, (rule, low, high) in ({} if args.targets_only else rules).items():
+        for rule_name, (rule, low, high) in rules.items():
             points = []
             for i, target in enumerate(MEAN_SENDS):
                 sends = at_mean_sends(rule, target, low, high)
-                points.append(coded_point(codec, source, reference, sends, uniform,
-                                          {"quality_target": i, "block_iterations": float(sends.mean())}))
-            report(per, name, rule_name, points)
-        two_pass, one_pass = [], []
-        errors = [np.stack(pair) for pair in zip(mse, msssim)]
-        for q in args.quality:
-            sends = plan_two_pass(errors, q, n)
-            two_pass.append(coded_point(codec, source, reference, sends, uniform,
-                                        {"quality_target": q, "block_iterations": float(sends.mean())}))
-            result = encode_to_target(codec, source.rgb, RateTarget(quality=q), n)
-            db, ssim = quality(reference, np.asarray(codec.decode(result.data).convert("RGB")))
-            one_pass.append({"quality_target": q, "block_iterations": result.block_iterations,
-                             "bytes": len(result.data), "bpp": 8 * len(result.data) / (source.width * source.height),
-                             "psnr": db, "ms_ssim": ssim})
-        report(per, name, "two-pass", two_pass)
-        report(per, name, "one-pass", one_pass)
+                k = int(sends.max())
+                point = {"quality_target": i, "block_iterations": float(sends.mean())}
+                if sends.min() < k:
+                    coded = list(codec.iter_codes_and_images(source, k, sends))
+                    data = codec.file_bytes(source, [bits for bits, _ in coded])
+                    if len(data) < uniform[k - 1]["bytes"]:
+                        db, ssim = quality(reference, np.asarray(coded[-1][1].convert("RGB")))
+                        points.append({**point, "bytes": len(data), "psnr": db, "ms_ssim": ssim,
+                                       "bpp": 8 * len(data) / (source.width * source.height)})
+                        continue
+                points.append({**uniform[k - 1], **point})
+            per.setdefault(rule_name, []).append(points)
+            print(name, rule_name, " ".join(f"{p['block_iterations']:.2f}:{p['bpp']:.3f}/{p['psnr']:.2f}/"
+                                            f"{p['ms_ssim']:.4f}" for p in points), file=sys.stderr, flush=True)
     anchor = mean_curve(per["uniform"], "iterations")
     bd = {}
     for rule_name, points in per.items():
@@ -179,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"MS-SSIM {bd[rule_name]['ms_ssim']:+.1f} %")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"images": args.images, "mean_sends": MEAN_SENDS, "max_iterations": n,
-                                    "quality_targets": args.quality,
                                     "bd_rate_percent_vs_uniform": bd, "per_image": per}, indent=1))
     print(f"wrote {args.out}")
     return 0

@@ -14,7 +14,7 @@ cubic fit of log-rate against quality, over the overlapping range) compares whol
     python benchmarks/rd_kodak.py --adaptive 25,27.5,30,32.5,35   # + spatially adaptive points
 
 With ``--adaptive``, each quality target Q (dB) adds the point ``rnc encode --quality Q -n N``
-writes (``--adaptive-iterations`` N), decoded: the curve of those points is
+writes (``--adaptive-iterations`` N), from the same uniform encoding: the curve of those points is
 compared with the uniform one at equal mean bytes and by BD-rate (and with JPEG/WebP).
 
 Writes ``results/kodak/<weights>.json`` and ``docs/img/rd-kodak.png``; prints a table.
@@ -35,12 +35,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from rnncodec.adaptive import block_errors, sends_for_quality
 from rnncodec.codec import Codec
 from rnncodec.data import find_images
 from rnncodec.formats import read
 from rnncodec.imageio import load_image
 from rnncodec.metrics import ms_ssim, psnr
-from rnncodec.rate import RateTarget, encode_to_target
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_BPP = (0.125, 0.25, 0.5, 0.75, 1.0)
@@ -70,39 +70,50 @@ def pillow_point(rgb: np.ndarray, reference: torch.Tensor, fmt: str, q: int) -> 
     return {"quality": q, "bytes": size, "bpp": 8 * size / (rgb.shape[0] * rgb.shape[1]), "psnr": db, "ms_ssim": ssim}
 
 
-def rnc_points(codec: Codec, path: Path, reference: torch.Tensor, iterations: int) -> tuple[list[dict], dict]:
-    """The uniform points (1 … ``iterations``) and timings."""
+def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
+               iterations: int) -> tuple[list[dict], dict, list[np.ndarray]]:
+    """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image
+    (:func:`~rnncodec.adaptive.block_errors`, what a quality target plans from)."""
     source = load_image(path)
     started = time.perf_counter()
     codes = list(codec.iter_codes(source.rgb, iterations))
     encode_seconds = time.perf_counter() - started
     files = [codec.file_bytes(source, codes[:k]) for k in range(1, iterations + 1)]
     decoder = codec.progressive_decoder(read(files[-1]).header)
-    points, decode_seconds = [], 0.0
+    points, decode_seconds, errors = [], 0.0, []
     for k, (data, bits) in enumerate(zip(files, read(files[-1]).codes()), 1):
         started = time.perf_counter()
         image = decoder.add(bits)
         decode_seconds += time.perf_counter() - started
         rgb = np.asarray(image.convert("RGB"))
+        errors.append(block_errors(rgb, source.rgb))
         db, ssim = quality(reference, rgb)
         points.append({"iterations": k, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
                        "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
-    return points, {"encode_s": encode_seconds, "decode_s": decode_seconds}
+    return points, {"encode_s": encode_seconds, "decode_s": decode_seconds}, errors
 
 
-def adaptive_points(codec: Codec, path: Path, reference: torch.Tensor, targets: list[float],
-                    max_iterations: int) -> list[dict]:
-    """What ``rnc encode --quality Q -n max_iterations`` writes for each target Q
-    (:func:`rnncodec.rate.encode_to_target`), decoded."""
+def adaptive_points(codec: Codec, path: Path, reference: torch.Tensor, uniform: list[dict],
+                    errors: list[np.ndarray], targets: list[float], max_iterations: int) -> list[dict]:
+    """What ``rnc encode --quality Q -n max_iterations`` writes for each target Q: the plan from the
+    uniform encoding's block errors, the image coded with it, or the uniform file at as many
+    iterations when that is not larger (as :mod:`rnncodec.rate` does).  Quality is measured on the
+    encoder's own reconstruction, pixel for pixel the decoder's (tests/codec/test_adaptive.py)."""
+    source = load_image(path)
     points = []
     for target in targets:
-        result = encode_to_target(codec, path, RateTarget(quality=target), max_iterations)
-        rgb = np.asarray(codec.decode(result.data).convert("RGB"))
-        db, ssim = quality(reference, rgb)
-        points.append({"quality_target": target, "iterations": result.iterations,
-                       "block_iterations": result.block_iterations, "bytes": len(result.data),
-                       "bpp": 8 * len(result.data) / (rgb.shape[0] * rgb.shape[1]),
-                       "coder": read(result.data).header.coder, "psnr": db, "ms_ssim": ssim})
+        sends = sends_for_quality(errors[:max_iterations], target, max_iterations)
+        k = int(sends.max())
+        point = {"quality_target": target, "iterations": k, "block_iterations": float(sends.mean())}
+        if sends.min() < k:
+            steps = list(codec.iter_codes_and_images(source, k, sends))
+            data = codec.file_bytes(source, [bits for bits, _ in steps])
+            if len(data) < uniform[k - 1]["bytes"]:
+                db, ssim = quality(reference, np.asarray(steps[-1][1].convert("RGB")))
+                points.append({**point, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
+                               "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
+                continue
+        points.append({**uniform[k - 1], **point, "block_iterations": float(k)})
     return points
 
 
@@ -220,10 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(paths, 1):
         rgb = load_image(path).rgb
         reference = _tensor(rgb)
-        points, timing = rnc_points(codec, path, reference, args.iterations)
+        points, timing, errors = rnc_points(codec, path, reference, args.iterations)
         per_image["rnc"].append(points)
         if targets:
-            per_image["rnc-adaptive"].append(adaptive_points(codec, path, reference, targets,
+            per_image["rnc-adaptive"].append(adaptive_points(codec, path, reference, points, errors, targets,
                                                              args.adaptive_iterations))
         timings.append(timing)
         if not args.no_api_timing:

@@ -4,12 +4,9 @@ For each image, in rounds (the targets and their plain peers measured side by si
 load hits them alike): plain encodes of 1..N iterations, then ``quality=Q`` (at most N iterations)
 and ``max_bytes=B`` (at most 16; below the 1-iteration file, that file).  A target's *plain
 time at the same bytes* is interpolated between the two plain encodes whose sizes bracket the
-target's file (the nearest one's time beyond them).  Threads: the library's default, as the CLI's.
-``--two-pass`` also times, in the same rounds, how a quality target was decided before it was
-decided in one pass (a uniform encoding to plan from, then the image coded with the plan:
-:func:`two_pass`), for a before/after in one run.  Prints a table, writes JSON.
+target's file (the nearest one's time beyond them).  Threads: the library's default, as the CLI's.  Prints a table, writes JSON.
 
-    python benchmarks/target_speed.py ../shared/data/kodak/kodim03.png ... --rounds 3 --two-pass
+    python benchmarks/target_speed.py ../shared/data/kodak/kodim03.png ... --rounds 3
 """
 
 from __future__ import annotations
@@ -21,45 +18,16 @@ import statistics
 import time
 from pathlib import Path
 
-import sys
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adaptive_rules import plan_two_pass  # noqa: E402
-
-from rnncodec.adaptive import BlockErrors  # noqa: E402
-from rnncodec.codec import Codec  # noqa: E402
-from rnncodec.imageio import load_image  # noqa: E402
-from rnncodec.rate import RateResult, RateTarget, encode_to_target  # noqa: E402
+from rnncodec.codec import Codec
+from rnncodec.rate import RateTarget, encode_to_target
 
 
 def timed(run):
     started = time.perf_counter()
     result = run()
     return result, time.perf_counter() - started
-
-
-def two_pass(codec: Codec, path: Path, quality: float, most: int) -> RateResult:
-    """A quality target as it was decided before one pass (until commit e1c508f, ``rnncodec.rate``): the
-    uniform encoding, measured, until no block goes on; the plan from it (:func:`plan_two_pass`);
-    the image coded again with the plan; the uniform file at as many iterations if not larger."""
-    source = load_image(path)
-    uniform, errors = [], []
-    for bits, error in codec.iter_codes_measured(source.rgb, most, measure="after", block_error=BlockErrors()):
-        uniform.append(bits)
-        errors.append(error)
-        sends = plan_two_pass(errors, quality, most)
-        sends[sends == len(errors)] = most  # not stopped yet
-        if sends.max() < len(errors):
-            break
-    k = int(sends.max())
-    data = codec.file_bytes(source, uniform[:k])
-    if sends.min() < k:
-        codes = [bits for bits, _ in codec.iter_codes_measured(source.rgb, k, sends, measure="after")]
-        adaptive = codec.file_bytes(source, codes)
-        data = min(data, adaptive, key=len)
-    return RateResult(data, k)
 
 
 def plain_time_at(size: int, plain: list[tuple[int, float]]) -> float:
@@ -75,13 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=4, help="plain encodes of 1..N; a quality target's most")
     parser.add_argument("--quality", type=float, nargs="+", default=[28, 32])
     parser.add_argument("--max-bytes", type=int, nargs="+", default=[4000, 8000])
-    parser.add_argument("--two-pass", action="store_true", help="also time the two-pass quality target (before)")
     parser.add_argument("--out", type=Path, default=Path("results/rate/target_speed.json"))
     args = parser.parse_args(argv)
     codec = Codec()
     targets = [("quality", q, RateTarget(quality=q), args.iterations) for q in args.quality]
-    if args.two_pass:
-        targets += [("quality-two-pass", q, q, args.iterations) for q in args.quality]
     targets += [("max_bytes", b, RateTarget(max_bytes=b, allow_larger=True), 16) for b in args.max_bytes]
     rows = []
     for round_ in range(args.rounds):
@@ -91,10 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                 data, seconds = timed(lambda: codec.encode(path, n))
                 plain.append((len(data), seconds))
             for kind, value, target, most in targets:
-                if kind == "quality-two-pass":
-                    result, seconds = timed(lambda: two_pass(codec, path, target, most))
-                else:
-                    result, seconds = timed(lambda: encode_to_target(codec, path, target, most))
+                result, seconds = timed(lambda: encode_to_target(codec, path, target, most))
                 peer = plain_time_at(len(result.data), plain)
                 same_n = plain[min(result.iterations, len(plain)) - 1][1]
                 rows.append({"image": path.name, "round": round_, "target": kind, "value": value,
@@ -105,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{seconds / peer:.2f}× plain at the same bytes, {seconds / same_n:.2f}× plain "
                       f"of {result.iterations} iterations", flush=True)
     summary = []
-    print(f"\n{'image':>12} | {'target':>20} | bytes | target s | plain s, same bytes | ratio | "
+    print(f"\n{'image':>12} | {'target':>14} | bytes | target s | plain s, same bytes | ratio | "
           f"plain s, same iterations | ratio   (medians of {args.rounds} rounds)")
     for path in args.images:
         for kind, value, _, _ in targets:
@@ -118,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                  "ratio_same_iterations": statistics.median(r["seconds"] / r["plain_seconds_same_iterations"]
                                                             for r in mine)}
             summary.append(s)
-            print(f"{path.name:>12} | {kind + '=' + format(value, 'g'):>20} | {s['bytes']:,} | {s['seconds']:.2f} | "
+            print(f"{path.name:>12} | {kind + '=' + format(value, 'g'):>14} | {s['bytes']:,} | {s['seconds']:.2f} | "
                   f"{s['plain_same_bytes']:.2f} | {s['ratio_same_bytes']:.2f}× | {s['plain_same_iterations']:.2f} | "
                   f"{s['ratio_same_iterations']:.2f}×")
     load = os.getloadavg()

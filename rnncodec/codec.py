@@ -140,7 +140,6 @@ class Codec:
     def iter_codes_measured(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None, *,
                             measure: Optional[str] = None,
                             block_error: Callable[[np.ndarray, np.ndarray], np.ndarray] = block_mse,
-                            going: Optional[Callable[[list[np.ndarray], Callable[[], np.ndarray]], np.ndarray]] = None,
                             ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors``
         ``block_error(reconstruction, original)`` of every block's real pixels — by default the mean
@@ -150,19 +149,10 @@ class Codec:
         ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
         iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
         than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,
-        rounded to 8 bits, before seams are blended.
-
-        ``going`` (instead of ``sends``, with ``measure="after"``): blocks stop as the encoder goes —
-        for each iteration from the second, ``going(errors, trial)`` gets a tile's block errors after
-        each of its iterations so far (a list, the latest last) and ``trial()``, the block errors
-        after the next one if every block still going sent it (a decoder step more, made only when
-        asked for and kept when no block stops), and says which of its blocks send the next one
-        (bool, the tile's block grid); a block that stops stays stopped."""
+        rounded to 8 bits, before seams are blended."""
         _check_iterations(iterations)
         if measure not in (None, "before", "after"):
             raise ValueError(f"measure must be None, 'before' or 'after', got {measure!r}")
-        if going is not None and (sends is not None or measure != "after"):
-            raise ValueError("going goes with measure='after' and without sends")
         height, width = -(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK
         if sends is not None:
             sends = check_sends(sends, (height // BLOCK, width // BLOCK))
@@ -171,21 +161,10 @@ class Codec:
         def coded(top: int, left: int, h: int, w: int) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
             crop = rgb[top:top + h, left:left + w]
             grid = _block_grid(top, left, h, w)
-            measured: list[np.ndarray] = []  # this tile's block errors so far
-
-            def tile_going(t: int, trial: Callable[[], np.ndarray]) -> np.ndarray:  # once iteration t's errors are in
-                return going(measured, lambda: block_error(trial(), crop))
-
-            if going is not None:
-                sending = tile_going
-            else:
-                sending = _sending(None if sends is None else sends[grid])
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
-                                      sending=sending)
+                                      sends=None if sends is None else sends[grid])
             for bits, pixels in steps:
-                if measure is not None:
-                    measured.append(block_error(pixels, crop))
-                yield bits, measured[-1] if measured else None
+                yield bits, None if measure is None else block_error(pixels, crop)
 
         if len(tiles) == 1:
             yield from coded(*tiles[0])
@@ -219,7 +198,7 @@ class Codec:
         tiles = tiles_of(-(-rgb.shape[0] // BLOCK) * BLOCK, -(-rgb.shape[1] // BLOCK) * BLOCK, self.tile_size)
         coded = [list(self._encode_tile(
             _pad(rgb[top:top + h, left:left + w]), iterations, pixels="after",
-            sending=_sending(None if sends is None else sends[_block_grid(top, left, h, w)])))
+            sends=None if sends is None else sends[_block_grid(top, left, h, w)]))
             for top, left, h, w in tiles]
         for t in range(iterations):
             bits = np.zeros((self.bits, *header.code_shape[1:]), dtype=np.uint8)
@@ -228,49 +207,27 @@ class Codec:
             yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
 
     def _encode_tile(self, tile: np.ndarray, iterations: int, pixels: Optional[str] = None,
-                     sending: Optional[Callable[[int, Callable[[], np.ndarray]], np.ndarray]] = None,
-                     ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+                     sends: Optional[np.ndarray] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """``(bits, pixels)`` per iteration; ``pixels`` (uint8, the tile's padded size): with
         ``pixels="after"`` the reconstruction after this iteration, with ``"before"`` the one the
-        encoder saw (mid-grey at iteration 1), else ``None``.  ``sending(t, trial)``: which of the
-        tile's blocks send iteration ``t + 1`` (bool, its block grid; asked for ``t ≥ 1`` once
-        iteration ``t`` is yielded), ``trial()`` the pixels after it if every block not stopped sent
-        it (a decoder step, made when asked for, and kept when no block stops now); a block that
-        stops stays stopped.  ``None``: every block sends every iteration."""
+        encoder saw (mid-grey at iteration 1), else ``None``.  ``sends``: the iterations each of the
+        tile's blocks sends (:meth:`iter_codes`)."""
         backend = self.backend
         x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
         enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
         image = _tile_pixels(backend, reconstruction) if pixels == "before" else None
-        stopped = np.zeros((tile.shape[-2] // BLOCK, tile.shape[-1] // BLOCK), dtype=bool)
         for t in range(iterations):
             if t and pixels != "after":  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 if pixels == "before":
                     image = _tile_pixels(backend, reconstruction)
-            step = None  # the decoder step of this iteration's signs, once made
-            if stopped.all():  # nothing left to send: no encoder step
-                bits = np.full((self.bits, *stopped.shape), STOPPED, dtype=np.uint8)
+            signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
+            bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
+            if sends is not None and t >= sends.min():  # some blocks stopped: the network sees 0 there
+                bits[:, sends <= t] = STOPPED
                 signs = backend.tensor(code_signs(bits)[None])
-            else:
-                signs, enc_states = backend.encoder_step(x, reconstruction, enc_states)
-                bits = (backend.numpy(signs)[0] > 0).astype(np.uint8)
-                if stopped.any():  # blocks that stopped before: the network sees 0 there
-                    bits[:, stopped] = STOPPED
-                    signs = backend.tensor(code_signs(bits)[None])
-            if t and sending is not None and not stopped.all():
-                def trial() -> np.ndarray:
-                    nonlocal step
-                    if step is None:
-                        step = backend.decoder_step(signs, reconstruction, dec_states)
-                    return _tile_pixels(backend, step[0])
-
-                stopping = ~np.asarray(sending(t, trial), dtype=bool) & ~stopped
-                if stopping.any():  # some blocks stop now: the network sees 0 there
-                    stopped |= stopping
-                    bits[:, stopped] = STOPPED
-                    signs, step = backend.tensor(code_signs(bits)[None]), None
             if pixels == "after":
-                reconstruction, dec_states = step or backend.decoder_step(signs, reconstruction, dec_states)
+                reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 image = _tile_pixels(backend, reconstruction)
             yield bits, image
 
@@ -502,11 +459,6 @@ def _stitch(header: Header, tiles: Sequence[Tile], tile_pixels: Iterable[np.ndar
         out[top:top + h, left:left + w] = pixels
     smooth_seams(out, header.tile_size)  # a flat image stays flat
     return out[:header.height, :header.width]
-
-
-def _sending(sends: Optional[np.ndarray]) -> Optional[Callable[[int, Callable[[], np.ndarray]], np.ndarray]]:
-    """A plan (a tile's ``sends``) as :meth:`Codec._encode_tile`'s ``sending``: the blocks that send iteration ``t + 1``."""
-    return None if sends is None else lambda t, trial: sends > t
 
 
 def _has_stops(bits: np.ndarray) -> bool:

@@ -13,20 +13,12 @@ measured, none estimated.  A budget below the 1-iteration file raises
 
 A **quality target** (``quality``, dB) is per block: each block sends iterations while each one
 lowers its error by at least the MSE of ``quality`` dB of PSNR — the error counting the block's
-MSE and its share of MS-SSIM's distortion alike (:func:`rnncodec.adaptive.combined_error`), at
+MSE and its share of MS-SSIM's distortion alike (:func:`rnncodec.adaptive.iteration_gains`), at
 most the maximum iterations: the bits go where an iteration buys the most, in PSNR and in MS-SSIM.
-It is decided in one pass, as the encoder goes (:func:`rnncodec.adaptive.going_for_quality`): the
-network runs once, iteration by iteration, with a decoder step more than a plain encode (the
-reconstruction after the last iteration, for the PSNR reported) and one more at each of iterations
-2 and 3, where what the iteration gains each block is measured (a trial decoder step with every
-block still going sending it); after them the gain is forecast from the block's error
-(:func:`rnncodec.adaptive.forecast_gain`).  A higher target sends no block fewer iterations at
-iteration 2; later decisions see the image as the earlier ones left it, so a file size monotone in
-the target is tested, not built in.  When so few block-iterations stop that the adaptive coder's
-own cost may outweigh them (:data:`UNIFORM_CHECK_STOPS_PER_ITERATION`), the uniform file of as many
-iterations is coded too (the network a second time) and kept if it is not larger.  Blocks still
-gaining that much at the maximum iterations are reported with a warning.  With a payload coder
-that cannot stop blocks, every block sends while the rule would send any.
+The stopping plan comes from the uniform encoding of the image (every block sending every
+iteration), so plans are nested: a higher target sends every block at least as many iterations,
+and the file does not get smaller (tested) — then the image is encoded with the plan (the network
+runs twice).  Blocks still gaining that much at the maximum iterations are reported with a warning.
 
 Memory: both keep every iteration's code and block errors; tiled images (larger than one tile)
 are coded tile by tile, all of their iterations before the first is looked at.
@@ -40,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, going_for_quality, image_psnr, worst_first
+from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
 from .imageio import ImageInput, SourceImage, load_image
@@ -49,7 +41,7 @@ if TYPE_CHECKING:
     from .codec import Codec
 
 __all__ = ["RateTarget", "RateResult", "RateTargetWarning", "UnreachableTargetError", "encode_to_target",
-           "MAX_LAST_PAYLOADS", "UNIFORM_CHECK_STOPS_PER_ITERATION"]
+           "MAX_LAST_PAYLOADS"]
 
 
 class RateTargetWarning(UserWarning):
@@ -133,11 +125,6 @@ class RateResult:
 
 #: Most codings of the last payload a size target tries (each a few tens of milliseconds on a Kodak image).
 MAX_LAST_PAYLOADS = 10
-#: A quality target whose blocks stop at most this many block-iterations per iteration also codes
-#: the uniform file of as many iterations and keeps it when it is not larger: the adaptive coder
-#: costs 8–32 bytes more than the best uniform coder on the same codes (GRU_S_V4, 2–5 iterations,
-#: photos of 17×33 to 768×512), and a stopped block-iteration saves at least a byte or so.
-UNIFORM_CHECK_STOPS_PER_ITERATION = 32
 
 
 def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_iterations: int = MAX_ITERATIONS,
@@ -237,35 +224,34 @@ def _last_iteration_within(codec: "Codec", source: SourceImage, codes: list[np.n
 
 def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterations: int, coder: str,
                 metadata: Optional[dict]) -> RateResult:
-    """One pass: before each iteration, the blocks that send it (:func:`~rnncodec.adaptive.going_for_quality`)."""
-    going = going_for_quality(quality)
-    if coder not in ("auto", ADAPTIVE_CODER):  # a coder that cannot stop blocks: all of them while any goes
-        def going(errors_after: list[np.ndarray], trial, rule=going) -> np.ndarray:
-            return np.full(errors_after[-1].shape[-2:], rule(errors_after, trial).any())
-    codes, errors_after = [], []
+    """Each block while an iteration of the uniform encoding gains it ``quality`` (the plan,
+    :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
+    errors_after, uniform = [], []
     for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
-                                                  block_error=BlockErrors(), going=going):
-        if (bits == STOPPED).all():
-            break  # every block has stopped
-        codes.append(bits)
+                                                  block_error=BlockErrors()):
+        uniform.append(bits)
         errors_after.append(errors)
-    sends = sum((bits[0] != STOPPED).astype(np.int64) for bits in codes)
-    iterations = len(codes)
-    # blocks that sent every iteration and would send the next (forecast): they would have sent more
-    forecast = going_for_quality(quality, measured=0)
-    short = int(forecast(errors_after, None)[sends == max_iterations].sum()) if 1 < max_iterations == iterations else 0
-    data = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
-    final = errors_after[-1][0]
-    if 0 < iterations * sends.size - sends.sum() <= UNIFORM_CHECK_STOPS_PER_ITERATION * iterations:
-        # so few stops that the adaptive coder's own cost may outweigh them: the uniform file of as
-        # many iterations (every block at least as good) if it is not larger
-        steps = list(codec.iter_codes_measured(source.rgb, iterations, measure="after"))
-        uniform = codec.file_bytes(source, [bits for bits, _ in steps], coder=coder, metadata=metadata)
-        if len(uniform) <= len(data):
-            data, final, sends = uniform, steps[-1][1], np.full_like(sends, iterations)
+        sends = sends_for_quality(errors_after, quality, max_iterations)
+        if sends.max() < len(errors_after):
+            break  # every block has stopped
+    # blocks that sent every iteration and gained enough by each: they would have sent more
+    short = int((sends == max_iterations).sum()) if 1 < max_iterations == len(errors_after) else 0
+    iterations = int(sends.max())
+    # every block sending `iterations` is at least as good everywhere: the adaptive file only if smaller
+    data = codec.file_bytes(source, uniform[:iterations], coder=coder, metadata=metadata)
+    final = errors_after[iterations - 1][0]
+    if sends.min() < iterations and coder in ("auto", ADAPTIVE_CODER):
+        codes, adaptive_errors = [], None
+        for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
+            codes.append(bits)
+        adaptive = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
+        if len(adaptive) < len(data):
+            data, final = adaptive, adaptive_errors
+        else:
+            sends = np.full_like(sends, iterations)
     warning = None
     if short:
         warning = (f"{short:,} of {sends.size:,} blocks still gain more than {quality:g} dB's error at iteration "
                    f"{max_iterations}; more iterations (-n) would give them more")
-    return RateResult(data, iterations, psnr=image_psnr(final, source.width, source.height),
-                      met=not short, warning=warning, block_iterations=float(sends.mean()))
+    return RateResult(data, iterations, psnr=image_psnr(final, source.width, source.height), met=not short,
+                      warning=warning, block_iterations=float(sends.mean()))

@@ -12,9 +12,8 @@ import pytest
 from PIL import Image
 
 from rnncodec import formats
-from rnncodec.adaptive import (GAIN_FORECAST, block_errors, block_msssim_error, block_mse, check_sends, combined_error,
-                               forecast_gain, going_for_quality, image_psnr, iteration_gains, mse_of, psnr_of,
-                               worst_first)
+from rnncodec.adaptive import (block_errors, block_msssim_error, block_mse, check_sends, image_psnr, iteration_gains,
+                               mse_of, psnr_of, sends_for_quality, worst_first)
 from rnncodec.codec import STOPPED, Codec, code_signs
 from rnncodec.imageio import load_image
 
@@ -85,62 +84,25 @@ def test_iteration_gains_count_mse_and_msssim_alike_and_a_loss_stops_a_block():
     errors = [np.stack([m, s]) for m, s in zip(mse, msssim)]
     gains = iteration_gains(errors)  # MS-SSIM error at the image's rate: 100 / 0.2 = 500 per unit
     assert np.allclose(gains[0], [[50.0, 50.0]]) and np.allclose(gains[1], [[60.0, -20.0]])
-    assert np.allclose(combined_error(errors), [[90.0, 170.0]])
-    going = going_for_quality(float(psnr_of(0.5)))  # a gain of 0.5 is worth an iteration
-    assert going(errors[:1], lambda: errors[1]).tolist() == [[True, True]]  # iteration 2: measured
-    assert going(errors[:1], lambda: errors[0]).tolist() == [[False, False]]  # (no gain)
-    assert going(errors[:2], lambda: errors[2]).tolist() == [[True, True]]  # 3: block 2 worse: forecast
-    assert going_for_quality(float(psnr_of(50.0)))(errors[:2], lambda: errors[2]).tolist() == [[True, False]]  # 60 ≥ 50 > 43
-    forecast = going_for_quality(float(psnr_of(0.5)), measured=1)  # from the error alone
-    assert forecast(errors, None).tolist() == (forecast_gain(4, combined_error(errors)) >= 0.5).tolist()
-    assert not going_for_quality(float(psnr_of(1e6)))(errors, None).any()
+    assert (sends_for_quality(errors, float(psnr_of(49.0)), 3) == [[3, 2]]).all()  # block 2 got worse at 3: stops
+    assert (sends_for_quality(errors, float(psnr_of(55.0)), 3) == [[1, 1]]).all()
+    assert (sends_for_quality(errors[:2], float(psnr_of(49.0)), 3) == [[3, 3]]).all()  # not stopped yet: all of them
 
 
-def test_forecast_gains_grow_with_the_error_and_shrink_with_the_iterations():
-    errors = np.array([0.5, 1.0, 10.0, 100.0, 1000.0])
-    forecasts = [forecast_gain(t, errors) for t in range(2, len(GAIN_FORECAST) + 4)]
-    for forecast in forecasts:
-        assert (np.diff(forecast) > 0).all() and (forecast <= errors).all()
-    assert all((later <= earlier).all() for earlier, later in zip(forecasts, forecasts[1:]))
-    assert np.array_equal(forecasts[-1], forecasts[-2])  # past the table: its last iteration's
-    assert (forecast_gain(2, np.array([0.0, -1.0])) == 0).all()
-
-
-def test_quality_decisions_are_nested_at_iteration_two_and_worst_first_orders_by_error():
+def test_quality_plans_are_nested_and_worst_first_orders_by_error():
     rng = np.random.default_rng(3)
     errors = list(np.cumprod(rng.uniform(0.3, 1.0, (6, 2, 5, 7)), axis=0) * [[[400.0]], [[0.3]]])  # shrinking
-    decisions = [going_for_quality(q)(errors[:1], lambda: errors[1]) for q in np.linspace(20, 45, 40)]
-    for lower, higher in zip(decisions, decisions[1:]):
+    plans = [sends_for_quality(errors, q, 6) for q in np.linspace(20, 45, 40)]
+    for lower, higher in zip(plans, plans[1:]):
         assert (higher >= lower).all()
-    assert not decisions[0].any() and decisions[-1].all()
+    assert plans[0].min() >= 1 and plans[-1].max() == 6
+    assert (sends_for_quality(errors, 1.0, 6) == 1).all()
     order = worst_first(np.array([[1.0, 5.0], [5.0, 0.5]]))
     assert order.tolist() == [1, 2, 0, 3]
     with pytest.raises(ValueError, match="integers ≥ 1"):
         check_sends(np.zeros((2, 2), int), (2, 2))
     with pytest.raises(ValueError, match="block grid"):
         check_sends(np.ones((2, 3), int), (2, 2))
-
-
-def test_blocks_stop_as_the_encoder_goes(codecs, photo):
-    """``going`` decides between iterations, tile by tile, from the tile's errors so far; a block
-    that stops stays stopped, and the codes are those of the plan the decisions make."""
-    codec = codecs["torch"]
-    asked = []
-
-    def going(errors_after, trial):
-        asked.append(len(errors_after))
-        return errors_after[-1] > np.median(errors_after[-1])  # the worse half goes on
-
-    steps = list(codec.iter_codes_measured(photo, 4, measure="after", going=going))
-    assert asked == [1, 2, 3] * 6  # 6 tiles of 128 px, iterations 2 … 4 each
-    sends = sum((bits[0] != STOPPED).astype(int) for bits, _ in steps)
-    for t, (bits, _) in enumerate(steps):
-        assert ((bits == STOPPED).all(0) == (sends <= t)).all()
-    assert 1 == sends.min() < sends.max() == 4
-    planned = list(codec.iter_codes(photo, 4, sends))
-    assert all(np.array_equal(a, b) for (a, _), b in zip(steps, planned))
-    with pytest.raises(ValueError, match="going goes with measure='after' and without sends"):
-        list(codec.iter_codes_measured(photo, 2, sends, measure="after", going=going))
 
 
 def test_stopped_blocks_are_zero_for_the_network():
