@@ -98,11 +98,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.out.exists() and not args.force:
         parser.error(f"{args.out} exists (--force overwrites it)")
     try:
-        out = quantise(args.weights, args.base, args.out, step=args.step)
+        base_path, base_name = resolve_weights(args.base)  # once: quantise() takes the resolved file
+        out = quantise(args.weights, base_path, args.out, step=args.step)
     except (UnknownWeightsError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    base_path, base_name = resolve_weights(args.base)
     packed = pack(out.read_bytes(), base_path.read_bytes(), step=args.step)
     meta = read_weights_file(out)[2]["quantised"]
     print(f"{out}: sha256 {sha256_file(out)}, largest change {meta['largest_change']:.2e}; its pack against "
