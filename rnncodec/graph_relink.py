@@ -18,14 +18,13 @@ import hashlib
 import io
 from typing import Callable, Iterator
 
+from .backends.onnx_backend import SHA256_KEY
 from .errors import UnknownWeightsError
 from .weights_pack import tensor_regions
 
 __all__ = ["relink"]
 
 _MODEL_GRAPH, _MODEL_METADATA, _GRAPH_INITIALIZER, _TENSOR_EXTERNAL_DATA, _ENTRY_KEY, _ENTRY_VALUE = 7, 14, 5, 13, 1, 2
-#: The metadata entry naming the weights a graph reads (``rnncodec.backends.onnx_backend.SHA256_KEY``).
-_SHA256_KEY = "rnncodec.weights_sha256"
 _LENGTH_DELIMITED = 2
 
 
@@ -53,7 +52,7 @@ def relink(graph: bytes, base_pt: bytes, target_pt: bytes, target_name: str) -> 
 
         return _edit(tensor, _TENSOR_EXTERNAL_DATA, lambda entry: _with_values(entry, values))
 
-    sha256 = {_SHA256_KEY: hashlib.sha256(target_pt).hexdigest()}
+    sha256 = {SHA256_KEY: hashlib.sha256(target_pt).hexdigest()}
     relinked = _edit(graph, _MODEL_GRAPH, lambda body: _edit(body, _GRAPH_INITIALIZER, entries))
     return _edit(relinked, _MODEL_METADATA, lambda entry: _with_values(entry, sha256))
 
