@@ -14,8 +14,10 @@ storages (``data/N`` of the ``torch.save`` zip) from the unpacked file, and give
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
+import math
 from typing import Callable, Iterator
 
 from .backends.onnx_backend import SHA256_KEY
@@ -31,9 +33,10 @@ _LENGTH_DELIMITED = 2
 def relink(graph: bytes, base_pt: bytes, target_pt: bytes, target_name: str) -> bytes:
     """``graph`` (an ONNX model reading its weights from the weights file ``base_pt``) reading the
     same storages from ``target_pt``, a weights file named ``target_name`` of the same network.
-    :class:`UnknownWeightsError` if ``graph`` reads bytes that are not a storage of ``base_pt`` or
-    ``target_pt`` lacks one of the same name and size."""
-    storage_at = {offset: name for name, (offset, _) in tensor_regions(io.BytesIO(base_pt)).items()}
+    :class:`UnknownWeightsError` if ``graph`` reads bytes that are not a storage of ``base_pt`` (or
+    one of its equal parts) or ``target_pt`` lacks one of the same name and size."""
+    storages = sorted((offset, length, name)
+                      for name, (offset, length) in tensor_regions(io.BytesIO(base_pt)).items())
     regions = tensor_regions(io.BytesIO(target_pt))
 
     def entries(tensor: bytes) -> bytes:
@@ -41,15 +44,20 @@ def relink(graph: bytes, base_pt: bytes, target_pt: bytes, target_name: str) -> 
         if not found:
             return tensor  # an initializer held in the graph itself
         try:
-            name = storage_at[int(found["offset"])]
-            offset, length = regions[name]
-        except (KeyError, ValueError):
+            start, length = int(found["offset"]), int(found["length"])
+            base_offset, base_length, name = storages[bisect.bisect_right(storages, (start, math.inf)) - 1]
+            # a whole storage, or one of its equal parts (a gate's output channels, rnncodec.onnx_export)
+            if not (length > 0 and base_offset <= start and start + length <= base_offset + base_length
+                    and (start - base_offset) % length == 0 and base_length % length == 0):
+                raise ValueError
+            offset, target_length = regions[name]
+        except (KeyError, ValueError, IndexError):
             raise UnknownWeightsError(f"{target_name}: the graph reads {found} of another weights file") from None
-        if found.get("length") != str(length):
-            raise UnknownWeightsError(f"{target_name}: its {name} has {length} bytes, the graph reads "
-                                      f"{found.get('length')}")
+        if target_length != base_length:
+            raise UnknownWeightsError(f"{target_name}: its {name} has {target_length} bytes, the graph's weights "
+                                      f"{base_length}")
+        offset += start - base_offset
         values = {**found, "location": target_name, "offset": str(offset)}
-
         return _edit(tensor, _TENSOR_EXTERNAL_DATA, lambda entry: _with_values(entry, values))
 
     sha256 = {SHA256_KEY: hashlib.sha256(target_pt).hexdigest()}

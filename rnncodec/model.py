@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from .choices import BINARIZERS
 from .configs import ArchConfig
 
-__all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "BINARIZERS", "binarize"]
+__all__ = ["RecurrentCodec", "ConvGRUCell", "ConvLSTMCell", "BINARIZERS", "binarize", "gru_state"]
 
 State = Optional[tuple[torch.Tensor, ...]]
 #: ``(t, x, reconstruction, active) -> active``: which blocks send iteration ``t`` (:meth:`RecurrentCodec.forward`).
@@ -54,17 +54,27 @@ class ConvGRUCell(nn.Module):
         self.hidden_conv = nn.Conv2d(hidden, 3 * hidden, hidden_kernel, padding=hidden_kernel // 2, bias=False)
 
     def forward(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor]:
-        gates = self.input_conv(x)
-        reset_x, update_x, new_x = gates.chunk(3, dim=1)
+        input_terms = self.input_conv(x).chunk(3, dim=1)
         if state is None:  # h₀ = 0: the hidden convolution contributes nothing
-            update = torch.sigmoid(update_x)
-            return ((1 - update) * _tanh(new_x),)
+            return (gru_state(input_terms),)
         (h,) = state
-        reset_h, update_h, new_h = self.hidden_conv(h).chunk(3, dim=1)
-        reset = torch.sigmoid(reset_x + reset_h)
-        update = torch.sigmoid(update_x + update_h)
-        candidate = _tanh(new_x + reset * new_h)
-        return (torch.lerp(candidate, h, update),)
+        return (gru_state(input_terms, self.hidden_conv(h).chunk(3, dim=1), h),)
+
+
+def gru_state(input_terms: tuple, hidden_terms: Optional[tuple] = None,
+              h: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """A ConvGRU's new state from its gates' terms, ``(reset, update, new)`` each: the input
+    convolution's and, but for the first step (``h`` is ``None``: h₀ = 0, where the reset gate
+    and the hidden terms count for nothing and may be ``None``), the hidden convolution's."""
+    _, update_x, new_x = input_terms
+    if h is None:
+        return (1 - torch.sigmoid(update_x)) * _tanh(new_x)
+    reset_x, _, _ = input_terms
+    reset_h, update_h, new_h = hidden_terms
+    reset = torch.sigmoid(reset_x + reset_h)
+    update = torch.sigmoid(update_x + update_h)
+    candidate = _tanh(new_x + reset * new_h)
+    return torch.lerp(candidate, h, update)
 
 
 class ConvLSTMCell(nn.Module):

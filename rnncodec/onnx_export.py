@@ -6,20 +6,25 @@
 
 Each weights file gives two graphs, one step each of the per-iteration loop the torch codec runs
 (:meth:`rnncodec.model.RecurrentCodec.encode_step` / ``decode_step``), the recurrent states as
-explicit inputs and outputs (``state_0`` … in, ``new_state_0`` … out; zeros before the first
-iteration, which gives the codes of the cells' ``state=None`` start), height and width dynamic,
+explicit inputs and outputs (``state_0`` … in, ``new_state_0`` … out), height and width dynamic,
 float32, ONNX opset 17.  Each also comes as a first-iteration variant (``NAME.encoder-first.onnx``,
-``NAME.decoder-first.onnx``) for the zero states: the cells' state convolutions (bias-free, so
-zeros on zero states) are replaced by zeros, and every other operation is the general graph's, so
-its outputs are bit for bit the general graph's on zero states (tests/codec/test_onnx_export.py)
-at a fraction of the work — 60 % of a decoder step at 768×512 is those convolutions.  The graphs'
-metadata names the weights' SHA-256 (``rnncodec.weights_sha256``) and the architecture
-(``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every shipped entry has
-graphs that compute what its ``.pt`` does.
+``NAME.decoder-first.onnx``) with no state inputs: the cells' ``state=None`` start, as the torch
+codec runs it (h₀ = 0, so neither the state convolutions nor a GRU's reset gate count).  The
+graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``) and the architecture
+(``rnncodec.config``).  tests/codec/test_onnx_export.py checks that every shipped entry has graphs
+that compute what its ``.pt`` does.
+
+A ConvGRU cell is exported with each gate's convolutions apart (:class:`_GateSplitGRU`) rather
+than one 3×-wide convolution cut into gates: ONNX Runtime then runs each gate's sum of
+convolutions and its activation as one blocked convolution, and the first step skips the reset
+gate's third of the input convolution.  The same arithmetic (:func:`rnncodec.model.gru_state`),
+the same codes; a cold ``rnc encode -n 2`` of a 768×512 photo took 0.72× the wall time
+(docs/api.md).
 
 The graphs hold no copy of the weights: their initializers are ONNX *external data* pointing at
 the tensors' bytes inside the ``.pt`` beside them (a ``torch.save`` file is an uncompressed zip
-of raw little-endian tensors), so each graph is 25–42 KB and the weights are shipped once.  An
+of raw little-endian tensors; a gate's convolution reads its output channels, a contiguous part
+of the cell's tensor), so each graph is 10–40 KB and the weights are shipped once.  An
 initializer not found in the ``.pt`` (none, for the shipped architectures) stays in the graph.
 """
 
@@ -36,12 +41,14 @@ import warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+import numpy as np
 import torch
 from torch import nn
 
 from .atomic import atomic_path
 from .backends import state_shapes
 from .backends.onnx_backend import CONFIG_KEY, SHA256_KEY
+from .model import ConvGRUCell, gru_state
 from .weights import ONNX_PARTS, RNCWeights, load_weights, onnx_paths, resolve_weights
 from .weights_pack import tensor_regions
 
@@ -52,39 +59,84 @@ _EXAMPLE_SIZE = 64  # height and width of the example tile the graphs are traced
 
 
 class _Step(nn.Module):
-    """One step of the encoder or decoder with flat state tensors (ONNX has no nested inputs)."""
+    """One step of the encoder or decoder with flat state tensors (ONNX has no nested inputs);
+    ``first``: the first step, from no states (the cells' ``state=None`` start)."""
 
-    def __init__(self, model, part: str):
+    def __init__(self, model, part: str, first: bool):
         super().__init__()
-        self.model, self.part = model, part
+        self.model, self.part, self.first = model, part, first
         self.per_cell = 2 if model.config.cell == "lstm" else 1
 
     def forward(self, first: torch.Tensor, reconstruction: torch.Tensor, *flat: torch.Tensor):
-        states = [tuple(flat[i:i + self.per_cell]) for i in range(0, len(flat), self.per_cell)]
-        step = self.model.encode_step if self.part == "encoder" else self.model.decode_step
+        encoder_states, decoder_states = self.model.initial_states()
+        if self.part == "encoder":
+            step, states = self.model.encode_step, encoder_states
+        else:
+            step, states = self.model.decode_step, decoder_states
+        if not self.first:
+            states = [tuple(flat[i:i + self.per_cell]) for i in range(0, len(flat), self.per_cell)]
         out, states = step(first, reconstruction, states)
         return (out, *(tensor for state in states for tensor in state))
 
 
-class _ZeroStateConv(nn.Module):
-    """What a cell's bias-free state convolution gives on a zero state: zeros (of its output's shape)."""
+#: A tensor cut from another by output channel: (the whole tensor, the byte offset of the cut in it).
+_Cuts = dict[str, tuple[torch.Tensor, int]]
 
-    def __init__(self, conv: nn.Conv2d):
+
+def _output_channels(conv: nn.Conv2d, start: int, stop: int) -> nn.Conv2d:
+    """A copy of ``conv`` with only its output channels ``start:stop``."""
+    part = copy.deepcopy(conv)
+    part.out_channels = stop - start
+    part.weight = nn.Parameter(conv.weight.detach()[start:stop].clone())
+    if conv.bias is not None:
+        part.bias = nn.Parameter(conv.bias.detach()[start:stop].clone())
+    return part
+
+
+class _GateSplitGRU(nn.Module):
+    """A ConvGRU cell with each gate's convolutions apart (the cell's tensors cut by output channel:
+    reset, update, new); ``first``: the first step only, which needs neither the state
+    convolution nor the reset gate.  Computes what the cell does (:func:`rnncodec.model.gru_state`).
+    ``cuts``: each cut parameter's whole tensor and byte offset in it, by the parameter's ``id``."""
+
+    def __init__(self, cell: ConvGRUCell, first: bool):
         super().__init__()
-        if conv.bias is not None or conv.stride != (1, 1):
-            raise ValueError("a state convolution is bias-free and keeps the state's size")
-        self.channels = conv.out_channels
+        self.gates = (1, 2) if first else (0, 1, 2)
+        self.input_convs = self._cut(cell.input_conv, cell.hidden)
+        self.hidden_convs = None if first else self._cut(cell.hidden_conv, cell.hidden)
 
-    def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return state.new_zeros(state.shape[0], self.channels, state.shape[2], state.shape[3])
+    def _cut(self, conv: nn.Conv2d, hidden: int) -> nn.ModuleList:
+        if not hasattr(self, "cuts"):
+            self.cuts: dict[int, tuple[torch.Tensor, int]] = {}
+        parts = nn.ModuleList(_output_channels(conv, gate * hidden, (gate + 1) * hidden) for gate in self.gates)
+        for gate, part in zip(self.gates, parts):
+            for kind in ("weight", "bias"):
+                whole = getattr(conv, kind)
+                if whole is not None:
+                    row = whole[0].numel() * whole.element_size()
+                    self.cuts[id(getattr(part, kind))] = (whole.detach(), gate * hidden * row)
+        return parts
+
+    def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor]:
+        input_terms = [None] * (3 - len(self.gates)) + [conv(x) for conv in self.input_convs]
+        if state is None:
+            return (gru_state(input_terms),)
+        (h,) = state
+        return (gru_state(input_terms, [conv(h) for conv in self.hidden_convs], h),)
 
 
-def _first_step_model(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` for the first iteration: its cells' state convolutions are zeros."""
+def _export_model(model: nn.Module, first: bool) -> tuple[nn.Module, _Cuts]:
+    """A copy of ``model`` whose GRU cells run as :class:`_GateSplitGRU`, and its cut tensors by
+    parameter name in a :class:`_Step` of it."""
     model = copy.deepcopy(model)
-    for cell in (*model.encoder.rnns, *model.decoder.rnns):
-        cell.hidden_conv = _ZeroStateConv(cell.hidden_conv)
-    return model
+    cuts: _Cuts = {}
+    for cells in (model.encoder.rnns, model.decoder.rnns):
+        for index, cell in enumerate(cells):
+            if isinstance(cell, ConvGRUCell):
+                cells[index] = _GateSplitGRU(cell, first)
+                cuts.update({f"model.{name}": cells[index].cuts[id(parameter)]
+                             for name, parameter in model.named_parameters() if id(parameter) in cells[index].cuts})
+    return model, cuts
 
 
 def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
@@ -97,15 +149,27 @@ def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
     return blobs
 
 
-def _point_initializers_at(graph, pt_path: Path) -> None:
-    """Make every initializer whose bytes are a tensor of ``pt_path`` external data read from there."""
+def _digest(array) -> bytes:
+    """SHA-256 of an array's bytes, little-endian."""
+    array = np.asarray(array)
+    return hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).digest()
+
+
+def _point_initializers_at(graph, pt_path: Path, cuts: _Cuts) -> None:
+    """Make every initializer whose bytes are a tensor of ``pt_path``, or a cut of one (``cuts``, by
+    initializer name), external data read from there."""
     import onnx
     from onnx import numpy_helper
 
     blobs = _tensor_blobs(pt_path)
     for initializer in graph.graph.initializer:
         array = numpy_helper.to_array(initializer)
-        found = blobs.get(hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).digest())
+        found = blobs.get(_digest(array))
+        if found is None and initializer.name in cuts:
+            whole, start = cuts[initializer.name]
+            whole_at = blobs.get(_digest(whole.numpy()))
+            if whole_at is not None:
+                found = (whole_at[0] + start, array.nbytes)
         if found is None:
             continue
         initializer.ClearField("raw_data")
@@ -123,31 +187,30 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
 
     path, _ = resolve_weights(weights)
     loaded = load_weights(weights)
-    model, config = loaded.model, loaded.config
+    config = loaded.config
     targets = onnx_paths(path)
     size = _EXAMPLE_SIZE
     image = torch.zeros(1, config.colour_channels, size, size)
     signs = torch.ones(1, config.bits, size // 16, size // 16)
-    first_step_model = _first_step_model(model)
     encoder_shapes, decoder_shapes = state_shapes(config, size, size)
     for part in ONNX_PARTS:
-        role = part.split("-")[0]  # "encoder" or "decoder"
+        role, first_step = part.split("-")[0], part.endswith("-first")  # "encoder" or "decoder"
         first_name, first, shapes = (("x", image, encoder_shapes) if role == "encoder" else
                                      ("signs", signs, decoder_shapes))
-        states = [torch.zeros(shape) for shape in shapes]
+        states = [] if first_step else [torch.zeros(shape) for shape in shapes]
         inputs = [first_name, "reconstruction", *(f"state_{i}" for i in range(len(states)))]
         outputs = ["signs" if role == "encoder" else "new_reconstruction",
-                   *(f"new_state_{i}" for i in range(len(states)))]
-        step = _Step(first_step_model if part.endswith("-first") else model, role)
+                   *(f"new_state_{i}" for i in range(len(shapes)))]
+        model, cuts = _export_model(loaded.model, first_step)
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(step, (first, image, *states), buffer, dynamo=False,
+            torch.onnx.export(_Step(model, role, first_step), (first, image, *states), buffer, dynamo=False,
                               opset_version=OPSET, input_names=inputs, output_names=outputs,
                               dynamic_axes={name: {2: f"{name}_height", 3: f"{name}_width"}
                                             for name in inputs + outputs})
         graph = onnx.load_from_string(buffer.getvalue())
-        _point_initializers_at(graph, path)
+        _point_initializers_at(graph, path, cuts)
         onnx.helper.set_model_props(graph, {SHA256_KEY: loaded.sha256, CONFIG_KEY: json.dumps(config.to_dict()),
                                             "rnncodec.part": part})
         with atomic_path(targets[part]) as tmp:

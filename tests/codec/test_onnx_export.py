@@ -1,6 +1,7 @@
 """The ONNX graphs: every shipped weights entry has them and they compute what its .pt does; the
-first-step graphs give the general graphs' outputs bit for bit; rnncodec.onnx_export makes them
-for any weights file; stale or missing graphs are refused."""
+first-step graphs take no states and give what the general graphs give from zero states;
+rnncodec.onnx_export makes them for any weights file, every weight read from the .pt; stale or
+missing graphs are refused."""
 
 from __future__ import annotations
 
@@ -49,25 +50,26 @@ def test_shipped_weights_have_onnx_graphs_that_match_their_pt(member, photo):
     _steps_agree(TorchBackend(member, precision="fp32"), OnnxBackend(member), photo)
 
 
-def _bitwise_equal(arrays, others) -> bool:
-    return len(arrays) == len(others) and all(a.dtype == b.dtype and a.shape == b.shape and
-                                              np.array_equal(a.view(np.uint32), b.view(np.uint32))
-                                              for a, b in zip(arrays, others))
-
-
 def _first_steps_are_the_general_ones(backend: OnnxBackend, image: np.ndarray) -> None:
-    """From the zero states the first-step graphs give bit for bit what the general ones give (so
-    files do not depend on which ran): states from initial_states run the first-step graphs, the
-    same zeros in a plain list the general ones."""
+    """The first-step graphs (run on the states of initial_states) take no state inputs and give
+    what the general ones give from the same zeros in a plain list: the same codes but for a rare
+    bit at a float tie, reconstructions and states within float32 rounding — they skip the
+    zero terms (the torch codec's ``state=None`` start), so they may round differently."""
+    for part in ("encoder-first", "decoder-first"):
+        _, inputs = backend._graphs.session(part)
+        assert not [name for name in inputs if name.startswith("state_")], part
     x = _pad(image)
     reconstruction = np.zeros_like(x)
     encoder_states, decoder_states = backend.initial_states(*x.shape[-2:])
     signs, states = backend.encoder_step(x, reconstruction, encoder_states)
     general_signs, general_states = backend.encoder_step(x, reconstruction, list(encoder_states))
-    assert _bitwise_equal([signs, *states], [general_signs, *general_states])
-    decoded = backend.decoder_step(signs, reconstruction, decoder_states)
-    general = backend.decoder_step(signs, reconstruction, list(decoder_states))
-    assert _bitwise_equal([decoded[0], *decoded[1]], [general[0], *general[1]])
+    assert (signs == general_signs).mean() >= 0.995
+    for state, general in zip(states, general_states, strict=True):
+        np.testing.assert_allclose(state, general, atol=1e-5)
+    decoded, states = backend.decoder_step(signs, reconstruction, decoder_states)
+    general, general_states = backend.decoder_step(signs, reconstruction, list(decoder_states))
+    for output, general_output in zip([decoded, *states], [general, *general_states], strict=True):
+        np.testing.assert_allclose(output, general_output, atol=1e-5)
 
 
 @pytest.mark.parametrize("member", SHIPPED, ids=[m.name for m in SHIPPED])
@@ -107,3 +109,23 @@ def test_export_command_names_what_it_wrote(weights_file, tmp_path, capsys):
         assert graph.stat().st_size < 100_000  # the weights stay in the .pt (external data)
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_export_an_lstm_weights_file(tmp_path, photo):
+    """ConvLSTM cells are exported as they are (only ConvGRU cells run with their gates apart)."""
+    import dataclasses
+
+    import torch
+
+    from rnncodec.configs import get_config
+    from rnncodec.model import RecurrentCodec
+    from rnncodec.onnx_export import export_onnx
+    from rnncodec.weights import save_weights
+
+    torch.manual_seed(3)
+    path = save_weights(RecurrentCodec(dataclasses.replace(get_config("tiny"), cell="lstm")), tmp_path / "lstm.pt",
+                        meta={"note": "random, for tests"})
+    export_onnx(path)
+    backend = OnnxBackend(path)
+    _steps_agree(TorchBackend(path, precision="fp32"), backend, photo, iterations=3)
+    _first_steps_are_the_general_ones(backend, photo)
