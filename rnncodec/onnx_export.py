@@ -15,9 +15,9 @@ graphs' metadata names the weights' SHA-256 (``rnncodec.weights_sha256``) and th
 that compute what its ``.pt`` does.
 
 A ConvGRU cell is exported with each gate's convolutions apart (:class:`_GateSplitGRU`) rather
-than one 3×-wide convolution cut into gates: ONNX Runtime then runs each gate's sum of
-convolutions and its activation as one blocked convolution, and the first step skips the reset
-gate's third of the input convolution.  The same arithmetic (:func:`rnncodec.model.gru_state`),
+than one 3×-wide convolution whose output is cut into gates: no copies for the cuts (18 slices
+of a general step), ONNX Runtime fuses a first step's activations into its convolutions, and
+the first step skips the reset gate's third of the input convolution.  The same arithmetic (:func:`rnncodec.model.gru_state`),
 the same codes; a cold ``rnc encode -n 2`` of a 768×512 photo took 0.72× the wall time
 (docs/api.md).
 

@@ -171,7 +171,7 @@ def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> P
 
 
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and
-#: each one's first step (from the zero states, without the convolutions of the states; same outputs).
+#: each one's first step (no state inputs: the cells' ``state=None`` start, as the torch codec runs it).
 ONNX_PARTS = ("encoder", "decoder", "encoder-first", "decoder-first")
 
 

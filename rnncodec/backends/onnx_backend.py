@@ -3,8 +3,9 @@
 Each weights file ``NAME.pt`` has four graphs beside it (:func:`rnncodec.weights.onnx_paths`), made
 by :mod:`rnncodec.onnx_export`: one step of the encoder (``x``, ``reconstruction``, states →
 ``signs``, states) and one of the decoder (``signs``, [``reconstruction``], states →
-``reconstruction``, states), and each one's first step, which gives the same outputs from the zero
-states without convolving them (run while the states are :meth:`OnnxBackend.initial_states`).
+``reconstruction``, states), and each one's first step, which takes no states: the cells'
+``state=None`` start, as the torch codec runs it (run while the states are
+:meth:`OnnxBackend.initial_states`; a session is fed the inputs its graph has).
 Their metadata names the weights they were made from (``rnncodec.weights_sha256``) and the
 architecture (``rnncodec.config``); a graph made from other weights than the ``.pt`` beside it is
 refused.  The graphs read the weights' tensors from that ``.pt`` (ONNX external data, see
