@@ -17,14 +17,14 @@ that compute what its ``.pt`` does.
 A ConvGRU cell is exported with each gate's convolutions apart (:class:`_GateSplitGRU`) rather
 than one 3×-wide convolution whose output is cut into gates: no copies for the cuts (18 slices
 of a general step), ONNX Runtime fuses a first step's activations into its convolutions, and
-the first step skips the reset gate's third of the input convolution.  The same arithmetic (:func:`rnncodec.model.gru_state`),
-the same codes; a cold ``rnc encode -n 2`` of a 768×512 photo took 0.72× the wall time
-(docs/api.md).
+the first step skips the reset gate's third of the input convolution.  The same arithmetic
+(:func:`rnncodec.model.gru_state`), the same codes; a cold ``rnc encode -n 2`` of a 768×512
+photo took 0.69× the wall time (docs/api.md).
 
 The graphs hold no copy of the weights: their initializers are ONNX *external data* pointing at
 the tensors' bytes inside the ``.pt`` beside them (a ``torch.save`` file is an uncompressed zip
 of raw little-endian tensors; a gate's convolution reads its output channels, a contiguous part
-of the cell's tensor), so each graph is 10–40 KB and the weights are shipped once.  An
+of the cell's tensor), so each graph is 7–22 KB and the weights are shipped once.  An
 initializer not found in the ``.pt`` (none, for the shipped architectures) stays in the graph.
 """
 
@@ -102,12 +102,12 @@ class _GateSplitGRU(nn.Module):
     def __init__(self, cell: ConvGRUCell, first: bool):
         super().__init__()
         self.gates = (1, 2) if first else (0, 1, 2)
+        self.cuts: dict[int, tuple[torch.Tensor, int]] = {}
         self.input_convs = self._cut(cell.input_conv, cell.hidden)
         self.hidden_convs = None if first else self._cut(cell.hidden_conv, cell.hidden)
 
     def _cut(self, conv: nn.Conv2d, hidden: int) -> nn.ModuleList:
-        if not hasattr(self, "cuts"):
-            self.cuts: dict[int, tuple[torch.Tensor, int]] = {}
+        """``conv``'s output channels of each of :attr:`gates`, apart; notes the cuts in :attr:`cuts`."""
         parts = nn.ModuleList(_output_channels(conv, gate * hidden, (gate + 1) * hidden) for gate in self.gates)
         for gate, part in zip(self.gates, parts):
             for kind in ("weight", "bias"):
