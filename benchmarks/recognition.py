@@ -561,7 +561,8 @@ def report(files: list[Path], rename: dict[str, str], out: Path, plot_path: Path
             weights.append(new)
         for task, data in record["results"].items():
             counts[task] = record["images"][task]
-            seconds[f"{new} {task}"] = record["seconds"]
+            took = record["seconds"]  # a measuring run's whole time, or a report's per weights and task
+            seconds[f"{new} {task}"] = took.get(f"{old} {task}") if isinstance(took, dict) else took
             for name, value in data.items():
                 words = name.split()
                 if len(words) == 3 and words[2].isdigit() and words[1] == old:
