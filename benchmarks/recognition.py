@@ -397,6 +397,32 @@ def headline(results: dict[str, dict], weights: list[str], iterations: int) -> d
     return out
 
 
+def against_first(results: dict[str, dict], weights: list[str]) -> dict[str, dict[str, list]]:
+    """Per weights after the first, per task: its accuracy at each iteration minus the first weights'
+    at the same bytes (their curve interpolated in log(bytes), over every iteration measured; None
+    outside it) — the issue's "at no more bytes" comparison."""
+    out: dict[str, dict[str, list]] = {}
+    for task, metric in (("classify", "top1"), ("detect", "map50")):
+        data = results.get(task, {})
+
+        def curve(w: str) -> list[tuple[float, float]]:
+            points, k = [], 1
+            while f"rnc {w} {k}" in data:
+                points.append((data[f"rnc {w} {k}"]["mean_bytes"], data[f"rnc {w} {k}"][metric]))
+                k += 1
+            return points
+
+        reference = curve(weights[0]) if weights else []
+        for w in weights[1:]:
+            deltas = []
+            for size, value in curve(w):
+                at = interpolate_at(reference, size)
+                deltas.append(None if at is None else value - at)
+            if deltas:
+                out.setdefault(w, {})[task] = deltas
+    return out
+
+
 def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Path) -> None:
     import matplotlib
 
@@ -527,6 +553,11 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
                   f"({h['lead_points']:+.1f} points)")
         else:
             print(f"{w}: WebP's smallest files ({h['webp_smallest_bytes'] / 1000:.1f} kB) lie outside rnc's byte range")
+    for w, tasks in against_first(results, weights).items():
+        for task, deltas in tasks.items():
+            figures = " / ".join("—" if d is None else f"{d:+.1f}" for d in deltas)
+            print(f"{w} against {weights[0]} at the same bytes, {'top-1' if task == 'classify' else 'mAP@0.5'} "
+                  f"at 1…{len(deltas)} iterations: {figures}")
     reference = results.get("classify", {}).get("original", {}).get("reference")
     if reference:
         print(f"torch copy of the classifier on the originals: top-1 agreement {reference['top1_agreement']:.1f} %, "
