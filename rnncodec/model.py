@@ -66,10 +66,9 @@ def gru_state(input_terms: tuple, hidden_terms: Optional[tuple] = None,
     """A ConvGRU's new state from its gates' terms, ``(reset, update, new)`` each: the input
     convolution's and, but for the first step (``h`` is ``None``: h₀ = 0, where the reset gate
     and the hidden terms count for nothing and may be ``None``), the hidden convolution's."""
-    _, update_x, new_x = input_terms
+    reset_x, update_x, new_x = input_terms
     if h is None:
         return (1 - torch.sigmoid(update_x)) * _tanh(new_x)
-    reset_x, _, _ = input_terms
     reset_h, update_h, new_h = hidden_terms
     reset = torch.sigmoid(reset_x + reset_h)
     update = torch.sigmoid(update_x + update_h)

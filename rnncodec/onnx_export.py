@@ -79,8 +79,15 @@ class _Step(nn.Module):
         return (out, *(tensor for state in states for tensor in state))
 
 
-#: A tensor cut from another by output channel: (the whole tensor, the byte offset of the cut in it).
-_Cuts = dict[str, tuple[torch.Tensor, int]]
+def _digest(array) -> bytes:
+    """SHA-256 of an array's bytes, little-endian."""
+    array = np.asarray(array)
+    return hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).digest()
+
+
+#: A parameter cut from a tensor of the weights by output channel, by its name in a :class:`_Step`:
+#: (the SHA-256 of the whole tensor's bytes, the byte offset of the cut in them).
+_Cuts = dict[str, tuple[bytes, int]]
 
 
 def _output_channels(conv: nn.Conv2d, start: int, stop: int) -> nn.Conv2d:
@@ -97,24 +104,25 @@ class _GateSplitGRU(nn.Module):
     """A ConvGRU cell with each gate's convolutions apart (the cell's tensors cut by output channel:
     reset, update, new); ``first``: the first step only, which needs neither the state
     convolution nor the reset gate.  Computes what the cell does (:func:`rnncodec.model.gru_state`).
-    ``cuts``: each cut parameter's whole tensor and byte offset in it, by the parameter's ``id``."""
+    ``cuts``: each cut parameter's whole tensor's digest and byte offset in it, by the parameter's ``id``."""
 
     def __init__(self, cell: ConvGRUCell, first: bool):
         super().__init__()
         self.gates = (1, 2) if first else (0, 1, 2)
-        self.cuts: dict[int, tuple[torch.Tensor, int]] = {}
+        self.cuts: dict[int, tuple[bytes, int]] = {}
         self.input_convs = self._cut(cell.input_conv, cell.hidden)
         self.hidden_convs = None if first else self._cut(cell.hidden_conv, cell.hidden)
 
     def _cut(self, conv: nn.Conv2d, hidden: int) -> nn.ModuleList:
         """``conv``'s output channels of each of :attr:`gates`, apart; notes the cuts in :attr:`cuts`."""
         parts = nn.ModuleList(_output_channels(conv, gate * hidden, (gate + 1) * hidden) for gate in self.gates)
-        for gate, part in zip(self.gates, parts):
-            for kind in ("weight", "bias"):
-                whole = getattr(conv, kind)
-                if whole is not None:
-                    row = whole[0].numel() * whole.element_size()
-                    self.cuts[id(getattr(part, kind))] = (whole.detach(), gate * hidden * row)
+        for kind in ("weight", "bias"):
+            whole = getattr(conv, kind)
+            if whole is None:
+                continue
+            digest, row = _digest(whole.detach().numpy()), whole[0].numel() * whole.element_size()
+            for gate, part in zip(self.gates, parts):
+                self.cuts[id(getattr(part, kind))] = (digest, gate * hidden * row)
         return parts
 
     def forward(self, x: torch.Tensor, state) -> tuple[torch.Tensor]:
@@ -126,17 +134,17 @@ class _GateSplitGRU(nn.Module):
 
 
 def _export_model(model: nn.Module, first: bool) -> tuple[nn.Module, _Cuts]:
-    """A copy of ``model`` whose GRU cells run as :class:`_GateSplitGRU`, and its cut tensors by
-    parameter name in a :class:`_Step` of it."""
+    """A copy of ``model`` whose GRU cells run as :class:`_GateSplitGRU`, and its cut parameters
+    by name in a :class:`_Step` of it."""
     model = copy.deepcopy(model)
-    cuts: _Cuts = {}
+    cuts_by_id: dict[int, tuple[bytes, int]] = {}
     for cells in (model.encoder.rnns, model.decoder.rnns):
         for index, cell in enumerate(cells):
             if isinstance(cell, ConvGRUCell):
                 cells[index] = _GateSplitGRU(cell, first)
-                cuts.update({f"model.{name}": cells[index].cuts[id(parameter)]
-                             for name, parameter in model.named_parameters() if id(parameter) in cells[index].cuts})
-    return model, cuts
+                cuts_by_id.update(cells[index].cuts)
+    return model, {f"model.{name}": cuts_by_id[id(parameter)]
+                   for name, parameter in model.named_parameters() if id(parameter) in cuts_by_id}
 
 
 def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
@@ -149,25 +157,18 @@ def _tensor_blobs(pt_path: Path) -> dict[bytes, tuple[int, int]]:
     return blobs
 
 
-def _digest(array) -> bytes:
-    """SHA-256 of an array's bytes, little-endian."""
-    array = np.asarray(array)
-    return hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).digest()
-
-
-def _point_initializers_at(graph, pt_path: Path, cuts: _Cuts) -> None:
-    """Make every initializer whose bytes are a tensor of ``pt_path``, or a cut of one (``cuts``, by
-    initializer name), external data read from there."""
+def _point_initializers_at(graph, pt_path: Path, blobs: dict[bytes, tuple[int, int]], cuts: _Cuts) -> None:
+    """Make every initializer whose bytes are a tensor of ``pt_path`` (``blobs``: :func:`_tensor_blobs`),
+    or a cut of one (``cuts``, by initializer name), external data read from there."""
     import onnx
     from onnx import numpy_helper
 
-    blobs = _tensor_blobs(pt_path)
     for initializer in graph.graph.initializer:
         array = numpy_helper.to_array(initializer)
         found = blobs.get(_digest(array))
         if found is None and initializer.name in cuts:
             whole, start = cuts[initializer.name]
-            whole_at = blobs.get(_digest(whole.numpy()))
+            whole_at = blobs.get(whole)
             if whole_at is not None:
                 found = (whole_at[0] + start, array.nbytes)
         if found is None:
@@ -193,6 +194,8 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
     image = torch.zeros(1, config.colour_channels, size, size)
     signs = torch.ones(1, config.bits, size // 16, size // 16)
     encoder_shapes, decoder_shapes = state_shapes(config, size, size)
+    exported = {first_step: _export_model(loaded.model, first_step) for first_step in (False, True)}
+    blobs = _tensor_blobs(path)
     for part in ONNX_PARTS:
         role, first_step = part.split("-")[0], part.endswith("-first")  # "encoder" or "decoder"
         first_name, first, shapes = (("x", image, encoder_shapes) if role == "encoder" else
@@ -201,7 +204,7 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
         inputs = [first_name, "reconstruction", *(f"state_{i}" for i in range(len(states)))]
         outputs = ["signs" if role == "encoder" else "new_reconstruction",
                    *(f"new_state_{i}" for i in range(len(shapes)))]
-        model, cuts = _export_model(loaded.model, first_step)
+        model, cuts = exported[first_step]
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
@@ -210,7 +213,7 @@ def export_onnx(weights: Union[None, str, os.PathLike, RNCWeights]) -> dict[str,
                               dynamic_axes={name: {2: f"{name}_height", 3: f"{name}_width"}
                                             for name in inputs + outputs})
         graph = onnx.load_from_string(buffer.getvalue())
-        _point_initializers_at(graph, path, cuts)
+        _point_initializers_at(graph, path, blobs, cuts)
         onnx.helper.set_model_props(graph, {SHA256_KEY: loaded.sha256, CONFIG_KEY: json.dumps(config.to_dict()),
                                             "rnncodec.part": part})
         with atomic_path(targets[part]) as tmp:
