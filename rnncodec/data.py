@@ -61,6 +61,12 @@ class CropSampler:
             raise FileNotFoundError(f"no images found in {', '.join(map(str, folders))}")
         return cls([load_rgb(p) for p in paths], crop, seed, **kwargs)
 
+    def to(self, device: torch.device | str) -> "CropSampler":
+        """Hold the images on ``device`` (a GPU's memory), so that crops are cut and resized there: on a
+        GPU the CPU's resizing would take longer than the training step.  Returns self."""
+        self.images = [image.to(device) for image in self.images]
+        return self
+
     def _one(self) -> torch.Tensor:
         image = self.images[self.rng.integers(len(self.images))]
         _, height, width = image.shape
