@@ -61,14 +61,15 @@ while (($#)); do  # an --init packed by --pack-init is unpacked to /tmp
     args+=("$1"); shift
   fi
 done
+# -P: the checkout's own rnncodec/ (not the installed package, which maps cli/ into it) must not shadow it
 export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 limit=$(awk -v m="$MINUTES" -v g="$GRACE_S" 'BEGIN { printf "%d", m * 60 + g }')
 status=0
-timeout -s INT "$limit" "$PYTHON" -m rnncodec.cli train --data data-pack/train --val data-pack/val --config gru-s \
+timeout -s INT "$limit" "$PYTHON" -P -m rnncodec.cli train --data data-pack/train --val data-pack/val --config gru-s \
   --device "${DEVICE:-cuda}" --steps 1000000 --minutes "$MINUTES" --checkpoint "/tmp/$NAME.ckpt" --checkpoint-minutes 1 \
   --no-progress --out "$OUT/$NAME.pt" "${args[@]}" || status=$?
 if [[ ! -f "$OUT/$NAME.pt" && -f "/tmp/$NAME.ckpt" ]]; then
-  "$PYTHON" -c "from rnncodec.train import export_checkpoint as e; import sys; e(sys.argv[1], sys.argv[2])" "/tmp/$NAME.ckpt" "$OUT/$NAME.pt"
+  "$PYTHON" -P -c "from rnncodec.train import export_checkpoint as e; import sys; e(sys.argv[1], sys.argv[2])" "/tmp/$NAME.ckpt" "$OUT/$NAME.pt"
   echo "$NAME: stopped (exit $status) after its time; weights exported from its last checkpoint"
 fi
 exit "$status"
