@@ -5,6 +5,8 @@
 #   python scripts/pack_training_data.py --out data-pack    # photos + the reference classifier, ≤ 64 MiB, ignored by git
 #   scripts/gpu_train.sh --fetch-wheels                     # .whl/: the packages that image lacks (Python 3.12)
 #   scripts/gpu_train.sh --pack-init weights/gru-s-cc7e79a7.pt data-pack/init.pt.xz   # optional: a 5 MB init
+#   scripts/gpu_train.sh --slim      # the tree that travels must be ≤ 64 MiB, and weights/ alone is 86 MB: untrack
+#                                    # (index only) weights, results, docs, examples, tests; --unslim after the call
 # There (the device tool's run; carry data-pack and .whl):
 #   scripts/gpu_train.sh --install                          # once per machine: the wheels and this project
 #   MINUTES=7 scripts/gpu_train.sh NAME [rnc train options…]
@@ -40,12 +42,22 @@ with tempfile.TemporaryDirectory() as folder:
         packed.write(raw.read())
 EOF
     exit 0 ;;
+  --slim)  # leaves the files where they are; only the index and .git/info/exclude change
+    git rm -r -q --cached 'weights/*.pt' 'weights/*.ptpack' 'weights/*.onnx' results docs examples tests
+    printf '%s\n' '/weights/*.pt' '/weights/*.ptpack' '/weights/*.onnx' /results/ /docs/ /examples/ /tests/ /build/ \
+      >> .git/info/exclude
+    echo "travels: $(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -n1 | cut -f1) bytes + carried"
+    exit 0 ;;
+  --unslim)
+    git reset -q
+    sed -i '\#^/\(weights/\*\.\(pt\|ptpack\|onnx\)\|results/\|docs/\|examples/\|tests/\|build/\)$#d' .git/info/exclude
+    exit 0 ;;
   --install)
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" .whl/*.whl
     "$PYTHON" -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target "$SITE" .
     PYTHONPATH=$SITE "$PYTHON" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
     exit 0 ;;
-  ""|-*) echo "usage: scripts/gpu_train.sh NAME [rnc train options…] (or --fetch-wheels, --pack-init W OUT, --install)" >&2; exit 2 ;;
+  ""|-*) echo "usage: scripts/gpu_train.sh NAME [rnc train options…] (or --fetch-wheels, --pack-init W OUT, --slim, --unslim, --install)" >&2; exit 2 ;;
 esac
 
 : "${OUT:?set OUT to the folder the weights go to}"
