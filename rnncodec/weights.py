@@ -278,6 +278,44 @@ class RNCWeights(enum.Enum):
                           'training_data': ['bsds500/train', 'bsds500/test', 'sun-hays80', 'urban100-40'],
                           'validation_data': 'bsds500/val (first 20 images)'}},
     )
+    GRU_S_MACHINE_V2 = Weights(
+        file='gru-s-63fc06a5.pt',
+        sha256='63fc06a56f9f622a119a6259eda7091759fcbc0cbefd94b574a27cafc304df96',
+        architecture='gru-s',
+        meta={   'file_bytes': 11404556,
+            'metrics': {   'kodak': {   'bpp': [0.0948, 0.2073, 0.3252, 0.4424, 0.5553, 0.6649, 0.7774, 0.8834],
+                                        'ms_ssim': [0.8452, 0.9237, 0.9462, 0.9607, 0.9662, 0.9695, 0.9723, 0.9729],
+                                        'psnr': [23.2561, 25.6854, 26.9094, 27.7769, 28.2181, 28.5836, 28.8661, 28.8542]},
+                           'recognition': {   'coco_kb': [3.45, 7.5, 11.73],
+                                              'imagenet_kb': [2.49, 5.31, 8.25],
+                                              'map50': [25.4, 32.1, 35.0],
+                                              'source': 'benchmarks/recognition.py: imagenet-sample-100 '
+                                                        '(100 photos, MobileNetV2 TFLite), coco128-train '
+                                                        '(128 photos, Yolo-Fastest-XL)',
+                                              'top1': [46.0, 60.0, 70.0]}},
+            'num_params': 2848407,
+            'purpose': 'recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 '
+                       'fine-tuned on a GPU to keep what a classifier sees; the best at 1 iteration; '
+                       'slightly lower PSNR',
+            'recipe': {   'command': 'scripts/gpu_train.sh g1 (run g1 from GRU_S_V4 rounded to float16, '
+                                     'docs/training.md), then python -m rnncodec.weights_quantise g1.pt '
+                                     '--base weights/gru-s-cc7e79a7.pt',
+                          'docs': 'docs/training.md#gpu-run-g1-gru_s_machine_v2',
+                          'options': {   'batch_size': 24,
+                                         'binarizer': 'sign',
+                                         'crop': 256,
+                                         'distill_iterations': 3,
+                                         'distill_scale': 0.6,
+                                         'distill_weight': 2.0,
+                                         'iteration_weights': [2.0, 2.0, 2.0, 1.5],
+                                         'iterations': 4,
+                                         'loss': 'msssim-psnr',
+                                         'lr': 0.0003,
+                                         'msssim_weight': 0.35},
+                          'steps': 1622,
+                          'training_data': ['bsds500/train', 'bsds500/test', 'sun-hays80', 'urban100-40'],
+                          'validation_data': 'bsds500/val (first 20 images)'}},
+    )
     DEFAULT = GRU_S_V4
 
     @classmethod
