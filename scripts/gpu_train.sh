@@ -63,7 +63,7 @@ esac
 : "${OUT:?set OUT to the folder the weights go to}"
 NAME=$1; shift
 MINUTES=${MINUTES:-8}
-GRACE_S=${GRACE_S:-60}
+GRACE_S=${GRACE_S:-120}
 args=()
 while (($#)); do  # an --init packed by --pack-init is unpacked to /tmp
   if [[ "$1" == "--init" && "$2" == *.xz ]]; then
