@@ -14,6 +14,10 @@ Inputs per photo, all real file bytes:
   file is used and counted (``over``: how many photos, and their mean size);
 - ``webp smallest`` (quality 0), ``jpeg 0.25 bpp`` / ``webp 0.25 bpp`` (largest quality within 0.25 bpp).
 
+Label-free agreement (``--tasks agree``, on ``--agree-data``, default ``bsds500/val``: photos that are
+no benchmark and carry no labels): how often the classifier's top-1 on a setting is its top-1 on the
+original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos.
+
 Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos.  The
 converter check (``--check-reference``, on by default) runs our torch copy of the classifier
 (:mod:`rnncodec.recognition.tflite_torch`) next to the interpreter on the originals and reports
@@ -29,11 +33,12 @@ table with paired 95 % bootstrap intervals of the difference.
     python benchmarks/recognition.py --codec-weights GRU_S_V4 --codec-weights runs/m1/gru-s-machine.pt
     python benchmarks/recognition.py --codec-weights runs/x.pt --images 20 --tasks classify   # a quick look
     python benchmarks/recognition.py --tasks classify --no-baselines --adapted v4=runs/adapted-v4.pt
+    python benchmarks/recognition.py --tasks agree --no-baselines --codec-weights GRU_S_V4 --codec-weights GRU_S_MACHINE_V2
 
 (``--weights`` is accepted for ``--codec-weights``.)
 
 Writes ``results/recognition/<weights>.json`` (one per weights, with the originals and the baselines
-matched to it) and ``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec);
+matched to it; ``results/recognition/agreement/`` for a run of ``--tasks agree`` alone) and ``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec);
 prints a table.  Runs the photos in ``--workers`` processes (default: one per core).
 """
 
@@ -269,6 +274,11 @@ def score_classification(per_photo: list[dict], labels: list[int], resamples: in
     return summary
 
 
+def score_agreement(per_photo: list[dict], resamples: int) -> dict[str, dict]:
+    """Top-1 agreement with the classifier's answer on the original photo (its own top-1 is the label)."""
+    return score_classification(per_photo, [p["original"]["prediction"][0] for p in per_photo], resamples)
+
+
 def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resamples: int) -> dict[str, dict]:
     """Top-1/top-5 of each adapted classifier, and its top-1 minus the unadapted copy's (paired interval)."""
     from rnncodec.recognition.scoring import bootstrap_interval
@@ -357,6 +367,17 @@ def table(results: dict[str, dict], weights: list[str], iterations: int) -> str:
     return "\n".join(lines)
 
 
+def agreement_table(results: dict[str, dict]) -> str:
+    """Top-1 agreement with the original's top-1, per setting (``--tasks agree``)."""
+    rows = results.get("agree", {})
+    lines = ["| input | kB/photo | top-1 agreement % [95 % CI] | over |", "|---|---|---|---|"]
+    for name, entry in rows.items():
+        if name != "original":
+            lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['top1']:.1f} "
+                         f"[{entry['top1_ci'][0]:.0f}–{entry['top1_ci'][1]:.0f}] | {_over(entry)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def adapted_table(results: dict[str, dict]) -> str:
     """Adapted classifiers against the unadapted torch copy, per setting that has them."""
     rows = {name: entry["adapted"] for name, entry in results.get("classify", {}).items() if "adapted" in entry}
@@ -402,7 +423,7 @@ def against_first(results: dict[str, dict], weights: list[str]) -> dict[str, dic
     at the same bytes (their curve interpolated in log(bytes), over every iteration measured; None
     outside it) — the issue's "at no more bytes" comparison."""
     out: dict[str, dict[str, list]] = {}
-    for task, metric in (("classify", "top1"), ("detect", "map50")):
+    for task, metric in (("classify", "top1"), ("detect", "map50"), ("agree", "top1")):
         data = results.get(task, {})
 
         def curve(w: str) -> list[tuple[float, float]]:
@@ -423,7 +444,7 @@ def against_first(results: dict[str, dict], weights: list[str]) -> dict[str, dic
     return out
 
 
-def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Path) -> None:
+def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Path) -> bool:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -431,6 +452,8 @@ def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Pat
     import matplotlib.ticker
 
     tasks = [t for t in ("classify", "detect") if t in results]
+    if not tasks:
+        return False  # agreement alone: its table is the record
     fig, axes = plt.subplots(1, len(tasks), figsize=(6.4 * len(tasks), 4.6), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         data, metric = results[task], ("top1" if task == "classify" else "map50")
@@ -458,6 +481,7 @@ def plot(results: dict[str, dict], weights: list[str], iterations: int, out: Pat
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
+    return True
 
 
 def _weights_name(weights: str) -> str:
@@ -472,7 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--recognizers", type=Path, default=ROOT.parent / "shared" / "recognizers")
     parser.add_argument("--iterations", type=int, default=4, help="rnc iterations 1…N (default 4)")
-    parser.add_argument("--tasks", default="classify,detect", help="classify, detect or both (default)")
+    parser.add_argument("--tasks", default="classify,detect",
+                        help="classify, detect (default: both) and/or agree (label-free, on --agree-data)")
+    parser.add_argument("--agree-data", type=Path, default=None,
+                        help="unlabelled photos for --tasks agree (default: DATA/bsds500/val, no benchmark's photos)")
     parser.add_argument("--images", type=int, default=None, help="only the first N photos of each set")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (mAP: a fifth)")
@@ -484,7 +511,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also classify the originals and .rnc files with our torch copy of the classifier "
                              "adapted to decoded images (FILE: its state dict), next to the unadapted copy "
                              "(repeatable)")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "recognition")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder of the JSON records (default results/recognition, or "
+                             "results/recognition/agreement when agree is the only task)")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "recognition.png")
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
                         help="measure nothing: print the table and write the plot from earlier runs' JSON files "
@@ -494,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report:
         return report(args.report, dict(r.split("=", 1) for r in args.rename), args.out, args.plot)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    args.out = args.out or records_folder(tasks)
     weights = args.weights or ["GRU_S_V4"]
     adapted = {}
     for item in args.adapted:
@@ -501,9 +532,11 @@ def main(argv: list[str] | None = None) -> int:
         if not (name and path and Path(path).is_file()) or name == "copy":
             parser.error(f"--adapted {item}: expected NAME=FILE with an existing state dict file (NAME not 'copy')")
         adapted[name] = str(Path(path).resolve())
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    if not set(tasks) <= {"classify", "detect"}:
-        parser.error("--tasks takes classify, detect or both")
+    if not tasks or not set(tasks) <= {"classify", "detect", "agree"}:
+        parser.error("--tasks takes classify, detect and/or agree")
+    agree_data = args.agree_data or args.data / "bsds500" / "val"
+    if "agree" in tasks and not agree_data.is_dir():
+        parser.error(f"--agree-data {agree_data}: not a folder")
     for needed in (args.recognizers / CLASSIFIER, args.recognizers / DETECTOR_WEIGHTS):
         if not needed.is_file():
             parser.error(f"{needed}: not found (point --recognizers at the folder with the reference recognizers)")
@@ -529,19 +562,28 @@ def main(argv: list[str] | None = None) -> int:
         images, truth = images[:args.images], truth[:args.images]
         results["detect"] = score_detection(run_task("detect", images, options, args.workers), truth, args.resamples)
         counts["detect"] = len(images)
+    if "agree" in tasks:
+        from rnncodec.data import find_images
+
+        images = find_images([agree_data])[:args.images]
+        results["agree"] = score_agreement(run_task("classify", images, options, args.workers), args.resamples)
+        counts["agree"] = len(images)
     seconds = round(time.perf_counter() - started, 1)
 
     lead = print_summary(results, weights, args.iterations)
     print(f"{seconds:.0f} s, {args.workers} worker(s)")
     write_records(results, weights, args.iterations, counts, seconds, lead, args.out)
-    if args.plot:
-        plot(results, weights, args.iterations, args.plot)
+    if args.plot and plot(results, weights, args.iterations, args.plot):
         print(f"wrote {args.plot}")
     return 0
 
 
 def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
-    print(table(results, weights, iterations))
+    if "classify" in results or "detect" in results:
+        print(table(results, weights, iterations))
+    if agreement := agreement_table(results):
+        print(f"\nTop-1 agreement with the originals' top-1 ({results['agree']['original']['images']} unlabelled photos):")
+        print(agreement)
     if adapted := adapted_table(results):
         print("\nAdapted classifiers (our torch copy of the classifier, unadapted = copy):")
         print(adapted)
@@ -556,8 +598,8 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
     for w, tasks in against_first(results, weights).items():
         for task, deltas in tasks.items():
             figures = " / ".join("—" if d is None else f"{d:+.1f}" for d in deltas)
-            print(f"{w} against {weights[0]} at the same bytes, {'top-1' if task == 'classify' else 'mAP@0.5'} "
-                  f"at 1…{len(deltas)} iterations: {figures}")
+            metric = {"classify": "top-1", "detect": "mAP@0.5", "agree": "top-1 agreement"}[task]
+            print(f"{w} against {weights[0]} at the same bytes, {metric} at 1…{len(deltas)} iterations: {figures}")
     reference = results.get("classify", {}).get("original", {}).get("reference")
     if reference:
         print(f"torch copy of the classifier on the originals: top-1 agreement {reference['top1_agreement']:.1f} %, "
@@ -579,7 +621,13 @@ def write_records(results: dict, weights: list[str], iterations: int, counts: di
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
-def report(files: list[Path], rename: dict[str, str], out: Path, plot_path: Path | None) -> int:
+def records_folder(tasks: list[str]) -> Path:
+    """Where a run's records go by default: agreement alone has its own folder (its records hold no
+    classification or detection, and must not replace the records that do)."""
+    return ROOT / "results" / "recognition" / ("agreement" if set(tasks) == {"agree"} else "")
+
+
+def report(files: list[Path], rename: dict[str, str], out: Path | None, plot_path: Path | None) -> int:
     """Merge earlier runs' records (per weights and task) and report them as one run would."""
     results: dict[str, dict] = {}
     weights, counts, seconds, iterations = [], {}, {}, None
@@ -600,9 +648,8 @@ def report(files: list[Path], rename: dict[str, str], out: Path, plot_path: Path
                     name = f"{words[0]} {new} {words[2]}"
                 results.setdefault(task, {}).setdefault(name, value)
     lead = print_summary(results, weights, iterations)
-    write_records(results, weights, iterations, counts, seconds, lead, out)
-    if plot_path:
-        plot(results, weights, iterations, plot_path)
+    write_records(results, weights, iterations, counts, seconds, lead, out or records_folder(list(results)))
+    if plot_path and plot(results, weights, iterations, plot_path):
         print(f"wrote {plot_path}")
     return 0
 

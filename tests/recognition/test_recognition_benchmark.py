@@ -1,0 +1,49 @@
+"""benchmarks/recognition.py's scoring on tiny made-up inputs (the benchmark itself needs ../shared)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "recognition.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("recognition_benchmark", PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _photo(original: int, decoded: dict[str, int], size: int) -> dict:
+    out = {"original": {"bytes": 100_000, "fits": True, "prediction": [original, 7, 8, 9, 10]}}
+    for name, top1 in decoded.items():
+        out[name] = {"bytes": size, "fits": True, "prediction": [top1, 1, 2, 3, 4]}
+    return out
+
+
+def test_agreement_takes_the_originals_answer_as_the_label(bench):
+    photos = [_photo(5, {"rnc W 1": 5, "rnc W 2": 5}, 2000), _photo(6, {"rnc W 1": 1, "rnc W 2": 6}, 2200),
+              _photo(9, {"rnc W 1": 3, "rnc W 2": 9}, 2400), _photo(2, {"rnc W 1": 2, "rnc W 2": 4}, 2600)]
+    scores = bench.score_agreement(photos, resamples=200)
+    assert scores["original"]["top1"] == 100.0
+    assert scores["rnc W 1"]["top1"] == 50.0 and scores["rnc W 2"]["top1"] == 75.0
+    assert scores["rnc W 1"]["mean_bytes"] == 2300.0 and scores["rnc W 1"]["images"] == 4
+    low, high = scores["rnc W 1"]["top1_ci"]
+    assert 0 <= low <= 50.0 <= high <= 100
+
+
+def test_agreement_is_compared_at_the_same_bytes_and_tabled(bench):
+    results = {"agree": {
+        "original": {"mean_bytes": 9e4, "images": 4, "top1": 100.0, "top1_ci": [100.0, 100.0], "over": 0},
+        "rnc A 1": {"mean_bytes": 1000.0, "top1": 20.0, "top1_ci": [0.0, 40.0], "over": 0, "over_mean_bytes": None},
+        "rnc A 2": {"mean_bytes": 4000.0, "top1": 60.0, "top1_ci": [30.0, 90.0], "over": 0, "over_mean_bytes": None},
+        "rnc B 1": {"mean_bytes": 2000.0, "top1": 50.0, "top1_ci": [20.0, 80.0], "over": 0, "over_mean_bytes": None},
+    }}
+    deltas = bench.against_first(results, ["A", "B"])["B"]["agree"]
+    assert deltas == [pytest.approx(50.0 - 40.0)]  # A's curve at 2000 bytes, halfway in log(bytes)
+    table = bench.agreement_table(results)
+    assert "| rnc B, 1 it | 2.0 | 50.0 [20–80] | 0 |" in table and "original" not in table
