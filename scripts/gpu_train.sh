@@ -82,6 +82,6 @@ timeout -s INT "$limit" "$PYTHON" -P -m rnncodec.cli train --data data-pack/trai
   --no-progress --out "$OUT/$NAME.pt" "${args[@]}" || status=$?
 if [[ ! -f "$OUT/$NAME.pt" && -f "/tmp/$NAME.ckpt" ]]; then
   "$PYTHON" -P -c "from rnncodec.train import export_checkpoint as e; import sys; e(sys.argv[1], sys.argv[2])" "/tmp/$NAME.ckpt" "$OUT/$NAME.pt"
-  echo "$NAME: stopped (exit $status) after its time; weights exported from its last checkpoint"
+  echo "$NAME: stopped (exit $status) before it ended; weights exported from its last checkpoint"
 fi
 exit "$status"
