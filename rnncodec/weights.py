@@ -90,6 +90,21 @@ def _gru_s_meta(*, file_bytes: int, steps: int, command: str, options: dict, bpp
                        options=options, kodak={"bpp": bpp, "psnr": psnr, "ms_ssim": ms_ssim}, **more)
 
 
+def _machine_options(**own: Any) -> dict[str, Any]:
+    """The training options of a machine-oriented entry: the distillation recipe they share, with
+    their own crops, batch and learning rate (sorted, as ``rnc models`` lists them)."""
+    shared = {"binarizer": "sign", "distill_iterations": 3, "distill_weight": 2.0,
+              "iteration_weights": [2.0, 2.0, 2.0, 1.5], "iterations": 4, "loss": "msssim-psnr",
+              "msssim_weight": 0.35}
+    return dict(sorted({**shared, **own}.items()))
+
+
+def _recognition(**figures: list[float]) -> dict[str, Any]:
+    """The recognition metrics of an entry, as ``benchmarks/recognition.py`` measured them."""
+    return {**figures, "source": "benchmarks/recognition.py: imagenet-sample-100 (100 photos, MobileNetV2 "
+                                 "TFLite), coco128-train (128 photos, Yolo-Fastest-XL)"}
+
+
 @dataclass(frozen=True)
 class Weights:
     """A shipped weights file: where it is, its hash, and what it was measured to do."""
@@ -243,78 +258,46 @@ class RNCWeights(enum.Enum):
         ),
     )
     GRU_S_MACHINE_V1 = Weights(
-        file='gru-s-f8b35188.pt',
-        sha256='f8b351884f76d0be36193032bc5a0aaa9adb71e38a275f4a052cc64e256aa212',
-        architecture='gru-s',
-        meta={   'file_bytes': 11404748,
-            'metrics': {   'kodak': {   'bpp': [0.094, 0.2059, 0.3231, 0.4401, 0.5503, 0.6575, 0.7707, 0.8774],
-                                        'ms_ssim': [0.845, 0.9237, 0.9463, 0.9601, 0.9656, 0.969, 0.972, 0.9731],
-                                        'psnr': [23.231, 25.7589, 26.9683, 27.7714, 28.2215, 28.5639, 28.8372, 28.8824]},
-                           'recognition': {   'coco_kb': [3.41, 7.43, 11.64],
-                                              'imagenet_kb': [2.47, 5.26, 8.18],
-                                              'map50': [21.3, 32.2, 34.4],
-                                              'source': 'benchmarks/recognition.py: imagenet-sample-100 '
-                                                        '(100 photos, MobileNetV2 TFLite), coco128-train '
-                                                        '(128 photos, Yolo-Fastest-XL)',
-                                              'top1': [43.0, 59.0, 70.0]}},
-            'num_params': 2848407,
-            'purpose': 'recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 '
-                       'fine-tuned to keep what a classifier sees; slightly lower PSNR',
-            'recipe': {   'command': 'rnc train runs m2 → m3 → m4 from GRU_S_V4 (docs/training.md), then '
-                                     'python -m rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base '
-                                     'weights/gru-s-cc7e79a7.pt',
-                          'docs': 'docs/training.md#run-m4-gru_s_machine_v1',
-                          'options': {   'batch_size': 6,
-                                         'binarizer': 'sign',
-                                         'crop': 160,
-                                         'distill_iterations': 3,
-                                         'distill_weight': 2.0,
-                                         'iteration_weights': [2.0, 2.0, 2.0, 1.5],
-                                         'iterations': 4,
-                                         'loss': 'msssim-psnr',
-                                         'lr': 0.0002,
-                                         'msssim_weight': 0.35},
-                          'steps': 533 + 531 + 836,  # runs m2, m3, m4
-                          'training_data': ['bsds500/train', 'bsds500/test', 'sun-hays80', 'urban100-40'],
-                          'validation_data': 'bsds500/val (first 20 images)'}},
+        file="gru-s-f8b35188.pt",
+        sha256="f8b351884f76d0be36193032bc5a0aaa9adb71e38a275f4a052cc64e256aa212",
+        architecture="gru-s",
+        meta=_gru_s_meta(
+            file_bytes=11_404_748,
+            steps=533 + 531 + 836,  # runs m2, m3, m4
+            command="rnc train runs m2 → m3 → m4 from GRU_S_V4 (docs/training.md), then python -m "
+                    "rnncodec.weights_quantise runs/m4/gru-s-machine.pt --base weights/gru-s-cc7e79a7.pt",
+            docs="docs/training.md#run-m4-gru_s_machine_v1",
+            purpose="recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 "
+                    "fine-tuned to keep what a classifier sees; slightly lower PSNR",
+            options=_machine_options(batch_size=6, crop=160, lr=0.0002),
+            bpp=[0.094, 0.2059, 0.3231, 0.4401, 0.5503, 0.6575, 0.7707, 0.8774],
+            psnr=[23.231, 25.7589, 26.9683, 27.7714, 28.2215, 28.5639, 28.8372, 28.8824],
+            ms_ssim=[0.845, 0.9237, 0.9463, 0.9601, 0.9656, 0.969, 0.972, 0.9731],
+            recognition=_recognition(top1=[43.0, 59.0, 70.0], map50=[21.3, 32.2, 34.4],
+                                     imagenet_kb=[2.47, 5.26, 8.18], coco_kb=[3.41, 7.43, 11.64]),
+        ),
     )
     GRU_S_MACHINE_V2 = Weights(
-        file='gru-s-611a81cd.pt',
-        sha256='611a81cddb9f2050af1b016afeb91f89d50ef8e59d6977dd0390b2df43f5eeed',
-        architecture='gru-s',
-        meta={   'file_bytes': 11404748,
-            'metrics': {   'kodak': {   'bpp': [0.0951, 0.208, 0.3264, 0.4445, 0.5577, 0.6667, 0.7797, 0.8867],
-                                        'ms_ssim': [0.8461, 0.9242, 0.9466, 0.961, 0.9665, 0.9697, 0.9727, 0.9733],
-                                        'psnr': [23.2829, 25.6903, 26.9069, 27.7815, 28.216, 28.5902, 28.8821, 28.8499]},
-                           'recognition': {   'coco_kb': [3.45, 7.51, 11.76],
-                                              'imagenet_kb': [2.49, 5.31, 8.26],
-                                              'map50': [24.1, 33.1, 35.3],
-                                              'source': 'benchmarks/recognition.py: imagenet-sample-100 '
-                                                        '(100 photos, MobileNetV2 TFLite), coco128-train '
-                                                        '(128 photos, Yolo-Fastest-XL)',
-                                              'top1': [47.0, 61.0, 71.0]}},
-            'num_params': 2848407,
-            'purpose': 'recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 '
-                       'fine-tuned on a GPU, then on a CPU, to keep what a classifier sees; the best at '
-                       '1 iteration; slightly lower PSNR',
-            'recipe': {   'command': 'scripts/gpu_session.sh scripts/gpu_runs.txt (run g1 from GRU_S_V4 rounded '
-                                     'to float16), rnc train --init g1.pt (run c1, docs/training.md), then '
-                                     'python -m rnncodec.weights_quantise c1.pt --base weights/gru-s-cc7e79a7.pt',
-                          'docs': 'docs/training.md#gpu-run-g1-and-its-cpu-continuation-c1-gru_s_machine_v2',
-                          'options': {   'batch_size': 4,
-                                         'binarizer': 'sign',
-                                         'crop': 256,
-                                         'distill_iterations': 3,
-                                         'distill_scale': 0.6,
-                                         'distill_weight': 2.0,
-                                         'iteration_weights': [2.0, 2.0, 2.0, 1.5],
-                                         'iterations': 4,
-                                         'loss': 'msssim-psnr',
-                                         'lr': 4e-05,
-                                         'msssim_weight': 0.35},
-                          'steps': 1622 + 1363,  # runs g1 (GPU, batch 24), c1 (CPU, batch 4)
-                          'training_data': ['bsds500/train', 'bsds500/test', 'sun-hays80', 'urban100-40'],
-                          'validation_data': 'bsds500/val (first 20 images)'}},
+        file="gru-s-611a81cd.pt",
+        sha256="611a81cddb9f2050af1b016afeb91f89d50ef8e59d6977dd0390b2df43f5eeed",
+        architecture="gru-s",
+        meta=_gru_s_meta(
+            file_bytes=11_404_748,
+            steps=1622 + 1363,  # runs g1 (GPU, batch 24), c1 (CPU, batch 4)
+            command="scripts/gpu_session.sh scripts/gpu_runs.txt (run g1 from GRU_S_V4 rounded to float16), "
+                    "rnc train --init g1.pt (run c1, docs/training.md), then python -m "
+                    "rnncodec.weights_quantise c1.pt --base weights/gru-s-cc7e79a7.pt",
+            docs="docs/training.md#gpu-run-g1-and-its-cpu-continuation-c1-gru_s_machine_v2",
+            purpose="recognition on the server (ImageNet classification, COCO detection): GRU_S_V4 "
+                    "fine-tuned on a GPU, then on a CPU, to keep what a classifier sees; the best at "
+                    "1 iteration; slightly lower PSNR",
+            options=_machine_options(batch_size=4, crop=256, distill_scale=0.6, lr=4e-05),
+            bpp=[0.0951, 0.208, 0.3264, 0.4445, 0.5577, 0.6667, 0.7797, 0.8867],
+            psnr=[23.2829, 25.6903, 26.9069, 27.7815, 28.216, 28.5902, 28.8821, 28.8499],
+            ms_ssim=[0.8461, 0.9242, 0.9466, 0.961, 0.9665, 0.9697, 0.9727, 0.9733],
+            recognition=_recognition(top1=[47.0, 61.0, 71.0], map50=[24.1, 33.1, 35.3],
+                                     imagenet_kb=[2.49, 5.31, 8.26], coco_kb=[3.45, 7.51, 11.76]),
+        ),
     )
     DEFAULT = GRU_S_V4
 
