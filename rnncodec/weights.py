@@ -12,11 +12,11 @@ and the page that explains it) and what it measures (``metrics``); :mod:`rnncode
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
 ``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
 made by ``python -m rnncodec.onnx_export``; in an install, a packed entry's are made from its base's
-when it is unpacked, :mod:`rnncodec.graph_relink`), which the torch-free backend runs.  Older entries
-are shipped packed — their
-lossless difference from the default, ``NAME.ptpack`` (:mod:`rnncodec.weights_pack`), or the
-integers of weights quantised from another entry, itself packed or not — and :attr:`Weights.path`
-unpacks one into the user's cache when it is first needed, its base first.  Importing this
+when it is unpacked, :mod:`rnncodec.graph_relink`), which the torch-free backend runs.  In an install
+every entry is packed (``NAME.ptpack``, :mod:`rnncodec.weights_pack`) — older ones as their lossless
+difference from another entry, fine-tunes as the integers of weights quantised from another entry,
+itself packed or not, the default alone (no base) — and :attr:`Weights.path` unpacks one into the
+user's cache when it is first needed, its base first.  Importing this
 module does not import torch; loading a ``.pt`` does.
 """
 
@@ -169,6 +169,8 @@ def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> P
 
     chain = (*chain, sha256)
     base_sha256 = read_pack_header(packed)["base_sha256"]
+    if base_sha256 is None:  # the file alone (the default's pack)
+        return materialise(packed, file, sha256, None, list(onnx_paths(packed.with_suffix(".pt")).values()))
     if base_sha256 in chain:
         loop = " → ".join(digest[:8] for digest in (*chain[chain.index(base_sha256):], base_sha256))
         raise PackedWeightsBaseError(f"{packed.name}: a loop of packs, each packed against the next "
@@ -464,16 +466,20 @@ def _packed(value: Weights) -> dict[str, Any]:
     from .weights_pack import read_pack_header
 
     header = read_pack_header(pack)
-    base = next((name for name, member in RNCWeights.__members__.items()
-                 if name != "DEFAULT" and member.value.sha256 == header["base_sha256"]), header["base_sha256"][:16])
+    base = None if header["base_sha256"] is None else next(
+        (name for name, member in RNCWeights.__members__.items()
+         if name != "DEFAULT" and member.value.sha256 == header["base_sha256"]), header["base_sha256"][:16])
     step = next((step for _, _, step in header["segments"] if step is not None), None)
     return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base,
                        **({"step": step} if step is not None else {})}}
 
 
 def _packed_line(packed: dict[str, Any]) -> str:
-    how = (f"{packed['base']} plus whole multiples of {_float32_text(packed['step'])} per weight, the integers "
-           f"entropy-coded" if "step" in packed else f"its lossless difference from {packed['base']}")
+    if "step" in packed:
+        how = (f"{packed['base']} plus whole multiples of {_float32_text(packed['step'])} per weight, the integers "
+               f"entropy-coded")
+    else:
+        how = "alone, losslessly" if packed["base"] is None else f"its lossless difference from {packed['base']}"
     return (f"- shipped packed: `weights/{packed['file']}` ({packed['bytes']:,} bytes, {how}; unpacked into the "
             f"cache when first needed)")
 

@@ -3,9 +3,11 @@
     python -m rnncodec.weights_pack weights/gru-s-542a9a98.pt --base weights/gru-s-cc7e79a7.pt
     python -m rnncodec.weights_pack weights/gru-s-1a2b3c4d.pt --base weights/gru-s-cc7e79a7.pt --step 0.002
 
-Every shipped entry but the default is a pack in the wheel: older weights stay registered so that
-the files written with them still decode, entries for another purpose (a fine-tune of the
-default) sit beside it, and the light install cannot afford 11.4 MB for each.  Then
+Every shipped entry is a pack in the wheel: older weights stay registered so that the files
+written with them still decode, entries for another purpose (a fine-tune of the default) sit
+beside it, and the light install cannot afford 11.4 MB for each — nor for the default itself,
+which ships as a pack of the file alone (no base: its tensors' words coded as below against
+zeros; 9.9 MB).  Then
 :attr:`rnncodec.weights.Weights.path` unpacks one into the user's cache the first time it is
 needed (:func:`materialise`): byte for byte the original ``.pt``, checked against its SHA-256 —
 the identity that ``.rnc`` headers name — so both backends load exactly what they loaded before.
@@ -37,7 +39,7 @@ shipped entry's name) and :mod:`rnncodec.weights` unpacks a chain base first, a 
 
 Layout (format 2): ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON:
 ``version``, ``sha256`` and ``size`` of the packed file, ``base_sha256`` and ``base_size`` of the
-base, ``segments`` — a list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as
+base (``base_sha256`` null: the file alone, against ``base_size`` zero bytes), ``segments`` — a list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as
 they are) or ``[length, base_offset, step]`` (quantised) —, ``counts``: the histogram of each
 quantised segment's zig-zag integers, ``differences``: ``[exponent, k, histogram]`` of each group
 of lossless differences in ascending order of the exponent, ``zstd_bytes`` and ``low_bytes``),
@@ -179,13 +181,18 @@ def _float32_step(step: float) -> float:
     return value
 
 
-def pack(data: bytes, base: bytes, *, step: Optional[float] = None, level: int = _LEVEL) -> bytes:
+def pack(data: bytes, base: Optional[bytes], *, step: Optional[float] = None, level: int = _LEVEL) -> bytes:
     """The pack of the weights file ``data`` against the weights file ``base`` (both whole files).
 
     With ``step``, each tensor that is exactly ``dequantise(base tensor, q, step)`` is stored as
-    ``q`` (see :mod:`rnncodec.weights_quantise`); every other tensor losslessly."""
+    ``q`` (see :mod:`rnncodec.weights_quantise`); every other tensor losslessly.  ``base=None``: a
+    pack of the file alone, its tensors as their lossless difference from zeros (the default
+    weights, which have no base)."""
     step = None if step is None else _float32_step(step)
-    segments = _segments(data, base)
+    alone = base is None
+    segments = _segments(data, data if alone else base)  # alone: each tensor against its own place…
+    if alone:
+        base = bytes(len(data))  # …in a base of zeros
     stored, ours, theirs, symbols, counts, position = [], [], [], [], [], 0
     for segment in segments:
         length, base_offset = segment
@@ -217,7 +224,7 @@ def pack(data: bytes, base: bytes, *, step: Optional[float] = None, level: int =
             coder.encode_reverse(segment_symbols, _categorical(histogram))
         stream = coder.get_compressed().astype("<u4").tobytes()
     header = json.dumps({"version": FORMAT_VERSION, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                         "base_sha256": hashlib.sha256(base).hexdigest(), "base_size": len(base),
+                         "base_sha256": None if alone else hashlib.sha256(base).hexdigest(), "base_size": len(base),
                          "segments": segments, "zstd_bytes": len(frame), "low_bytes": len(low_bits),
                          "counts": counts, "differences": groups}, separators=(",", ":")).encode()
     return MAGIC + struct.pack("<I", len(header)) + header + frame + low_bits + stream
@@ -291,6 +298,12 @@ def _header(data: bytes, where: Union[str, os.PathLike]) -> tuple[dict, int]:
         if version not in _READABLE_VERSIONS:
             raise ValueError(f"version {version!r}")
         size, base_size = int(header["size"]), int(header["base_size"])
+        base_sha256 = header["base_sha256"]
+        if base_sha256 is None:
+            if not 0 <= base_size <= _MAX_SIZE:  # a base of zeros is allocated
+                raise ValueError(f"a base of {base_size} zero bytes")
+        elif not (isinstance(base_sha256, str) and len(base_sha256) == 64 and set(base_sha256) <= set("0123456789abcdef")):
+            raise ValueError(f"a base SHA-256 {base_sha256!r}")
         segments = [_segment(entry, version) for entry in header["segments"]]
         if not 0 < size <= _MAX_SIZE or sum(n for n, _, _ in segments) != size or any(
                 n <= 0 or (offset >= 0 and (n % 4 or offset + n > base_size)) or (offset < 0 and step is not None)
@@ -384,10 +397,17 @@ def _decode_differences(groups: list, base_words: np.ndarray, symbols: list[np.n
     return differences
 
 
-def unpack(data: bytes, base: bytes, *, where: Union[str, os.PathLike] = "weights pack") -> bytes:
-    """The weights file a pack holds, given its base's bytes; checked against its SHA-256."""
+def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike] = "weights pack") -> bytes:
+    """The weights file a pack holds, given its base's bytes (``None`` for a pack of the file
+    alone, :func:`pack`'s ``base=None``); checked against its SHA-256."""
     header, start = _header(data, where)
-    if len(base) != header["base_size"] or hashlib.sha256(base).hexdigest() != header["base_sha256"]:
+    if header["base_sha256"] is None:
+        if base is not None:
+            raise UnknownWeightsError(f"{where}: holds its weights alone, against no base")
+        base = bytes(header["base_size"])
+    elif base is None:
+        raise UnknownWeightsError(f"{where}: its base is weights {header['base_sha256'][:16]}…, and none was given")
+    elif len(base) != header["base_size"] or hashlib.sha256(base).hexdigest() != header["base_sha256"]:
         raise UnknownWeightsError(f"{where}: its base is weights {header['base_sha256'][:16]}…, not these")
     segments = header["segments"]
     lossless = [(n, offset) for n, offset, step in segments if offset >= 0 and step is None]
@@ -437,11 +457,12 @@ def cache_dir() -> Path:
     return cache_root() / "weights"
 
 
-def materialise(pack_path: Path, file: str, sha256: str, base_path: Path, graphs: Sequence[Path]) -> Path:
+def materialise(pack_path: Path, file: str, sha256: str, base_path: Optional[Path], graphs: Sequence[Path]) -> Path:
     """The weights file ``file`` (SHA-256 ``sha256``) unpacked from ``pack_path`` into the cache,
     with its ONNX ``graphs`` beside it (they read its tensors from there): copies of those shipped,
     the others made from the base's graphs (:func:`rnncodec.graph_relink.relink`; the wheel leaves
-    a packed entry's graphs out).
+    a packed entry's graphs out).  ``base_path``: ``None`` for a pack of the file alone (whose
+    graphs are shipped).
 
     A file already in the cache is used when its SHA-256 is right (checked once per process);
     otherwise it is written again, atomically.  A cache that cannot be written falls back to a
@@ -457,12 +478,12 @@ def _private_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="rnncodec-weights-"))
 
 
-def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_path: Path,
+def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_path: Optional[Path],
                     graphs: Sequence[Path]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / file
     if not (target.is_file() and _verified(str(target), target.stat().st_mtime_ns) == sha256):
-        data = unpack(pack_path.read_bytes(), base_path.read_bytes(), where=pack_path)
+        data = unpack(pack_path.read_bytes(), None if base_path is None else base_path.read_bytes(), where=pack_path)
         if hashlib.sha256(data).hexdigest() != sha256:
             raise UnknownWeightsError(f"{pack_path}: holds other weights than {file}")
         write_atomically(target, data)
@@ -474,11 +495,13 @@ def _materialise_in(folder: Path, pack_path: Path, file: str, sha256: str, base_
     return target
 
 
-def _relinked(graph_name: str, file: str, target: Path, base_path: Path) -> Optional[bytes]:
+def _relinked(graph_name: str, file: str, target: Path, base_path: Optional[Path]) -> Optional[bytes]:
     """The graph ``graph_name`` of the weights ``target`` (named ``file``) made from the same graph
-    of its base beside ``base_path``, or ``None`` if the base has none."""
+    of its base beside ``base_path``, or ``None`` if the base has none (or there is no base)."""
     from .graph_relink import relink
 
+    if base_path is None:
+        return None
     base_graph = base_path.with_name(base_path.stem + graph_name[len(Path(file).stem):])
     if not base_graph.is_file():
         return None
@@ -493,16 +516,19 @@ def _verified(path: str, mtime_ns: int) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnncodec.weights_pack", description=__doc__.split("\n\n")[0])
     parser.add_argument("weights", type=Path, nargs="+", help="weights files to pack (NAME.pt → NAME.ptpack beside it)")
-    parser.add_argument("--base", required=True,
+    parser.add_argument("--base",
                         help="the weights they are stored against: a file, a shipped entry's name, or a pack "
-                             "(unpacked through its own base: a chain)")
+                             "(unpacked through its own base: a chain); without it, each file alone (its tensors "
+                             "against zeros: how the default ships)")
     parser.add_argument("--step", type=float,
                         help="store the tensors that are the base's plus whole multiples of STEP as those integers "
                              "(weights made by python -m rnncodec.weights_quantise; the step is in their meta)")
     args = parser.parse_args(argv)
+    base, base_name = None, ""
     try:
-        base_path, base_name = resolve_weights(args.base)
-        base = base_path.read_bytes()
+        if args.base is not None:
+            base_path, base_name = resolve_weights(args.base)
+            base = base_path.read_bytes()
     except (UnknownWeightsError, OSError) as exc:
         print(f"error: --base: {exc}", file=sys.stderr)
         return 1
@@ -513,7 +539,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise SystemExit(f"{path}: the pack does not give the file back")
         target = path.with_suffix(PACK_SUFFIX)
         write_atomically(target, packed)
-        print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, against {base_name}"
+        print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, "
+              f"{'alone' if base is None else 'against ' + base_name}"
               f"{_quantised_note(read_pack_header(target))})")
     return 0
 

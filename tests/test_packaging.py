@@ -37,11 +37,10 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
     graphs = {f"rnncodec/_weights/{path.name}" for path in onnx_paths(RNCWeights.DEFAULT.value.path).values()}
     assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed: made when unpacked
-    # the older weights as their packs, not their .pt (rnncodec/weights_pack.py); the default whole
+    # every entry as its pack, not its .pt (rnncodec/weights_pack.py; the default's against no base)
     packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}
-    assert packs and packs <= names
-    shipped_pt = {name for name in names if name.startswith("rnncodec/_weights/") and name.endswith(".pt")}
-    assert shipped_pt == {f"rnncodec/_weights/{RNCWeights.DEFAULT.value.file}"}
+    assert f"rnncodec/_weights/{Path(RNCWeights.DEFAULT.value.file).with_suffix('.ptpack')}" in packs <= names
+    assert not {name for name in names if name.startswith("rnncodec/_weights/") and name.endswith(".pt")}
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert any("onnxruntime" in line for line in requires)

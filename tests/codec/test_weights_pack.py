@@ -67,6 +67,30 @@ def _header_of(packed: bytes) -> dict:
     return json.loads(packed[len(MAGIC) + 4:len(MAGIC) + 4 + struct.unpack_from("<I", packed, len(MAGIC))[0]])
 
 
+def _with_header(packed: bytes, **changes) -> bytes:
+    """``packed`` with its header's fields changed (the header's length rewritten)."""
+    length = struct.unpack_from("<I", packed, len(MAGIC))[0]
+    header = json.dumps({**_header_of(packed), **changes}, separators=(",", ":")).encode()
+    return MAGIC + struct.pack("<I", len(header)) + header + packed[len(MAGIC) + 4 + length:]
+
+
+def test_a_file_packs_alone_smaller_than_it_is(weights_file, other_weights_file):
+    """No base (how the default ships): its tensors against zeros, the file back byte for byte;
+    given a base anyway, or a based pack given none, it says so; the zeros it allocates are capped."""
+    data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
+    packed = pack(data, None, level=3)
+    assert len(packed) < len(data) and unpack(packed, None) == data
+    assert _header_of(packed)["base_sha256"] is None and _header_of(packed)["base_size"] == len(data)
+    with pytest.raises(UnknownWeightsError, match="alone, against no base"):
+        unpack(packed, base)
+    with pytest.raises(UnknownWeightsError, match="none was given"):
+        unpack(pack(data, base, level=3), None)
+    for bad in ({"base_size": 1 << 40}, {"base_sha256": 123}, {"base_sha256": "ab"}):
+        with pytest.raises(UnknownWeightsError, match="malformed"):
+            unpack(_with_header(packed, **bad), None)
+    assert unpack(_with_header(packed), None) == data  # the helper itself changes nothing else
+
+
 def _quantised_segments(packed: bytes) -> list:
     return [segment for segment in _header_of(packed)["segments"] if len(segment) == 3]
 
@@ -163,26 +187,27 @@ def test_shipped_packs_hold_their_registry_entry(packed):
     the weights_id of every file written with them), against a shipped base."""
     header = read_pack_header(packed)
     member = next(m for m in RNCWeights if m.value.file == packed.with_suffix(".pt").name)
-    base = next(m for m in RNCWeights if m.value.sha256 == header["base_sha256"])
+    base = None if header["base_sha256"] is None else next(
+        m for m in RNCWeights if m.value.sha256 == header["base_sha256"]).value.path.read_bytes()
     assert header["sha256"] == member.value.sha256
-    assert _sha(unpack(packed.read_bytes(), base.value.path.read_bytes())) == member.value.sha256
+    assert _sha(unpack(packed.read_bytes(), base)) == member.value.sha256
     assert all(path.is_file() for path in onnx_paths(member.value.path).values())  # shipped, or made from the base's
 
 
-def test_every_older_entry_is_packed_the_default_is_not():
-    packed = {path.with_suffix(".pt").name for path in SHIPPED_PACKS}
-    older = {m.value.file for name, m in RNCWeights.__members__.items() if m is not RNCWeights.DEFAULT}
-    assert packed == older and RNCWeights.DEFAULT.value.file not in packed
+def test_every_entry_is_packed_the_default_alone():
+    packed = {path.with_suffix(".pt").name: read_pack_header(path)["base_sha256"] for path in SHIPPED_PACKS}
+    assert set(packed) == {m.value.file for m in RNCWeights}
+    assert [file for file, base in packed.items() if base is None] == [RNCWeights.DEFAULT.value.file]
 
 
 @pytest.fixture
 def packed_install(tmp_path, monkeypatch):
-    """A weights folder as the wheel installs it: the default's .pt and graphs, an older entry
-    only as its pack (links to the shipped files); the cache in ``tmp_path/cache``."""
-    old, default = RNCWeights.GRU_S_V3.value, RNCWeights.DEFAULT.value
+    """A weights folder as the wheel installs it (links to the shipped files): every entry as its
+    pack, the default's graphs; the cache in ``tmp_path/cache``.  Gives GRU_S_V3, packed against
+    GRU_S_V2, packed against the default."""
     folder = tmp_path / "installed"
     folder.mkdir()
-    for source in (default.path, *onnx_paths(default.path).values(), (shipped_dir() / old.file).with_suffix(PACK_SUFFIX)):
+    for source in (*SHIPPED_PACKS, *onnx_paths(RNCWeights.DEFAULT.value.path).values()):
         (folder / source.name).symlink_to(source)
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
     monkeypatch.setenv("RNC_CACHE_DIR", str(tmp_path / "cache"))
@@ -199,6 +224,9 @@ def test_a_packed_entry_unpacks_into_the_cache_once(packed_install, tmp_path):
     repository = Path(__file__).resolve().parents[2] / "weights"
     if (repository / path.name).is_file():
         assert all(graph.read_bytes() == (repository / graph.name).read_bytes() for graph in graphs)
+    default = RNCWeights.DEFAULT.value.path  # unpacked first, as the chain's end
+    assert default.parent == cache_dir() and sha256_file(default) == RNCWeights.DEFAULT.value.sha256
+    assert all(graph.is_file() for graph in onnx_paths(default).values())  # shipped: copied beside it
     written = path.stat().st_mtime_ns
     assert value.path == path and path.stat().st_mtime_ns == written  # found, not written again
     path.write_bytes(b"tampered")  # a damaged cache entry is replaced
