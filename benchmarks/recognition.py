@@ -488,6 +488,21 @@ def _weights_name(weights: str) -> str:
     return Path(weights).stem if os.sep in weights or weights.endswith(".pt") else weights
 
 
+def record_names(weights: list[str]) -> dict[str, str]:
+    """Each weights' record name (``NAME.json``): a registry name as it is, a file's stem — and where
+    two files share a stem (``runs/c2/q.pt``, ``runs/c3/q.pt``), their folder's name too (``c2-q``),
+    so that no record is written over another.  ``ValueError`` when that still does not tell them apart."""
+    names = {w: _weights_name(w) for w in weights}
+    stems = list(names.values())
+    for w in weights:
+        if stems.count(names[w]) > 1 and names[w] != w and Path(w).parent.name:
+            names[w] = f"{Path(w).parent.name}-{names[w]}"
+    clashes = sorted(w for w in weights if list(names.values()).count(names[w]) > 1)
+    if clashes:
+        raise ValueError(f"{' and '.join(clashes)} would write the same record {names[clashes[0]]}.json")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -525,7 +540,11 @@ def main(argv: list[str] | None = None) -> int:
         return report(args.report, dict(r.split("=", 1) for r in args.rename), args.out, args.plot)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     args.out = args.out or records_folder(tasks)
-    weights = args.weights or ["GRU_S_V4"]
+    weights = list(dict.fromkeys(args.weights or ["GRU_S_V4"]))  # each once
+    try:
+        record_names(weights)
+    except ValueError as exc:
+        parser.error(f"--codec-weights: {exc}")
     adapted = {}
     for item in args.adapted:
         name, _, path = item.partition("=")
@@ -610,13 +629,14 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
 def write_records(results: dict, weights: list[str], iterations: int, counts: dict, seconds, lead: dict,
                   out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    names = record_names(weights)
     for w in weights:
         keep = lambda name: not (len(name.split()) == 3 and name.split()[2].isdigit()) or name.split()[1] == w  # noqa: E731
         record = {"weights": w, "iterations": iterations, "images": counts, "seconds": seconds,
                   "recognizers": {"classify": CLASSIFIER, "detect": DETECTOR_WEIGHTS},
                   "results": {task: {n: v for n, v in data.items() if keep(n)} for task, data in results.items()},
                   "webp_smallest_lead": lead.get(w)}
-        path = out / f"{_weights_name(w)}.json"
+        path = out / f"{names[w]}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 

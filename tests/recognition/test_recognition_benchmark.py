@@ -47,3 +47,10 @@ def test_agreement_is_compared_at_the_same_bytes_and_tabled(bench):
     assert deltas == [pytest.approx(50.0 - 40.0)]  # A's curve at 2000 bytes, halfway in log(bytes)
     table = bench.agreement_table(results)
     assert "| rnc B, 1 it | 2.0 | 50.0 [20–80] | 0 |" in table and "original" not in table
+
+
+def test_records_of_weights_files_that_share_a_name_are_told_apart(bench):
+    names = bench.record_names(["GRU_S_V4", "runs/c2/q.pt", "runs/c3/q.pt", "other/w.pt"])
+    assert names == {"GRU_S_V4": "GRU_S_V4", "runs/c2/q.pt": "c2-q", "runs/c3/q.pt": "c3-q", "other/w.pt": "w"}
+    with pytest.raises(ValueError, match="a/runs/q.pt and b/runs/q.pt would write the same record runs-q.json"):
+        bench.record_names(["a/runs/q.pt", "b/runs/q.pt"])
