@@ -162,15 +162,19 @@ def unpacked_path(packed: Union[str, Path]) -> Path:
 
 
 def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> Path:
-    """``file`` (SHA-256 ``sha256``) from its pack, after its base; ``chain``: the SHA-256 of the
-    weights being unpacked that wait for this one (a loop or more than :data:`MAX_PACK_CHAIN`
-    packs is an error, not a recursion)."""
+    """``file`` (SHA-256 ``sha256``) from its pack, after its base (none for the default's pack, of
+    the file alone); ``chain``: the SHA-256 of the weights being unpacked that wait for this one (a
+    loop or more than :data:`MAX_PACK_CHAIN` packs is an error, not a recursion)."""
     from .weights_pack import materialise, read_pack_header
 
-    chain = (*chain, sha256)
     base_sha256 = read_pack_header(packed)["base_sha256"]
-    if base_sha256 is None:  # the file alone (the default's pack)
-        return materialise(packed, file, sha256, None, list(onnx_paths(packed.with_suffix(".pt")).values()))
+    base_path = None if base_sha256 is None else _base_path(packed, base_sha256, (*chain, sha256))
+    return materialise(packed, file, sha256, base_path, list(onnx_paths(packed.with_suffix(".pt")).values()))
+
+
+def _base_path(packed: Path, base_sha256: str, chain: tuple[str, ...]) -> Path:
+    """The file of the pack ``packed``'s base, unpacked first if it is packed too (``chain``: as
+    :func:`_unpacked`'s, this pack's weights last)."""
     if base_sha256 in chain:
         loop = " → ".join(digest[:8] for digest in (*chain[chain.index(base_sha256):], base_sha256))
         raise PackedWeightsBaseError(f"{packed.name}: a loop of packs, each packed against the next "
@@ -184,7 +188,7 @@ def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> P
     base_path = _shipped_path(base, chain)
     if not base_path.is_file():
         raise PackedWeightsBaseError(f"{packed.name}: its base weights {base.file} are missing from {shipped_dir()}")
-    return materialise(packed, file, sha256, base_path, list(onnx_paths(packed.with_suffix(".pt")).values()))
+    return base_path
 
 
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and

@@ -39,9 +39,10 @@ shipped entry's name) and :mod:`rnncodec.weights` unpacks a chain base first, a 
 
 Layout (format 2): ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON:
 ``version``, ``sha256`` and ``size`` of the packed file, ``base_sha256`` and ``base_size`` of the
-base (``base_sha256`` null: the file alone, against ``base_size`` zero bytes), ``segments`` — a list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as
-they are) or ``[length, base_offset, step]`` (quantised) —, ``counts``: the histogram of each
-quantised segment's zig-zag integers, ``differences``: ``[exponent, k, histogram]`` of each group
+base (``base_sha256`` null: the file alone, against ``base_size`` zero bytes), ``segments`` — a
+list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as they are) or ``[length,
+base_offset, step]`` (quantised) —, ``counts``: the histogram of each quantised segment's zig-zag
+integers, ``differences``: ``[exponent, k, histogram]`` of each group
 of lossless differences in ascending order of the exponent, ``zstd_bytes`` and ``low_bytes``),
 then one zstd frame of ``zstd_bytes`` (the stored bytes of every stored segment in order, then the
 escaped values, u32), then ``low_bytes`` of low bits (each group's from a whole byte, little-endian
@@ -89,6 +90,7 @@ _MAX_SIZE = 1 << 30  # the largest weights file a pack may declare
 _MAX_SYMBOLS = 1 << 16  # the most zig-zag integers a quantised segment's histogram may have (|q| < 2¹⁵)
 _ESCAPE = 256  # format 2's lossless differences: the symbol of a high part this large or larger
 _LEVEL = 19
+_HEX = set("0123456789abcdef")
 
 
 def tensor_regions(fileobj: BinaryIO) -> dict[str, tuple[int, int]]:
@@ -302,7 +304,7 @@ def _header(data: bytes, where: Union[str, os.PathLike]) -> tuple[dict, int]:
         if base_sha256 is None:
             if not 0 <= base_size <= _MAX_SIZE:  # a base of zeros is allocated
                 raise ValueError(f"a base of {base_size} zero bytes")
-        elif not (isinstance(base_sha256, str) and len(base_sha256) == 64 and set(base_sha256) <= set("0123456789abcdef")):
+        elif not (isinstance(base_sha256, str) and len(base_sha256) == 64 and set(base_sha256) <= _HEX):
             raise ValueError(f"a base SHA-256 {base_sha256!r}")
         segments = [_segment(entry, version) for entry in header["segments"]]
         if not 0 < size <= _MAX_SIZE or sum(n for n, _, _ in segments) != size or any(
