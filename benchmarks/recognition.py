@@ -39,7 +39,8 @@ table with paired 95 % bootstrap intervals of the difference.
 
 Writes ``results/recognition/<weights>.json`` (one per weights, with the originals and the baselines
 matched to it; ``results/recognition/agreement/`` for a run of ``--tasks agree`` alone) and
-``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec); prints a table.  Runs the photos in ``--workers`` processes (default: one per core).
+``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec); prints a table.
+Runs the photos in ``--workers`` processes (default: one per core).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .atomic import write_atomically
 from .configs import ArchConfig, get_config
@@ -182,13 +182,19 @@ def _base_path(packed: Path, base_sha256: str, chain: tuple[str, ...]) -> Path:
     if len(chain) > MAX_PACK_CHAIN:
         raise PackedWeightsBaseError(f"{packed.name}: its chain of packs is longer than {MAX_PACK_CHAIN} (at base "
                                      f"weights {base_sha256[:16]}…)")
-    base = next((member.value for member in RNCWeights if member.value.sha256 == base_sha256), None)
-    if base is None:
+    member = _entry_of(base_sha256)
+    if member is None:
         raise PackedWeightsBaseError(f"{packed.name}: its base weights ({base_sha256[:16]}…) are not shipped")
+    base = member.value
     base_path = _shipped_path(base, chain)
     if not base_path.is_file():
         raise PackedWeightsBaseError(f"{packed.name}: its base weights {base.file} are missing from {shipped_dir()}")
     return base_path
+
+
+def _entry_of(sha256: str) -> Optional["RNCWeights"]:
+    """The shipped entry whose file has this SHA-256 (its own name, not the ``DEFAULT`` alias), if any."""
+    return next((member for member in RNCWeights if member.value.sha256 == sha256), None)
 
 
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and
@@ -470,9 +476,10 @@ def _packed(value: Weights) -> dict[str, Any]:
     from .weights_pack import read_pack_header
 
     header = read_pack_header(pack)
-    base = None if header["base_sha256"] is None else next(
-        (name for name, member in RNCWeights.__members__.items()
-         if name != "DEFAULT" and member.value.sha256 == header["base_sha256"]), header["base_sha256"][:16])
+    base = None
+    if header["base_sha256"] is not None:
+        member = _entry_of(header["base_sha256"])
+        base = header["base_sha256"][:16] if member is None else member.name
     step = next((step for _, _, step in header["segments"] if step is not None), None)
     return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base,
                        **({"step": step} if step is not None else {})}}

@@ -282,7 +282,9 @@ def _unpack_bits(data: bytes, n: int, k: int) -> np.ndarray:
 def read_pack_header(path: Union[str, os.PathLike]) -> dict:
     """The header of the pack at ``path`` (what it unpacks to, and against which base)."""
     with open(path, "rb") as fh:
-        return _header(fh.read(len(MAGIC) + 4 + _MAX_HEADER), path)[0]
+        prefix = fh.read(len(MAGIC) + 4)  # then the header alone, not the pack (the default's: every process)
+        length = struct.unpack_from("<I", prefix, len(MAGIC))[0] if len(prefix) == len(MAGIC) + 4 else 0
+        return _header(prefix + fh.read(min(length, _MAX_HEADER)), path)[0]
 
 
 def _header(data: bytes, where: Union[str, os.PathLike]) -> tuple[dict, int]:
