@@ -16,7 +16,9 @@ Inputs per photo, all real file bytes:
 
 Label-free agreement (``--tasks agree``, on ``--agree-data``, default ``bsds500/val``: photos that are
 no benchmark and carry no labels): how often the classifier's top-1 on a setting is its top-1 on the
-original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos.
+original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos — and
+how much probability it keeps for that answer (``kept``, continuous); every weights after the first is
+also compared with the first photo by photo at the same iteration (paired intervals, far narrower).
 
 Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos.  The
 converter check (``--check-reference``, on by default) runs our torch copy of the classifier
@@ -114,15 +116,26 @@ def _detector():
     return net, net.getUnconnectedOutLayersNames()
 
 
-def classify(rgb: np.ndarray) -> list[int]:
-    """Top-5 ImageNet classes (0-based; the model's index 0 is 'background')."""
+def class_probabilities(rgb: np.ndarray) -> np.ndarray:
+    """The classifier's probability of each ImageNet class (0-based: the model's index 0, 'background',
+    dropped), dequantised from its uint8 output (steps of 1/256)."""
     from rnncodec.recognition.tflite_torch import classifier_input
 
     interpreter = _interpreter()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], classifier_input(rgb)[None])
     interpreter.invoke()
-    scores = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0].astype(np.int32)
-    return [int(i) - 1 for i in np.argsort(-scores, kind="stable")[:5]]
+    output = interpreter.get_output_details()[0]
+    scale, zero = output["quantization"]
+    return (interpreter.get_tensor(output["index"])[0].astype(np.float64) - zero)[1:] * scale
+
+
+def top5(probabilities: np.ndarray) -> list[int]:
+    return [int(i) for i in np.argsort(-probabilities, kind="stable")[:5]]
+
+
+def classify(rgb: np.ndarray) -> list[int]:
+    """Top-5 ImageNet classes (0-based)."""
+    return top5(class_probabilities(rgb))
 
 
 def classify_reference(rgb: np.ndarray, state_dict: str | None = None) -> list[int]:
@@ -195,10 +208,19 @@ def photo_settings(path: Path) -> dict[str, dict]:
     from rnncodec.recognition.scoring import largest_within
 
     options = _STATE["options"]
-    recognise = classify if options["task"] == "classify" else detect
     source = load_image(path, alpha="drop")
     rgb = source.rgb
-    out = {"original": {"bytes": path.stat().st_size, "fits": True, "prediction": recognise(rgb)}}
+    answer_on_original = None if options["task"] == "detect" else classify(rgb)[0]
+
+    def recognise(image: np.ndarray) -> dict:
+        """``prediction``; for classification also ``kept``: the probability the classifier gives, on
+        this image, to its top-1 on the original — a continuous measure of what survived, paired per photo."""
+        if answer_on_original is None:
+            return {"prediction": detect(image)}
+        probabilities = class_probabilities(image)
+        return {"prediction": top5(probabilities), "kept": float(probabilities[answer_on_original])}
+
+    out = {"original": {"bytes": path.stat().st_size, "fits": True, **recognise(rgb)}}
     adapted = options["task"] == "classify" and bool(options["adapted"])
     if adapted:
         out["original"]["adapted"] = classify_adapted(rgb)
@@ -209,7 +231,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
     def baseline(name: str, encode, qualities, budget: int) -> None:
         fit = largest_within(encode, qualities, budget)
         out[name] = {"bytes": len(fit.data), "fits": fit.fits, "quality": fit.quality,
-                     "prediction": recognise(_decoded(fit.data))}
+                     **recognise(_decoded(fit.data))}
 
     for weights in options["weights"]:
         codec = _codec(weights)
@@ -217,7 +239,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
         files = list(codec.prefix_files(source, codes, len(codes)))
         for k, (size, decoded) in enumerate(zip(map(len, files), images), 1):
             image = np.asarray(decoded.convert("RGB"))
-            out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, "prediction": recognise(image)}
+            out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, **recognise(image)}
             if adapted:
                 out[f"rnc {weights} {k}"]["adapted"] = classify_adapted(image)
             if not options["baselines"]:
@@ -228,7 +250,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
         return out
     smallest = webp(0)
     out["webp smallest"] = {"bytes": len(smallest), "fits": True, "quality": 0,
-                            "prediction": recognise(_decoded(smallest))}
+                            **recognise(_decoded(smallest))}
     budget = int(BASELINE_BPP * rgb.shape[0] * rgb.shape[1] / 8)
     baseline("jpeg 0.25 bpp", jpeg, JPEG_QUALITIES, budget)
     baseline("webp 0.25 bpp", webp, WEBP_QUALITIES, budget)
@@ -265,6 +287,10 @@ def score_classification(per_photo: list[dict], labels: list[int], resamples: in
         summary[name] = {**_bytes(entries), "images": len(entries), "top1": 100 * float(np.mean(top1)),
                          "top1_ci": [100 * v for v in bootstrap_interval(top1, np.mean, resamples=resamples)],
                          "top5": 100 * float(np.mean(top5))}
+        if "kept" in entries[0]:
+            kept = [e["kept"] for e in entries]
+            summary[name]["kept"] = 100 * float(np.mean(kept))
+            summary[name]["kept_ci"] = [100 * v for v in bootstrap_interval(kept, np.mean, resamples=resamples)]
         if "reference" in entries[0]:
             ref = [e["reference"] for e in entries]
             summary[name]["reference"] = {
@@ -275,9 +301,36 @@ def score_classification(per_photo: list[dict], labels: list[int], resamples: in
     return summary
 
 
-def score_agreement(per_photo: list[dict], resamples: int) -> dict[str, dict]:
-    """Top-1 agreement with the classifier's answer on the original photo (its own top-1 is the label)."""
-    return score_classification(per_photo, [p["original"]["prediction"][0] for p in per_photo], resamples)
+def score_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
+    """Top-1 agreement with the classifier's answer on the original photo (its own top-1 is the label)
+    and the probability kept for that answer; each weights after the first also against the first,
+    paired per photo at the same iteration (``against_first``)."""
+    summary = score_classification(per_photo, [p["original"]["prediction"][0] for p in per_photo], resamples)
+    for name, paired in paired_against_first(per_photo, list(weights), resamples).items():
+        summary[name]["against_first"] = paired
+    return summary
+
+
+def paired_against_first(per_photo: list[dict], weights: list[str], resamples: int) -> dict[str, dict]:
+    """``rnc W k`` minus ``rnc F k`` (F: the first weights) photo by photo: the kept probability and the
+    top-1 agreement (points of %) with 95 % bootstrap intervals of the mean difference, and the mean
+    ratio of their files' bytes — two codecs on the same photos, so the photos' own spread cancels and
+    an interval is several times narrower than the two unpaired ones."""
+    from rnncodec.recognition.scoring import bootstrap_interval
+
+    out = {}
+    for w in weights[1:]:
+        k = 1
+        while f"rnc {w} {k}" in per_photo[0] and f"rnc {weights[0]} {k}" in per_photo[0]:
+            pairs = [(p[f"rnc {w} {k}"], p[f"rnc {weights[0]} {k}"], p["original"]["prediction"][0]) for p in per_photo]
+            kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
+            agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
+            out[f"rnc {w} {k}"] = {
+                "against": weights[0], "bytes_ratio": float(np.mean([a["bytes"] / b["bytes"] for a, b, _ in pairs])),
+                "kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
+                "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
+            k += 1
+    return out
 
 
 def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resamples: int) -> dict[str, dict]:
@@ -369,13 +422,22 @@ def table(results: dict[str, dict], weights: list[str], iterations: int) -> str:
 
 
 def agreement_table(results: dict[str, dict]) -> str:
-    """Top-1 agreement with the original's top-1, per setting (``--tasks agree``)."""
+    """Top-1 agreement with the original's top-1 and the probability kept for it, per setting
+    (``--tasks agree``); against the first weights, paired, where a setting has it."""
     rows = results.get("agree", {})
-    lines = ["| input | kB/photo | top-1 agreement % [95 % CI] | over |", "|---|---|---|---|"]
+    lines = ["| input | kB/photo | top-1 agreement % [95 % CI] | kept % [95 % CI] | over "
+             "| against the first weights, same iteration: bytes, agreement, kept [paired 95 % CI] |",
+             "|---|---|---|---|---|---|"]
     for name, entry in rows.items():
-        if name != "original":
-            lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['top1']:.1f} "
-                         f"[{entry['top1_ci'][0]:.0f}–{entry['top1_ci'][1]:.0f}] | {_over(entry)} |")
+        if name == "original":
+            continue
+        kept = f"{entry['kept']:.1f} [{entry['kept_ci'][0]:.1f}–{entry['kept_ci'][1]:.1f}]" if "kept" in entry else "—"
+        paired = entry.get("against_first")
+        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {paired['top1']:+.1f} "
+                  f"[{paired['top1_ci'][0]:+.1f}, {paired['top1_ci'][1]:+.1f}], {paired['kept']:+.2f} "
+                  f"[{paired['kept_ci'][0]:+.2f}, {paired['kept_ci'][1]:+.2f}]") if paired else ""
+        lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['top1']:.1f} "
+                     f"[{entry['top1_ci'][0]:.0f}–{entry['top1_ci'][1]:.0f}] | {kept} | {_over(entry)} | {versus} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -586,7 +648,8 @@ def main(argv: list[str] | None = None) -> int:
         from rnncodec.data import find_images
 
         images = find_images([agree_data])[:args.images]
-        results["agree"] = score_agreement(run_task("classify", images, options, args.workers), args.resamples)
+        results["agree"] = score_agreement(run_task("classify", images, options, args.workers), args.resamples,
+                                           weights)
         counts["agree"] = len(images)
     seconds = round(time.perf_counter() - started, 1)
 

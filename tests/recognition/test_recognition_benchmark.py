@@ -46,7 +46,35 @@ def test_agreement_is_compared_at_the_same_bytes_and_tabled(bench):
     deltas = bench.against_first(results, ["A", "B"])["B"]["agree"]
     assert deltas == [pytest.approx(50.0 - 40.0)]  # A's curve at 2000 bytes, halfway in log(bytes)
     table = bench.agreement_table(results)
-    assert "| rnc B, 1 it | 2.0 | 50.0 [20–80] | 0 |" in table and "original" not in table
+    assert "| rnc B, 1 it | 2.0 | 50.0 [20–80] | — | 0 |  |" in table and "original" not in table
+
+
+def _kept(original: int, decoded: dict[str, tuple[int, float, int]]) -> dict:
+    """A photo whose settings carry (top-1, kept probability, bytes)."""
+    out = {"original": {"bytes": 100_000, "fits": True, "prediction": [original, 7, 8, 9, 10], "kept": 0.9}}
+    for name, (top1, kept, size) in decoded.items():
+        out[name] = {"bytes": size, "fits": True, "prediction": [top1, 1, 2, 3, 4], "kept": kept}
+    return out
+
+
+def test_kept_probability_is_compared_with_the_first_weights_photo_by_photo(bench):
+    # B keeps 0.1 more of the original's answer on every photo (A's own spread is large) and agrees
+    # on one photo more; its files are 10 % larger
+    a_kept = [0.05, 0.6, 0.2, 0.8]
+    photos = [_kept(3, {"rnc A 1": (3 if i else 0, kept, 1000), "rnc B 1": (3, kept + 0.1, 1100),
+                        "rnc A 2": (3, kept, 2000)}) for i, kept in enumerate(a_kept)]
+    scores = bench.score_agreement(photos, resamples=200, weights=["A", "B"])
+    assert scores["rnc A 1"]["kept"] == pytest.approx(100 * sum(a_kept) / 4)
+    paired = scores["rnc B 1"]["against_first"]
+    assert paired["against"] == "A" and paired["bytes_ratio"] == pytest.approx(1.1)
+    assert paired["kept"] == pytest.approx(10.0) and paired["kept_ci"] == pytest.approx([10.0, 10.0])
+    assert paired["top1"] == pytest.approx(25.0) and paired["top1_ci"][0] >= 0
+    low, high = scores["rnc B 1"]["kept_ci"]  # unpaired, the photos' spread stays in the interval
+    assert high - low > 20
+    assert "against_first" not in scores["rnc A 1"] and "against_first" not in scores["rnc A 2"]  # B has no 2nd
+    table = bench.agreement_table({"agree": scores})
+    assert "| rnc B, 1 it | 1.1 | 100.0 [100–100] |" in table and "A: ×1.100, +25.0 [" in table
+    assert "+10.00 [+10.00, +10.00] |" in table
 
 
 def test_records_of_weights_files_that_share_a_name_are_told_apart(bench):
