@@ -46,7 +46,7 @@ import io
 import os
 import threading
 import warnings
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -74,6 +74,17 @@ MIN_TILE_SIZE = format_spec.DEFAULT_MIN_TILE_SIZE
 
 WeightsArg = Union[None, str, os.PathLike, RNCWeights, LoadedWeights]
 Tile = tuple[int, int, int, int]  # top, left, height, width (padded pixels, multiples of 16)
+
+
+class EncoderState(NamedTuple):
+    """Where a one-tile encode stands after ``iterations`` iterations, each decoded: the reconstruction
+    and the encoder's and decoder's recurrent states, in the backend's tensors
+    (:meth:`Codec.iter_codes_measured`'s ``states`` and ``resume``)."""
+
+    iterations: int
+    reconstruction: Any
+    encoder: Any
+    decoder: Any
 
 
 def tiles_of(height: int, width: int, tile_size: int) -> list[Tile]:
@@ -140,6 +151,7 @@ class Codec:
     def iter_codes_measured(self, rgb: np.ndarray, iterations: int, sends: Optional[np.ndarray] = None, *,
                             measure: Optional[str] = None,
                             block_error: Callable[[np.ndarray, np.ndarray], np.ndarray] = block_mse,
+                            states: Optional[list[EncoderState]] = None, resume: Optional[EncoderState] = None,
                             ) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """:meth:`iter_codes` with each iteration's block errors: ``(bits, errors)``, ``errors``
         ``block_error(reconstruction, original)`` of every block's real pixels — by default the mean
@@ -149,7 +161,14 @@ class Codec:
         ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
         iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
         than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,
-        rounded to 8 bits, before seams are blended."""
+        rounded to 8 bits, before seams are blended.
+
+        Going on from an earlier encode (``measure="after"``): ``states``, a list, gets an
+        :class:`EncoderState` after each iteration of a one-tile image (nothing for a tiled one; the
+        caller may drop the states it does not need as they come); ``resume=`` one of them starts
+        there and yields the iterations after it only — the same codes and errors as coding from the
+        start, when every block sent every iteration up to it (two encodes of an image differ only
+        from the first iteration that a block of one of them does not send)."""
         _check_iterations(iterations)
         if measure not in (None, "before", "after"):
             raise ValueError(f"measure must be None, 'before' or 'after', got {measure!r}")
@@ -157,18 +176,25 @@ class Codec:
         if sends is not None:
             sends = check_sends(sends, (height // BLOCK, width // BLOCK))
         tiles = tiles_of(height, width, self.tile_size)
+        if (states is not None or resume is not None) and measure != "after":
+            raise ValueError("states and resume need measure='after'")
+        if resume is not None and len(tiles) > 1:
+            raise ValueError("resume: an encode of one tile goes on, this image has several")
+        if resume is not None and not 0 < resume.iterations <= iterations:
+            raise ValueError(f"resume after iteration {resume.iterations}: not within 1…{iterations}")
 
         def coded(top: int, left: int, h: int, w: int) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
             crop = rgb[top:top + h, left:left + w]
             grid = _block_grid(top, left, h, w)
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
-                                      sends=None if sends is None else sends[grid])
+                                      sends=None if sends is None else sends[grid], states=states, resume=resume)
             for bits, pixels in steps:
                 yield bits, None if measure is None else block_error(pixels, crop)
 
         if len(tiles) == 1:
             yield from coded(*tiles[0])
             return
+        states = None  # a tiled image's states would be one tile's
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
         errors = None
         for top, left, h, w in tiles:
@@ -207,16 +233,22 @@ class Codec:
             yield bits, to_pil(_stitch(header, tiles, [steps[t][1] for steps in coded]), header.mode, source.alpha)
 
     def _encode_tile(self, tile: np.ndarray, iterations: int, pixels: Optional[str] = None,
-                     sends: Optional[np.ndarray] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
+                     sends: Optional[np.ndarray] = None, states: Optional[list[EncoderState]] = None,
+                     resume: Optional[EncoderState] = None) -> Iterator[tuple[np.ndarray, Optional[np.ndarray]]]:
         """``(bits, pixels)`` per iteration; ``pixels`` (uint8, the tile's padded size): with
         ``pixels="after"`` the reconstruction after this iteration, with ``"before"`` the one the
         encoder saw (mid-grey at iteration 1), else ``None``.  ``sends``: the iterations each of the
-        tile's blocks sends (:meth:`iter_codes`)."""
+        tile's blocks sends (:meth:`iter_codes`).  ``states``, ``resume`` (``pixels="after"``): as
+        :meth:`iter_codes_measured`'s."""
         backend = self.backend
-        x, reconstruction = backend.tensor(tile), backend.tensor(np.zeros_like(tile))
-        enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
+        x = backend.tensor(tile)
+        if resume is None:
+            reconstruction = backend.tensor(np.zeros_like(tile))
+            enc_states, dec_states = backend.initial_states(*tile.shape[-2:])
+        else:
+            reconstruction, enc_states, dec_states = resume.reconstruction, resume.encoder, resume.decoder
         image = _tile_pixels(backend, reconstruction) if pixels == "before" else None
-        for t in range(iterations):
+        for t in range(0 if resume is None else resume.iterations, iterations):
             if t and pixels != "after":  # the reconstruction after the last iteration, made only when the next is asked for
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 if pixels == "before":
@@ -229,6 +261,8 @@ class Codec:
             if pixels == "after":
                 reconstruction, dec_states = backend.decoder_step(signs, reconstruction, dec_states)
                 image = _tile_pixels(backend, reconstruction)
+                if states is not None:  # the backends' steps return new tensors: this one stays as it is
+                    states.append(EncoderState(t + 1, reconstruction, enc_states, dec_states))
             yield bits, image
 
     def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",

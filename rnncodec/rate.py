@@ -226,12 +226,15 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
                 metadata: Optional[dict]) -> RateResult:
     """Each block while an iteration of the uniform encoding gains it ``quality`` (the plan,
     :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
-    errors_after, uniform = [], []
+    errors_after, uniform, states = [], [], []
     for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
-                                                  block_error=BlockErrors()):
+                                                  block_error=BlockErrors(), states=states):
         uniform.append(bits)
         errors_after.append(errors)
         sends = sends_for_quality(errors_after, quality, max_iterations)
+        # the adaptive encoding is this one up to the last iteration every block sends: keep the
+        # state there (a block stopping at the next iteration will have sent this one)
+        states[:] = [state for state in states if state.iterations == min(int(sends.min()), len(errors_after))]
         if sends.max() < len(errors_after):
             break  # every block has stopped
     # blocks that sent every iteration and gained enough by each: they would have sent more
@@ -241,8 +244,10 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
     data = codec.file_bytes(source, uniform[:iterations], coder=coder, metadata=metadata)
     final = errors_after[iterations - 1][0]
     if sends.min() < iterations and coder in ("auto", ADAPTIVE_CODER):
-        codes, adaptive_errors = [], None
-        for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after"):
+        resume = states[0] if states else None  # none for a tiled image: coded from the start
+        codes, adaptive_errors = uniform[:resume.iterations if resume else 0], None
+        for bits, adaptive_errors in codec.iter_codes_measured(source.rgb, iterations, sends, measure="after",
+                                                               resume=resume):
             codes.append(bits)
         adaptive = codec.file_bytes(source, codes, coder=coder, metadata=metadata)
         if len(adaptive) < len(data):

@@ -153,6 +153,31 @@ def test_adaptive_files_round_trip_on_both_backends(codecs, photo, encoder):
     assert np.allclose(block_mse(np.asarray(pixels), photo), one_tile[-1][1])
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_an_encode_goes_on_from_a_state_kept_by_another(codecs, onnx_weights_file, photo, backend):
+    codec = Codec(onnx_weights_file, tile_size=0, precision="fp32", backend=backend)  # one tile
+    states = []
+    uniform = list(codec.iter_codes_measured(photo, 3, measure="after", states=states))
+    assert [state.iterations for state in states] == [1, 2, 3]
+    sends = _plan((10, 18), seed=2) + 1  # every block sends 2 … 5 iterations: the first 2 are the uniform ones
+    from_start = list(codec.iter_codes_measured(photo, 5, sends, measure="after"))
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(uniform[:2], from_start))
+    going_on = list(codec.iter_codes_measured(photo, 5, sends, measure="after", resume=states[1]))
+    assert len(going_on) == 3
+    for (bits, errors), (bits_from_start, errors_from_start) in zip(going_on, from_start[2:]):
+        assert np.array_equal(bits, bits_from_start) and np.array_equal(errors, errors_from_start)
+    tiled = codecs[backend]  # 128-px tiles: no state is one tile's whole encode
+    kept = []
+    list(tiled.iter_codes_measured(photo, 2, measure="after", states=kept))
+    assert kept == []
+    with pytest.raises(ValueError, match="has several"):
+        list(tiled.iter_codes_measured(photo, 5, sends, measure="after", resume=states[1]))
+    with pytest.raises(ValueError, match="need measure='after'"):
+        list(codec.iter_codes_measured(photo, 3, measure="before", states=[]))
+    with pytest.raises(ValueError, match=r"not within 1…2"):
+        list(codec.iter_codes_measured(photo, 2, sends, measure="after", resume=states[2]))
+
+
 def test_a_stopped_block_decodes_otherwise_than_its_bits(codecs, photo):
     codec = codecs["torch"]
     uniform = list(codec.iter_codes(photo, 2))

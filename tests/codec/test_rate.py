@@ -148,6 +148,19 @@ def test_quality_stops_blocks_that_gain_less_and_reports_the_image_psnr(codec, i
     assert result.psnr == pytest.approx(10 * math.log10(255 ** 2 / np.mean((decoded - image) ** 2)))
 
 
+def test_quality_codes_exactly_what_an_encode_of_its_plan_from_the_start_codes(codec, images):
+    # the adaptive encoding goes on from the uniform one's state after the iterations every block sends
+    image = images["photo"]
+    gains = _gains_db(codec, image)
+    for q in np.quantile(gains, [0.3, 0.7]):
+        result = encode_to_target(codec, image, RateTarget(quality=float(q)), MAX_ITERATIONS)
+        codes = read(result.data).codes()
+        sends = sum((bits[0] != STOPPED).astype(int) for bits in codes)
+        assert 1 <= sends.min() < result.iterations
+        from_start = list(codec.iter_codes(load_image(image).rgb, result.iterations, sends))
+        assert all(np.array_equal(a, b) for a, b in zip(codes, from_start, strict=True))
+
+
 def test_quality_out_of_reach_sends_every_block_every_iteration(codec, images):
     with pytest.warns(RateTargetWarning, match="blocks still gain more than 99 dB's error at iteration 3"):
         data = codec.encode(images["photo"], 3, quality=99)
