@@ -19,6 +19,10 @@ no benchmark and carry no labels): how often the classifier's top-1 on a setting
 original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos — and
 how much probability it keeps for that answer (``kept``, continuous); every weights after the first is
 also compared with the first photo by photo at the same iteration (paired intervals, far narrower).
+``--tasks agree-detect`` does the same for the detector, which no training loss sees: mAP@0.5 of its
+boxes on each setting against its own boxes on the original (score ≥ 0.3), and the F1 of the boxes
+scoring ≥ 0.3 (every box weighing the same: steadier than mAP on few photos), paired against the first
+weights over the same resampled photos.
 
 Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos.  The
 converter check (``--check-reference``, on by default) runs our torch copy of the classifier
@@ -35,12 +39,12 @@ table with paired 95 % bootstrap intervals of the difference.
     python benchmarks/recognition.py --codec-weights GRU_S_V4 --codec-weights runs/m1/gru-s-machine.pt
     python benchmarks/recognition.py --codec-weights runs/x.pt --images 20 --tasks classify   # a quick look
     python benchmarks/recognition.py --tasks classify --no-baselines --adapted v4=runs/adapted-v4.pt
-    python benchmarks/recognition.py --tasks agree --no-baselines --codec-weights GRU_S_V4 --codec-weights GRU_S_MACHINE_V2
+    python benchmarks/recognition.py --tasks agree,agree-detect --no-baselines --codec-weights GRU_S_MACHINE_V2 --codec-weights runs/x.pt
 
 (``--weights`` is accepted for ``--codec-weights``.)
 
 Writes ``results/recognition/<weights>.json`` (one per weights, with the originals and the baselines
-matched to it; ``results/recognition/agreement/`` for a run of ``--tasks agree`` alone) and
+matched to it; ``results/recognition/agreement/`` for a run of the label-free tasks alone) and
 ``docs/img/recognition.png`` (accuracy against kB per photo, one curve per codec); prints a table.
 Runs the photos in ``--workers`` processes (default: one per core).
 """
@@ -68,6 +72,7 @@ JPEG_QUALITIES = list(range(1, 101))
 WEBP_QUALITIES = list(range(0, 101))
 DETECTOR_SIDE, DETECTION_THRESHOLD, NMS_IOU, MAX_DETECTIONS = 320, 0.005, 0.45, 100
 BASELINE_BPP = 0.25
+AGREE_DETECTION_SCORE = 0.3  # the detector's boxes on an original that count as its truth (--tasks agree-detect)
 
 # -- per-process state (each worker loads the recognizers and codecs once) ----------------------------
 
@@ -319,18 +324,72 @@ def paired_against_first(per_photo: list[dict], weights: list[str], resamples: i
     from rnncodec.recognition.scoring import bootstrap_interval
 
     out = {}
+    for name, first in _pairs_with_first(per_photo[0], weights):
+        pairs = [(p[name], p[first], p["original"]["prediction"][0]) for p in per_photo]
+        kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
+        agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
+        out[name] = {"against": weights[0], "bytes_ratio": _bytes_ratio(pairs),
+                     "kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
+                     "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
+    return out
+
+
+def score_detection_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
+    """mAP@0.5 against the detector's own boxes on the original photo (those scoring at least
+    ``AGREE_DETECTION_SCORE`` are the truth); each weights after the first also against the first,
+    at the same iteration, with a bootstrap interval of the mAP difference over the same resampled
+    photos (``against_first``)."""
+    from rnncodec.recognition.scoring import bootstrap_interval, match_detections, mean_average_precision
+
+    truth = [[(cls, box) for cls, score, box in p["original"]["prediction"] if score >= AGREE_DETECTION_SCORE]
+             for p in per_photo]
+    summary = score_detection(per_photo, truth, resamples)
+    matches = {name: [match_detections(p[name]["prediction"], t) for p, t in zip(per_photo, truth)]
+               for name in per_photo[0]}
+    for name, entry in summary.items():
+        entry["f1"] = 100 * box_f1(matches[name])
+        entry["f1_ci"] = [100 * v for v in bootstrap_interval(matches[name], box_f1, resamples=resamples)]
+
+    def difference(metric):
+        return lambda pairs: 100 * (metric([a for a, _ in pairs]) - metric([b for _, b in pairs]))
+
+    for name, first in _pairs_with_first(per_photo[0], list(weights)):
+        pairs = list(zip(matches[name], matches[first]))
+        summary[name]["against_first"] = {
+            "against": weights[0], "bytes_ratio": _bytes_ratio([(p[name], p[first]) for p in per_photo]),
+            "map50": difference(mean_average_precision)(pairs),
+            "map50_ci": list(bootstrap_interval(pairs, difference(mean_average_precision),
+                                                resamples=max(100, resamples // 5))),
+            "f1": difference(box_f1)(pairs),
+            "f1_ci": list(bootstrap_interval(pairs, difference(box_f1), resamples=resamples))}
+    return summary
+
+
+def box_f1(images: list) -> float:
+    """F1 of the boxes scoring at least ``AGREE_DETECTION_SCORE`` against the truth, over all the
+    images' boxes together (matched as for mAP: same class, IoU ≥ 0.5): one operating point, every box
+    weighing the same — steadier on few photos than mAP, which averages classes seen once or twice."""
+    matched = detected = truth = 0
+    for image in images:
+        for cls, scores in image.scores.items():
+            kept = scores >= AGREE_DETECTION_SCORE
+            matched += int(image.true_positive[cls][kept].sum())
+            detected += int(kept.sum())
+        truth += sum(image.positives.values())
+    return 2 * matched / (detected + truth) if detected + truth else float("nan")
+
+
+def _pairs_with_first(settings: dict, weights: list[str]):
+    """(``rnc W k``, ``rnc F k``) for every weights W after the first, F, and every iteration k both have."""
     for w in weights[1:]:
         k = 1
-        while f"rnc {w} {k}" in per_photo[0] and f"rnc {weights[0]} {k}" in per_photo[0]:
-            pairs = [(p[f"rnc {w} {k}"], p[f"rnc {weights[0]} {k}"], p["original"]["prediction"][0]) for p in per_photo]
-            kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
-            agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
-            out[f"rnc {w} {k}"] = {
-                "against": weights[0], "bytes_ratio": float(np.mean([a["bytes"] / b["bytes"] for a, b, _ in pairs])),
-                "kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
-                "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
+        while f"rnc {w} {k}" in settings and f"rnc {weights[0]} {k}" in settings:
+            yield f"rnc {w} {k}", f"rnc {weights[0]} {k}"
             k += 1
-    return out
+
+
+def _bytes_ratio(pairs: list[tuple]) -> float:
+    return float(np.mean([a["bytes"] / b["bytes"] for a, b, *_ in pairs]))
 
 
 def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resamples: int) -> dict[str, dict]:
@@ -441,6 +500,24 @@ def agreement_table(results: dict[str, dict]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def detection_agreement_table(results: dict[str, dict]) -> str:
+    """mAP@0.5 against the detector's boxes on the originals, per setting (``--tasks agree-detect``)."""
+    rows = results.get("agree-detect", {})
+    lines = [f"| input | kB/photo | mAP@0.5 [95 % CI] | box F1 % at score ≥ {AGREE_DETECTION_SCORE:g} [95 % CI] "
+             "| against the first weights, same iteration: bytes, mAP, box F1 [paired 95 % CI] |", "|---|---|---|---|---|"]
+    for name, entry in rows.items():
+        if name == "original":
+            continue
+        paired = entry.get("against_first")
+        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {paired['map50']:+.1f} "
+                  f"[{paired['map50_ci'][0]:+.1f}, {paired['map50_ci'][1]:+.1f}], {paired['f1']:+.1f} "
+                  f"[{paired['f1_ci'][0]:+.1f}, {paired['f1_ci'][1]:+.1f}]") if paired else ""
+        lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['map50']:.1f} "
+                     f"[{entry['map50_ci'][0]:.1f}–{entry['map50_ci'][1]:.1f}] | {entry['f1']:.1f} "
+                     f"[{entry['f1_ci'][0]:.1f}–{entry['f1_ci'][1]:.1f}] | {versus} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def adapted_table(results: dict[str, dict]) -> str:
     """Adapted classifiers against the unadapted torch copy, per setting that has them."""
     rows = {name: entry["adapted"] for name, entry in results.get("classify", {}).items() if "adapted" in entry}
@@ -486,7 +563,7 @@ def against_first(results: dict[str, dict], weights: list[str]) -> dict[str, dic
     at the same bytes (their curve interpolated in log(bytes), over every iteration measured; None
     outside it) — the issue's "at no more bytes" comparison."""
     out: dict[str, dict[str, list]] = {}
-    for task, metric in (("classify", "top1"), ("detect", "map50"), ("agree", "top1")):
+    for task, metric in (("classify", "top1"), ("detect", "map50"), ("agree", "top1"), ("agree-detect", "map50")):
         data = results.get(task, {})
 
         def curve(w: str) -> list[tuple[float, float]]:
@@ -575,9 +652,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recognizers", type=Path, default=ROOT.parent / "shared" / "recognizers")
     parser.add_argument("--iterations", type=int, default=4, help="rnc iterations 1…N (default 4)")
     parser.add_argument("--tasks", default="classify,detect",
-                        help="classify, detect (default: both) and/or agree (label-free, on --agree-data)")
+                        help="classify, detect (default: both), agree and/or agree-detect (label-free: the "
+                             "classifier's answer / the detector's boxes on the originals of --agree-data as the truth)")
     parser.add_argument("--agree-data", type=Path, default=None,
-                        help="unlabelled photos for --tasks agree (default: DATA/bsds500/val, no benchmark's photos)")
+                        help="unlabelled photos for --tasks agree / agree-detect (default: DATA/bsds500/val, "
+                             "no benchmark's photos)")
     parser.add_argument("--images", type=int, default=None, help="only the first N photos of each set")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (mAP: a fifth)")
@@ -591,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(repeatable)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder of the JSON records (default results/recognition, or "
-                             "results/recognition/agreement when agree is the only task)")
+                             "results/recognition/agreement when the tasks are label-free only)")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "recognition.png")
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
                         help="measure nothing: print the table and write the plot from earlier runs' JSON files "
@@ -614,10 +693,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (name and path and Path(path).is_file()) or name == "copy":
             parser.error(f"--adapted {item}: expected NAME=FILE with an existing state dict file (NAME not 'copy')")
         adapted[name] = str(Path(path).resolve())
-    if not tasks or not set(tasks) <= {"classify", "detect", "agree"}:
-        parser.error("--tasks takes classify, detect and/or agree")
+    if not tasks or not set(tasks) <= {"classify", "detect", "agree", "agree-detect"}:
+        parser.error("--tasks takes classify, detect, agree and/or agree-detect")
     agree_data = args.agree_data or args.data / "bsds500" / "val"
-    if "agree" in tasks and not agree_data.is_dir():
+    if {"agree", "agree-detect"} & set(tasks) and not agree_data.is_dir():
         parser.error(f"--agree-data {agree_data}: not a folder")
     for needed in (args.recognizers / CLASSIFIER, args.recognizers / DETECTOR_WEIGHTS):
         if not needed.is_file():
@@ -644,13 +723,18 @@ def main(argv: list[str] | None = None) -> int:
         images, truth = images[:args.images], truth[:args.images]
         results["detect"] = score_detection(run_task("detect", images, options, args.workers), truth, args.resamples)
         counts["detect"] = len(images)
-    if "agree" in tasks:
+    if {"agree", "agree-detect"} & set(tasks):
         from rnncodec.data import find_images
 
         images = find_images([agree_data])[:args.images]
+    if "agree" in tasks:
         results["agree"] = score_agreement(run_task("classify", images, options, args.workers), args.resamples,
                                            weights)
         counts["agree"] = len(images)
+    if "agree-detect" in tasks:
+        results["agree-detect"] = score_detection_agreement(run_task("detect", images, options, args.workers),
+                                                            args.resamples, weights)
+        counts["agree-detect"] = len(images)
     seconds = round(time.perf_counter() - started, 1)
 
     lead = print_summary(results, weights, args.iterations)
@@ -667,6 +751,10 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
     if agreement := agreement_table(results):
         print(f"\nTop-1 agreement with the originals' top-1 ({results['agree']['original']['images']} unlabelled photos):")
         print(agreement)
+    if detection := detection_agreement_table(results):
+        print(f"\nDetections against the detector's own on the originals "
+              f"({results['agree-detect']['original']['images']} unlabelled photos):")
+        print(detection)
     if adapted := adapted_table(results):
         print("\nAdapted classifiers (our torch copy of the classifier, unadapted = copy):")
         print(adapted)
@@ -681,7 +769,8 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
     for w, tasks in against_first(results, weights).items():
         for task, deltas in tasks.items():
             figures = " / ".join("—" if d is None else f"{d:+.1f}" for d in deltas)
-            metric = {"classify": "top-1", "detect": "mAP@0.5", "agree": "top-1 agreement"}[task]
+            metric = {"classify": "top-1", "detect": "mAP@0.5", "agree": "top-1 agreement",
+                      "agree-detect": "mAP@0.5 against the originals' boxes"}[task]
             print(f"{w} against {weights[0]} at the same bytes, {metric} at 1…{len(deltas)} iterations: {figures}")
     reference = results.get("classify", {}).get("original", {}).get("reference")
     if reference:
@@ -708,7 +797,7 @@ def write_records(results: dict, weights: list[str], iterations: int, counts: di
 def records_folder(tasks: list[str]) -> Path:
     """Where a run's records go by default: agreement alone has its own folder (its records hold no
     classification or detection, and must not replace the records that do)."""
-    return ROOT / "results" / "recognition" / ("agreement" if set(tasks) == {"agree"} else "")
+    return ROOT / "results" / "recognition" / ("agreement" if set(tasks) <= {"agree", "agree-detect"} else "")
 
 
 def report(files: list[Path], rename: dict[str, str], out: Path | None, plot_path: Path | None) -> int:

@@ -77,6 +77,26 @@ def test_kept_probability_is_compared_with_the_first_weights_photo_by_photo(benc
     assert "+10.00 [+10.00, +10.00] |" in table
 
 
+def test_detections_are_scored_against_the_detectors_own_boxes_on_the_original(bench):
+    box, elsewhere = (10.0, 10.0, 50.0, 50.0), (200.0, 200.0, 240.0, 240.0)
+    original = {"bytes": 90_000, "fits": True, "prediction": [(1, 0.9, box), (2, 0.1, elsewhere)]}  # 2: below 0.3
+    photos = [{"original": original,
+               "rnc A 1": {"bytes": 1000, "fits": True, "prediction": [(1, 0.5, elsewhere)]},  # misses the box
+               "rnc B 1": {"bytes": 900, "fits": True, "prediction": [(1, 0.5, box), (2, 0.4, elsewhere)]}}] * 3
+    scores = bench.score_detection_agreement(photos, resamples=200, weights=["A", "B"])
+    assert scores["original"]["map50"] == 100.0
+    assert scores["rnc A 1"]["map50"] == 0.0 and scores["rnc B 1"]["map50"] == 100.0  # class 2 is no truth
+    paired = scores["rnc B 1"]["against_first"]
+    assert paired["against"] == "A" and paired["bytes_ratio"] == pytest.approx(0.9)
+    assert paired["map50"] == 100.0 and paired["map50_ci"] == [100.0, 100.0]
+    # box F1 at score 0.3: A finds none of the 3 boxes with 3 wrong ones (0), B the 3 with 3 extra (2·3/(6+3))
+    assert scores["original"]["f1"] == 100.0 and scores["rnc A 1"]["f1"] == 0.0
+    assert scores["rnc B 1"]["f1"] == pytest.approx(100 * 2 / 3) and paired["f1"] == pytest.approx(100 * 2 / 3)
+    table = bench.detection_agreement_table({"agree-detect": scores})
+    assert "| rnc B, 1 it | 0.9 | 100.0 [100.0–100.0] | 66.7 [66.7–66.7] | A: ×0.900, +100.0 [+100.0, +100.0], " \
+           "+66.7 [+66.7, +66.7] |" in table
+
+
 def test_records_of_weights_files_that_share_a_name_are_told_apart(bench):
     names = bench.record_names(["GRU_S_V4", "runs/c2/q.pt", "runs/c3/q.pt", "other/w.pt"])
     assert names == {"GRU_S_V4": "GRU_S_V4", "runs/c2/q.pt": "c2-q", "runs/c3/q.pt": "c3-q", "other/w.pt": "w"}
