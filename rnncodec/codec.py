@@ -187,14 +187,14 @@ class Codec:
             crop = rgb[top:top + h, left:left + w]
             grid = _block_grid(top, left, h, w)
             steps = self._encode_tile(_pad(crop), iterations, pixels=measure,  # edge tiles: the image's own edge replication
-                                      sends=None if sends is None else sends[grid], states=states, resume=resume)
+                                      sends=None if sends is None else sends[grid],
+                                      states=states if len(tiles) == 1 else None, resume=resume)
             for bits, pixels in steps:
                 yield bits, None if measure is None else block_error(pixels, crop)
 
         if len(tiles) == 1:
             yield from coded(*tiles[0])
             return
-        states = None  # a tiled image's states would be one tile's
         codes = np.zeros((iterations, self.bits, height // BLOCK, width // BLOCK), dtype=np.uint8)
         errors = None
         for top, left, h, w in tiles:
