@@ -335,10 +335,10 @@ def paired_against_first(per_photo: list[dict], weights: list[str], resamples: i
 
 
 def score_detection_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
-    """mAP@0.5 against the detector's own boxes on the original photo (those scoring at least
-    ``AGREE_DETECTION_SCORE`` are the truth); each weights after the first also against the first,
-    at the same iteration, with a bootstrap interval of the mAP difference over the same resampled
-    photos (``against_first``)."""
+    """mAP@0.5 and box F1 (:func:`box_f1`) against the detector's own boxes on the original photo
+    (those scoring at least ``AGREE_DETECTION_SCORE`` are the truth); each weights after the first
+    also against the first, at the same iteration, with bootstrap intervals of both differences over
+    the same resampled photos (``against_first``)."""
     from rnncodec.recognition.scoring import bootstrap_interval, match_detections, mean_average_precision
 
     truth = [[(cls, box) for cls, score, box in p["original"]["prediction"] if score >= AGREE_DETECTION_SCORE]
