@@ -61,6 +61,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -138,11 +139,6 @@ def top5(probabilities: np.ndarray) -> list[int]:
     return [int(i) for i in np.argsort(-probabilities, kind="stable")[:5]]
 
 
-def classify(rgb: np.ndarray) -> list[int]:
-    """Top-5 ImageNet classes (0-based)."""
-    return top5(class_probabilities(rgb))
-
-
 def classify_reference(rgb: np.ndarray, state_dict: str | None = None) -> list[int]:
     """Top-5 of our torch copy of the classifier (``state_dict``: an adapted copy's weights)."""
     import torch
@@ -215,17 +211,17 @@ def photo_settings(path: Path) -> dict[str, dict]:
     options = _STATE["options"]
     source = load_image(path, alpha="drop")
     rgb = source.rgb
-    answer_on_original = None if options["task"] == "detect" else classify(rgb)[0]
+    on_original = None if options["task"] == "detect" else class_probabilities(rgb)
 
-    def recognise(image: np.ndarray) -> dict:
+    def recognise(image: np.ndarray, probabilities: Optional[np.ndarray] = None) -> dict:
         """``prediction``; for classification also ``kept``: the probability the classifier gives, on
         this image, to its top-1 on the original — a continuous measure of what survived, paired per photo."""
-        if answer_on_original is None:
+        if on_original is None:
             return {"prediction": detect(image)}
-        probabilities = class_probabilities(image)
-        return {"prediction": top5(probabilities), "kept": float(probabilities[answer_on_original])}
+        probabilities = class_probabilities(image) if probabilities is None else probabilities
+        return {"prediction": top5(probabilities), "kept": float(probabilities[np.argmax(on_original)])}
 
-    out = {"original": {"bytes": path.stat().st_size, "fits": True, **recognise(rgb)}}
+    out = {"original": {"bytes": path.stat().st_size, "fits": True, **recognise(rgb, on_original)}}
     adapted = options["task"] == "classify" and bool(options["adapted"])
     if adapted:
         out["original"]["adapted"] = classify_adapted(rgb)
@@ -328,7 +324,7 @@ def paired_against_first(per_photo: list[dict], weights: list[str], resamples: i
         pairs = [(p[name], p[first], p["original"]["prediction"][0]) for p in per_photo]
         kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
         agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
-        out[name] = {"against": weights[0], "bytes_ratio": _bytes_ratio(pairs),
+        out[name] = {"against": weights[0], "bytes_ratio": _bytes_ratio(per_photo, name, first),
                      "kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
                      "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
     return out
@@ -339,13 +335,12 @@ def score_detection_agreement(per_photo: list[dict], resamples: int, weights: li
     (those scoring at least ``AGREE_DETECTION_SCORE`` are the truth); each weights after the first
     also against the first, at the same iteration, with bootstrap intervals of both differences over
     the same resampled photos (``against_first``)."""
-    from rnncodec.recognition.scoring import bootstrap_interval, match_detections, mean_average_precision
+    from rnncodec.recognition.scoring import bootstrap_interval, mean_average_precision
 
     truth = [[(cls, box) for cls, score, box in p["original"]["prediction"] if score >= AGREE_DETECTION_SCORE]
              for p in per_photo]
-    summary = score_detection(per_photo, truth, resamples)
-    matches = {name: [match_detections(p[name]["prediction"], t) for p, t in zip(per_photo, truth)]
-               for name in per_photo[0]}
+    matches = detection_matches(per_photo, truth)
+    summary = score_detection(per_photo, truth, resamples, matches)
     for name, entry in summary.items():
         entry["f1"] = 100 * box_f1(matches[name])
         entry["f1_ci"] = [100 * v for v in bootstrap_interval(matches[name], box_f1, resamples=resamples)]
@@ -356,7 +351,7 @@ def score_detection_agreement(per_photo: list[dict], resamples: int, weights: li
     for name, first in _pairs_with_first(per_photo[0], list(weights)):
         pairs = list(zip(matches[name], matches[first]))
         summary[name]["against_first"] = {
-            "against": weights[0], "bytes_ratio": _bytes_ratio([(p[name], p[first]) for p in per_photo]),
+            "against": weights[0], "bytes_ratio": _bytes_ratio(per_photo, name, first),
             "map50": difference(mean_average_precision)(pairs),
             "map50_ci": list(bootstrap_interval(pairs, difference(mean_average_precision),
                                                 resamples=max(100, resamples // 5))),
@@ -388,8 +383,8 @@ def _pairs_with_first(settings: dict, weights: list[str]):
             k += 1
 
 
-def _bytes_ratio(pairs: list[tuple]) -> float:
-    return float(np.mean([a["bytes"] / b["bytes"] for a, b, *_ in pairs]))
+def _bytes_ratio(per_photo: list[dict], name: str, first: str) -> float:
+    return float(np.mean([p[name]["bytes"] / p[first]["bytes"] for p in per_photo]))
 
 
 def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resamples: int) -> dict[str, dict]:
@@ -410,15 +405,26 @@ def score_adapted(per_photo: list[dict[str, list[int]]], labels: list[int], resa
     return out
 
 
-def score_detection(per_photo: list[dict], truth: list[list], resamples: int) -> dict[str, dict]:
-    from rnncodec.recognition.scoring import bootstrap_interval, match_detections, mean_average_precision
+def detection_matches(per_photo: list[dict], truth: list[list]) -> dict[str, list]:
+    """Each setting's detections matched to the truth, photo by photo."""
+    from rnncodec.recognition.scoring import match_detections
 
+    return {name: [match_detections(p[name]["prediction"], t) for p, t in zip(per_photo, truth)]
+            for name in per_photo[0]}
+
+
+def score_detection(per_photo: list[dict], truth: list[list], resamples: int,
+                    matches: Optional[dict[str, list]] = None) -> dict[str, dict]:
+    """mAP@0.5 of each setting (``matches``: :func:`detection_matches`' of these photos, when made already)."""
+    from rnncodec.recognition.scoring import bootstrap_interval, mean_average_precision
+
+    matches = detection_matches(per_photo, truth) if matches is None else matches
     summary = {}
     for name in per_photo[0]:
         entries = [p[name] for p in per_photo]
-        matches = [match_detections(e["prediction"], t) for e, t in zip(entries, truth)]
-        summary[name] = {**_bytes(entries), "images": len(entries), "map50": 100 * mean_average_precision(matches),
-                         "map50_ci": [100 * v for v in bootstrap_interval(matches, mean_average_precision,
+        summary[name] = {**_bytes(entries), "images": len(entries),
+                         "map50": 100 * mean_average_precision(matches[name]),
+                         "map50_ci": [100 * v for v in bootstrap_interval(matches[name], mean_average_precision,
                                                                           resamples=max(100, resamples // 5))]}
     return summary
 
