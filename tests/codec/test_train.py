@@ -74,6 +74,30 @@ def test_iteration_weights(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "c.pt", iteration_weights=[1, 2, 3])
 
 
+def test_distortion_loss_is_float32_inside_bfloat16_autocast(tiny_data, tmp_path):
+    """A caller's autocast must not turn MS-SSIM's windowed sums into bfloat16: its value and gradient
+    would be mostly rounding for reconstructions this close."""
+    from rnncodec.train import training_loss
+
+    options = _options(tiny_data, tmp_path / "a.pt", loss="msssim-psnr")
+    generator = torch.Generator().manual_seed(0)
+    target = torch.nn.functional.interpolate(torch.rand(2, 3, 24, 24, generator=generator), size=192,
+                                             mode="bilinear", align_corners=False) - 0.5
+    noisy = target + 0.01 * torch.randn(target.shape, generator=generator)
+
+    def loss_and_gradient(autocast: bool):
+        reconstruction = noisy.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = training_loss(options, [reconstruction], target)
+        loss.backward()
+        return loss.item(), reconstruction.grad
+
+    loss, gradient = loss_and_gradient(False)
+    autocast_loss, autocast_gradient = loss_and_gradient(True)
+    assert autocast_loss == pytest.approx(loss, abs=1e-5)
+    assert torch.allclose(autocast_gradient, gradient, rtol=1e-4, atol=1e-9)
+
+
 def test_binarizer_option(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="binarizer"):
         _options(tiny_data, tmp_path / "a.pt", binarizer="round")
