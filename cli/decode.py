@@ -11,8 +11,8 @@ from rnncodec.formats import DEFAULT_LIMITS
 
 from .main import describe_file_error
 from .options import (atomic_output, backend_option, check_outputs, codec_weights_option, deprecated_weights_alias,
-                      display_name, file_progress, force_option, inputs_argument, is_stdio, json_option, read_input,
-                      report, threads_option)
+                      display_name, file_progress, force_option, inputs_argument, is_stdio, iterations_text, json_option,
+                      read_input, report, threads_option)
 
 __all__ = ["decode_command", "LOSSY_FORMATS", "DEFAULT_QUALITY"]
 
@@ -140,7 +140,7 @@ def _check_iterations(inputs: list[Path], sources: list, iterations: int) -> Non
         except (RNCError, OSError):
             continue
         if iterations > available:
-            raise click.BadParameter(f"{display_name(src)} has only {available} iterations "
+            raise click.BadParameter(f"{display_name(src)} has only {iterations_text(available)} "
                                      "(--lenient decodes those there are)", param_hint="'-n' / '--iterations'")
 
 

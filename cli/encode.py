@@ -17,7 +17,7 @@ from rnncodec.formats import DEFAULT_LIMITS, coder_names
 from .main import describe_file_error
 from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_outputs, codec_weights_option,
                       deprecated_weights_alias, display_name, file_progress, force_option, inputs_argument, is_stdio,
-                      json_option, read_input, report, threads_option)
+                      iterations_text, json_option, read_input, report, threads_option)
 
 __all__ = ["encode_command"]
 
@@ -35,7 +35,7 @@ def describe_size(size: int, width: int, height: int, source_bytes: int | None) 
 def describe_choice(iterations: int, psnr: float | None, budget: int | None, block_iterations: float) -> str:
     """``; 3 iterations (budget 4,000 bytes)``, ``; 3 iterations, 2.46 per block (budget 4,000 bytes)`` or
     ``; 5 iterations, 3.12 per block, 30.21 dB`` — what a target chose."""
-    text = f"; {iterations} iteration{'s' if iterations > 1 else ''}"
+    text = f"; {iterations_text(iterations)}"
     if block_iterations != iterations:  # blocks stopped early (spatially adaptive)
         text += f", {block_iterations:.2f} per block"
     if budget is not None:

@@ -109,6 +109,11 @@ def display_name(path: str | os.PathLike, *, output: bool = False) -> str:
     return click.format_filename(path)
 
 
+def iterations_text(count: int) -> str:
+    """``1 iteration``, ``3 iterations``: a count of iterations as messages say it."""
+    return f"{count} iteration{'' if count == 1 else 's'}"
+
+
 def read_input(path: Path) -> bytes | Path:
     """What the library reads for input ``path``: the bytes of stdin for ``-``, else the path."""
     return sys.stdin.buffer.read() if is_stdio(path) else path

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import click
 
 from .main import describe_error
-from .options import (IMAGE_SUFFIXES, atomic_output, check_outputs, file_progress, inputs_argument,
+from .options import (IMAGE_SUFFIXES, atomic_output, check_outputs, file_progress, inputs_argument, iterations_text,
                       recognizer_options, stacked)
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float]
     name = click.format_filename(sample.file).ljust(width)
     if steps is None or sample.kind != "rnc":
         return f"{name}  {_amount(sample.iterations, sample.iterations_in_file, sample.bytes_read)}  {describe_result(result)}"
-    lines = [f"{name}  {sample.iterations_in_file} iterations in the file, {sample.file_bytes:,} bytes"]
+    lines = [f"{name}  {iterations_text(sample.iterations_in_file)} in the file, {sample.file_bytes:,} bytes"]
     for step in steps:
         lines.append(f"  {_amount(step.iterations, None, step.bytes_read)}  {describe_result(step.result)}")
     if stop_at is not None:
@@ -154,7 +154,7 @@ def _describe(item: "Decoded", result: "Result", steps, stop_at: Optional[float]
             lines.append(f"  confidence {result.confidence:.3f} ≥ {stop_at} at iteration {sample.iterations}: "
                          f"{share}")
         else:
-            lines.append(f"  confidence {stop_at} not reached in {sample.iterations} iterations: {share}")
+            lines.append(f"  confidence {stop_at} not reached in {iterations_text(sample.iterations)}: {share}")
     return "\n".join(lines)
 
 

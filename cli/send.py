@@ -13,7 +13,7 @@ import click
 
 from rnncodec.edge.protocol import TASKS
 
-from .options import ITERATIONS, codec_weights_option
+from .options import ITERATIONS, codec_weights_option, iterations_text
 from .recognize import describe_result
 
 if TYPE_CHECKING:
@@ -82,14 +82,14 @@ def describe_answer(answer: "Answer") -> str:
         amount = f"{record['iterations']}/{record['iterations_in_file']} it" if record["iterations"] else "image"
         lines = [f"{name}  {amount}  {describe_result(answer.result)}"]
     else:
-        lines = [f"{name}  streamed, {record['iterations_in_file']} iterations in the file"]
+        lines = [f"{name}  streamed, {iterations_text(record['iterations_in_file'])} in the file"]
         for step in answer.steps:
             result = result_from_record({**step, "task": record["task"]})
             lines.append(f"  {step['iterations']:>2} it  {step['bytes_read']:>9,} B  {describe_result(result)}")
         if answer.reason == "confident":
             lines.append(f"  stopped at iteration {record['iterations']}: confidence {record['confidence']:.3f}")
         elif record.get("target_reached") is False:
-            lines.append(f"  confidence target not reached in {record['iterations']} iterations")
+            lines.append(f"  confidence target not reached in {iterations_text(record['iterations'])}")
     costs = [f"sent {answer.bytes_sent:,} bytes"]
     if payload.kind == "rnc" and answer.bytes_sent < payload.file_bytes:
         costs.append(f"{100 * answer.bytes_sent / payload.file_bytes:.0f}% of the whole .rnc file "

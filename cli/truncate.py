@@ -9,8 +9,8 @@ import click
 
 from rnncodec.formats import UnreachableTargetError, iterations_within, read_header, truncate_to
 
-from .options import (atomic_output, check_outputs, display_name, force_option, is_stdio, json_option, read_input,
-                      report)
+from .options import (atomic_output, check_outputs, display_name, force_option, is_stdio, iterations_text, json_option,
+                      read_input, report)
 
 __all__ = ["truncate_command"]
 
@@ -61,7 +61,7 @@ def truncate_command(file: Path, iterations: int | None, max_bytes: int | None, 
     header = read_header(source)
     if iterations > header.iterations:
         raise click.BadParameter(
-            f"{display_name(file)} has only {header.iterations} iterations",
+            f"{display_name(file)} has only {iterations_text(header.iterations)}",
             param_hint="'-n' / '--iterations'",
         )
     if output is not None:
@@ -69,6 +69,6 @@ def truncate_command(file: Path, iterations: int | None, max_bytes: int | None, 
     target = file if in_place else output
     with atomic_output(target, force=force or in_place) as out:
         size = truncate_to(source, out, iterations)
-    report(f"{display_name(file)} → {display_name(target, output=True)}: {iterations} iterations, {size:,} bytes",
+    report(f"{display_name(file)} → {display_name(target, output=True)}: {iterations_text(iterations)}, {size:,} bytes",
            record={"file": str(file), "output": str(target), "iterations": iterations, "bytes": size}
            if as_json else None, to_stdout=not is_stdio(target))

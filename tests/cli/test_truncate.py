@@ -23,6 +23,12 @@ def test_output_is_the_library_result(runner, rnc_path, tmp_path):
     assert read(out).iterations == 2 and not _leftovers(tmp_path)
 
 
+def test_one_iteration_is_said_in_the_singular(runner, rnc_path, tmp_path):
+    out = tmp_path / "one.rnc"
+    result = runner.invoke(cli, ["truncate", str(rnc_path), "-n", "1", "-o", str(out)])
+    assert result.exit_code == 0 and result.output.endswith(f"one.rnc: 1 iteration, {out.stat().st_size} bytes\n")
+
+
 def test_existing_output_needs_force(runner, rnc_path, tmp_path):
     out = tmp_path / "small.rnc"
     out.write_bytes(b"precious")
