@@ -10,6 +10,7 @@ import click
 
 from rnncodec.formats import info
 from rnncodec.formats.errors import RNCError
+from rnncodec.weights import RNCWeights
 
 from .main import describe_file_error
 from .options import display_name, inputs_argument, read_input, report
@@ -28,9 +29,9 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
         ("code", f"{bits} bits x {grid_h} x {grid_w} blocks per iteration, {tiling}"),
         ("coder", s["coder"]),
         ("architecture", s["architecture"]),
-        ("weights", f"sha256 {s['weights_sha256']}..."),
+        ("weights", _weights_text(s["weights_sha256"])),
         ("iterations", f"{s['iterations']} of {s['iterations_declared']}{state}"),
-        ("file", f"{s['file_bytes']} bytes"),
+        ("file", f"{s['file_bytes']:,} bytes"),
     ]
     if s["metadata"] is not None:
         rows.append(("metadata", json.dumps(s["metadata"], ensure_ascii=False, sort_keys=True)))
@@ -42,8 +43,15 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
         for k, size in enumerate(s["bytes_per_iteration"], start=1):
             total += size
             blocks = f" {active[k - 1]:>13}" if active else ""
-            lines.append(f"  {k:>9} {size:>9} {8 * total / pixels:>9.4f}{blocks}")
+            lines.append(f"  {k:>9} {size:>9,} {8 * total / pixels:>9.4f}{blocks}")
     return "\n".join(lines)
+
+
+def _weights_text(sha256_prefix: str) -> str:
+    """``GRU_S_V4 (sha256 cc7e79a7…)`` for shipped weights, else the stored digest alone: what decodes the file."""
+    shipped = RNCWeights.for_id(bytes.fromhex(sha256_prefix))
+    digest = f"sha256 {sha256_prefix}..."
+    return f"{shipped.name} ({digest})" if shipped else f"{digest} (not shipped: decode with --codec-weights FILE)"
 
 
 @click.command("info", short_help="Describe .rnc files (sizes, iterations, weights).")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from rnncodec.cli.main import cli
-from rnncodec.formats import info
+from rnncodec.formats import info, write_bytes
+from rnncodec.weights import RNCWeights
 
 
 def test_human_table(runner, rnc_path):
@@ -18,6 +19,17 @@ def test_human_table(runner, rnc_path):
     assert any(line.startswith("  metadata      {\"source_name\": \"photo.png\"}") for line in lines)
     assert lines[-5].split() == ["iteration", "bytes", "cum.", "bpp"]
     assert lines[-1].split()[0] == "4"
+
+
+def test_the_table_names_the_shipped_weights_a_file_needs(runner, rnc_path, make_header, make_codes, tmp_path):
+    header = make_header(weights_id=RNCWeights.GRU_S_MACHINE_V2.value.weights_id)
+    shipped = tmp_path / "shipped.rnc"
+    shipped.write_bytes(write_bytes(header, make_codes(header)))
+    lines = runner.invoke(cli, ["info", str(shipped), str(rnc_path)]).output.splitlines()
+    weights = [line.split(None, 1)[1] for line in lines if line.startswith("  weights ")]
+    assert weights[0].startswith("GRU_S_MACHINE_V2 (sha256 ")
+    assert weights[1].startswith("sha256 ") and weights[1].endswith("(not shipped: decode with --codec-weights FILE)")
+    assert f"  file          {rnc_path.stat().st_size:,} bytes" in lines
 
 
 def test_json_has_the_library_keys(runner, rnc_path):
