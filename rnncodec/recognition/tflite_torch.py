@@ -66,7 +66,7 @@ class _Op:
 _ACTIVATIONS = {0: None, 1: "relu", 3: "relu6"}  # tflite ActivationFunctionType: NONE, RELU, RELU6
 
 
-def _read_graph(path: Union[str, Path]) -> tuple[dict[int, _Tensor], list[_Op], int, int]:
+def _read_graph(path: Union[str, Path]) -> tuple[dict[int, _Tensor], list[_Op], int]:
     try:
         import tflite
     except ImportError as exc:  # an optional dependency: say how to get it
@@ -110,7 +110,7 @@ def _read_graph(path: Union[str, Path]) -> tuple[dict[int, _Tensor], list[_Op], 
             kind = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
             ops.append(_Op(kind, [int(i) for i in op.InputsAsNumpy()], [int(i) for i in op.OutputsAsNumpy()],
                            _options(tflite, kind, op)))
-        return tensors, ops, int(graph.Inputs(0)), int(graph.Outputs(0))
+        return tensors, ops, int(graph.Inputs(0))
     except UnsupportedGraphError:
         raise
     except Exception as exc:  # a malformed flatbuffer raises whatever the generated reader hits
@@ -191,7 +191,7 @@ class TFLiteClassifier(nn.Module):
     dict (:func:`load_tflite_classifier`'s ``state_dict``).
     """
 
-    def __init__(self, tensors: dict[int, _Tensor], ops: list[_Op], input_index: int, output_index: int):
+    def __init__(self, tensors: dict[int, _Tensor], ops: list[_Op], input_index: int):
         super().__init__()
         self._ops = ops
         self._input_index = input_index
