@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rnncodec.choices import BINARIZERS, LOSSES
+from rnncodec.choices import BINARIZERS, DISTILL_TARGETS, LOSSES
 from rnncodec.train_options import TrainOptions
 
 from .options import ITERATIONS
@@ -83,6 +83,11 @@ def _floats(value: str | None) -> list[float] | None:
               help="Resize the original and the reconstructions by this factor (antialiased) before the classifier "
                    "sees them: the scale its own preprocessing views photos at (ImageNet-size photos reach a "
                    "224-pixel classifier at about 0.6), so the loss weighs what the classifier will see.")
+@click.option("--distill-target", type=click.Choice(DISTILL_TARGETS), default=_DEFAULTS["distill_target"],
+              show_default=True,
+              help="What the class term keeps: the original's whole class distribution (KL divergence), or its "
+                   "answer alone (cross-entropy with the classifier's top-1 on the original: the probability "
+                   "kept for it, what benchmarks/recognition.py --tasks agree measures).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,

@@ -5,7 +5,7 @@ the ``rnc`` commands offer them (their ``--help`` stays fast)."""
 from __future__ import annotations
 
 __all__ = ["MAX_ITERATIONS", "DEFAULT_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS",
-           "BACKENDS", "LOSSES", "BINARIZERS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
+           "BACKENDS", "LOSSES", "BINARIZERS", "DISTILL_TARGETS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
 
 #: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
 MAX_ITERATIONS = 16
@@ -31,3 +31,6 @@ LOSSES = ("msssim-psnr", "msssim-l1", "l1", "mse")
 MIN_MSSSIM_SIDE = 33
 #: How training turns the encoder's outputs into bits (:func:`rnncodec.model.binarize`).
 BINARIZERS = ("stochastic", "sign")
+#: What the class term of the distillation loss keeps (:func:`rnncodec.train.recognition_loss`), the first
+#: the default: the original's class distribution, or its answer (top-1 class) alone.
+DISTILL_TARGETS = ("distribution", "answer")

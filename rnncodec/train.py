@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from .atomic import atomic_path
 from .backends.torch_backend import bf16_native
+from .choices import DISTILL_TARGETS
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
 from .formats.spec import BLOCK_SIZE as BLOCK
@@ -144,17 +145,20 @@ def training_loss(options: TrainOptions, outputs: list[torch.Tensor], target: to
 
 def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor],
                      teacher: tuple[torch.Tensor, list[torch.Tensor]], weights: Sequence[float],
-                     scale: float = 1.0) -> torch.Tensor:
+                     scale: float = 1.0, target: str = DISTILL_TARGETS[0]) -> torch.Tensor:
     """Label-free distillation: how far the frozen ``recognizer``'s view of each reconstruction is
     from its view of the original (``teacher``: its logits and features on the original batch).
 
-    Per iteration ``½·ln(relative feature error) + ½·ln(KL(teacher ‖ student))``: the features are
-    the recognizer's intermediate maps (every residual block's output and the last map before
-    pooling), their squared error relative to the teacher's energy, averaged over maps; the KL is
-    between the class distributions.  Logarithmic like ``msssim-psnr``, so the balance with the
-    distortion loss is one scale-free weight (``distill_weight``).  ``weights``: one per iteration in
-    ``outputs`` (the first ``distill_iterations``), normalised; ``scale``: as :func:`_pixels` (the
-    teacher's view must have been made at the same scale).
+    Per iteration ``½·ln(relative feature error) + ½·ln(class term)``: the features are the
+    recognizer's intermediate maps (every residual block's output and the last map before pooling),
+    their squared error relative to the teacher's energy, averaged over maps; the class term is, for
+    ``target="distribution"``, ``KL(teacher ‖ student)`` between the class distributions, and for
+    ``"answer"`` the cross-entropy of the student's distribution with the teacher's top-1 class —
+    minus the log of the probability kept for the original's answer, the *kept* of
+    ``benchmarks/recognition.py --tasks agree``.  Logarithmic like ``msssim-psnr``, so the balance
+    with the distortion loss is one scale-free weight (``distill_weight``).  ``weights``: one per
+    iteration in ``outputs`` (the first ``distill_iterations``), normalised; ``scale``: as
+    :func:`_pixels` (the teacher's view must have been made at the same scale).
     """
     teacher_logits, teacher_features = teacher
     terms = []
@@ -163,9 +167,12 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
         feature_error = torch.stack([
             (f.float() - t.float()).pow(2).mean() / (t.float().pow(2).mean() + 1e-6)
             for f, t in zip(features, teacher_features)]).mean()
-        kl = F.kl_div(F.log_softmax(logits.float(), 1), F.log_softmax(teacher_logits.float(), 1),
-                      log_target=True, reduction="batchmean")
-        terms.append(0.5 * torch.log(feature_error + 1e-6) + 0.5 * torch.log(kl.clamp_min(0) + 1e-4))
+        if target == "answer":
+            classes = F.cross_entropy(logits.float(), teacher_logits.argmax(1))
+        else:
+            classes = F.kl_div(F.log_softmax(logits.float(), 1), F.log_softmax(teacher_logits.float(), 1),
+                               log_target=True, reduction="batchmean")
+        terms.append(0.5 * torch.log(feature_error + 1e-6) + 0.5 * torch.log(classes.clamp_min(0) + 1e-4))
     w = torch.tensor(list(weights), dtype=torch.float32, device=terms[0].device)
     return (torch.stack(terms) * w).sum() / w.sum()
 
@@ -352,7 +359,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 with torch.no_grad():
                     teacher = recognizer(_pixels(batch, options.distill_scale), return_features=True)
                 distill = recognition_loss(recognizer, outputs[:options.distill_iterations], teacher,
-                                           distill_weights, options.distill_scale)
+                                           distill_weights, options.distill_scale, options.distill_target)
                 loss = loss + options.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

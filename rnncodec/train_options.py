@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .choices import BINARIZERS, LOSSES, MAX_ITERATIONS, MIN_MSSSIM_SIDE
+from .choices import BINARIZERS, DISTILL_TARGETS, LOSSES, MAX_ITERATIONS, MIN_MSSSIM_SIDE
 
 __all__ = ["TrainOptions"]
 
@@ -41,6 +41,7 @@ class TrainOptions:
     distill_weight: float = 1.0
     distill_iterations: int = 3
     distill_scale: float = 1.0  # the classifier sees images resized by this factor (its own preprocessing's scale)
+    distill_target: str = DISTILL_TARGETS[0]
     grad_clip: float = 1.0
     bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
@@ -77,6 +78,8 @@ class TrainOptions:
             raise ValueError(f"distill iterations must be in 1…{self.iterations}, got {self.distill_iterations}")
         if not 0.1 <= self.distill_scale <= 1:
             raise ValueError(f"distill scale must be in 0.1…1, got {self.distill_scale}")
+        if self.distill_target not in DISTILL_TARGETS:
+            raise ValueError(f"distill target must be one of {DISTILL_TARGETS}, got {self.distill_target!r}")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:

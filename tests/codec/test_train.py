@@ -200,6 +200,33 @@ def test_distillation_options_are_checked(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "x.pt", distill_weight=-1)
     with pytest.raises(ValueError, match="distill scale"):
         _options(tiny_data, tmp_path / "x.pt", distill_scale=1.5)
+    with pytest.raises(ValueError, match="distill target"):
+        _options(tiny_data, tmp_path / "x.pt", distill_target="labels")
+
+
+def test_distillation_to_the_answer_is_the_probability_kept_for_it():
+    """``target="answer"``: the class term is −ln of the probability the reconstruction keeps for the
+    original's top-1 class, whatever happens to the other classes — which the distribution's KL counts."""
+    from rnncodec.train import recognition_loss
+
+    class Recognizer(torch.nn.Module):  # a class per colour channel, its logit the channel's mean level / 25
+        def forward(self, pixels, return_features=False):
+            logits = pixels.mean((2, 3)) / 25
+            return (logits, [pixels]) if return_features else logits
+
+    def image(*levels):  # centred, as the codec's reconstructions
+        return torch.tensor(levels).view(1, 3, 1, 1).expand(1, 3, 8, 8)
+
+    recognizer = Recognizer()
+    original, swapped = image(0.3, 0.0, -0.3), image(0.3, -0.3, 0.0)  # classes 1 and 2 trade places
+    teacher = recognizer((original + 0.5) * 255, return_features=True)
+    feature_error = (swapped - original).pow(2).mean() / (original + 0.5).pow(2).mean()
+    p0, p1, p2 = torch.softmax(teacher[0], 1)[0]
+    assert torch.softmax(recognizer((swapped + 0.5) * 255), 1)[0, 0] == pytest.approx(p0.item())  # the answer kept
+    for target, classes in (("answer", -torch.log(p0)), ("distribution", (p1 - p2) * torch.log(p1 / p2))):
+        expected = 0.5 * torch.log(feature_error + 1e-6) + 0.5 * torch.log(classes + 1e-4)
+        loss = recognition_loss(recognizer, [swapped], teacher, [1.0], target=target)
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-4), target
 
 
 def test_stop_masks_train_with_blocks_that_stop(tiny_data, tmp_path):
