@@ -212,6 +212,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
     source = load_image(path, alpha="drop")
     rgb = source.rgb
     on_original = None if options["task"] == "detect" else class_probabilities(rgb)
+    answer = None if on_original is None else int(np.argmax(on_original))
 
     def recognise(image: np.ndarray, probabilities: Optional[np.ndarray] = None) -> dict:
         """``prediction``; for classification also ``kept``: the probability the classifier gives, on
@@ -219,7 +220,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
         if on_original is None:
             return {"prediction": detect(image)}
         probabilities = class_probabilities(image) if probabilities is None else probabilities
-        return {"prediction": top5(probabilities), "kept": float(probabilities[np.argmax(on_original)])}
+        return {"prediction": top5(probabilities), "kept": float(probabilities[answer])}
 
     out = {"original": {"bytes": path.stat().st_size, "fits": True, **recognise(rgb, on_original)}}
     adapted = options["task"] == "classify" and bool(options["adapted"])

@@ -161,17 +161,20 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
     :func:`_pixels` (the teacher's view must have been made at the same scale).
     """
     teacher_logits, teacher_features = teacher
+    if target == "answer":  # the teacher's side of the class term, once for every iteration
+        answer = teacher_logits.argmax(1)
+        class_term = lambda logits: F.cross_entropy(logits.float(), answer)  # noqa: E731
+    else:
+        teacher_log_probabilities = F.log_softmax(teacher_logits.float(), 1)
+        class_term = lambda logits: F.kl_div(F.log_softmax(logits.float(), 1), teacher_log_probabilities,  # noqa: E731
+                                             log_target=True, reduction="batchmean")
     terms = []
     for reconstruction in outputs:
         logits, features = recognizer(_pixels(reconstruction, scale), return_features=True)
         feature_error = torch.stack([
             (f.float() - t.float()).pow(2).mean() / (t.float().pow(2).mean() + 1e-6)
             for f, t in zip(features, teacher_features)]).mean()
-        if target == "answer":
-            classes = F.cross_entropy(logits.float(), teacher_logits.argmax(1))
-        else:
-            classes = F.kl_div(F.log_softmax(logits.float(), 1), F.log_softmax(teacher_logits.float(), 1),
-                               log_target=True, reduction="batchmean")
+        classes = class_term(logits)
         terms.append(0.5 * torch.log(feature_error + 1e-6) + 0.5 * torch.log(classes.clamp_min(0) + 1e-4))
     w = torch.tensor(list(weights), dtype=torch.float32, device=terms[0].device)
     return (torch.stack(terms) * w).sum() / w.sum()
