@@ -14,6 +14,10 @@ Inputs per photo, all real file bytes:
   file is used and counted (``over``: how many photos, and their mean size);
 - ``webp smallest`` (quality 0), ``jpeg 0.25 bpp`` / ``webp 0.25 bpp`` (largest quality within 0.25 bpp).
 
+``--shorter-side PX`` / ``--longer-side PX``: every codec (rnc, JPEG, WebP) codes the photo downscaled
+as ``rnc encode --shorter-side`` does — the size a recognizer sees, more iterations for the bytes —
+while the originals stay full size (the 0.25 bpp budgets count the original's pixels).
+
 Label-free agreement (``--tasks agree``, on ``--agree-data``, default ``bsds500/val``: photos that are
 no benchmark and carry no labels): how often the classifier's top-1 on a setting is its top-1 on the
 original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos — and
@@ -156,12 +160,14 @@ def classify_adapted(rgb: np.ndarray) -> dict[str, list[int]]:
     return {"copy": classify_reference(rgb), **{name: classify_reference(rgb, path) for name, path in adapted.items()}}
 
 
-def detect(rgb: np.ndarray) -> list[tuple[int, float, tuple[float, float, float, float]]]:
-    """Yolo-Fastest detections ``(class, score, (x0, y0, x1, y1) pixels)``, per-class NMS."""
+def detect(rgb: np.ndarray,
+           size: tuple[int, int] | None = None) -> list[tuple[int, float, tuple[float, float, float, float]]]:
+    """Yolo-Fastest detections ``(class, score, (x0, y0, x1, y1) pixels)``, per-class NMS; the pixels
+    of an image of ``size`` (width, height; default ``rgb``'s own — the original's for a downscaled coding)."""
     import cv2
 
     net, outputs = _detector()
-    h, w = rgb.shape[:2]
+    w, h = size or (rgb.shape[1], rgb.shape[0])
     blob = cv2.dnn.blobFromImage(np.ascontiguousarray(rgb[..., ::-1]), 1 / 255, (DETECTOR_SIDE, DETECTOR_SIDE),
                                  swapRB=True, crop=False)
     net.setInput(blob)
@@ -205,12 +211,14 @@ def _decoded(data: bytes) -> np.ndarray:
 
 def photo_settings(path: Path) -> dict[str, dict]:
     """Every setting of one photo: ``{name: {"bytes", "fits", "prediction"}}`` (runs in a worker)."""
-    from rnncodec.imageio import load_image
+    from rnncodec.imageio import Downscale, load_image
     from rnncodec.recognition.scoring import largest_within
 
     options = _STATE["options"]
     source = load_image(path, alpha="drop")
     rgb = source.rgb
+    coded = source if options["downscale"] is None else load_image(path, alpha="drop",
+                                                                   downscale=Downscale(*options["downscale"]))
     on_original = None if options["task"] == "detect" else class_probabilities(rgb)
     answer = None if on_original is None else int(np.argmax(on_original))
 
@@ -218,7 +226,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
         """``prediction``; for classification also ``kept``: the probability the classifier gives, on
         this image, to its top-1 on the original — a continuous measure of what survived, paired per photo."""
         if on_original is None:
-            return {"prediction": detect(image)}
+            return {"prediction": detect(image, (source.width, source.height))}
         probabilities = class_probabilities(image) if probabilities is None else probabilities
         return {"prediction": top5(probabilities), "kept": float(probabilities[answer])}
 
@@ -228,7 +236,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
         out["original"]["adapted"] = classify_adapted(rgb)
     if options["task"] == "classify" and options["check_reference"]:  # the unadapted copy's answer, once
         out["original"]["reference"] = (out["original"]["adapted"]["copy"] if adapted else classify_reference(rgb))[0]
-    jpeg, webp = _pillow(rgb, "JPEG"), _pillow(rgb, "WEBP")
+    jpeg, webp = _pillow(coded.rgb, "JPEG"), _pillow(coded.rgb, "WEBP")
 
     def baseline(name: str, encode, qualities, budget: int) -> None:
         fit = largest_within(encode, qualities, budget)
@@ -237,8 +245,8 @@ def photo_settings(path: Path) -> dict[str, dict]:
 
     for weights in options["weights"]:
         codec = _codec(weights)
-        codes, images = zip(*codec.iter_codes_and_images(source, options["iterations"]))  # decoded while encoded
-        files = list(codec.prefix_files(source, codes, len(codes)))
+        codes, images = zip(*codec.iter_codes_and_images(coded, options["iterations"]))  # decoded while encoded
+        files = list(codec.prefix_files(coded, codes, len(codes)))
         for k, (size, decoded) in enumerate(zip(map(len, files), images), 1):
             image = np.asarray(decoded.convert("RGB"))
             out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, **recognise(image)}
@@ -253,7 +261,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
     smallest = webp(0)
     out["webp smallest"] = {"bytes": len(smallest), "fits": True, "quality": 0,
                             **recognise(_decoded(smallest))}
-    budget = int(BASELINE_BPP * rgb.shape[0] * rgb.shape[1] / 8)
+    budget = int(BASELINE_BPP * source.width * source.height / 8)  # the original's pixels, downscaled or not
     baseline("jpeg 0.25 bpp", jpeg, JPEG_QUALITIES, budget)
     baseline("webp 0.25 bpp", webp, WEBP_QUALITIES, budget)
     return out
@@ -675,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also classify the originals and .rnc files with our torch copy of the classifier "
                              "adapted to decoded images (FILE: its state dict), next to the unadapted copy "
                              "(repeatable)")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--shorter-side", type=int, metavar="PX",
+                       help="code the photos downscaled to this shorter side (rnc encode --shorter-side), JPEG and "
+                            "WebP too; the originals stay as they are")
+    sizes.add_argument("--longer-side", type=int, metavar="PX", help="as --shorter-side, for the longer side")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder of the JSON records (default results/recognition, or "
                              "results/recognition/agreement when the tasks are label-free only)")
@@ -715,8 +728,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.name} is missing: pip install 'rnncodec[bench]'", file=sys.stderr)
         return 1
 
+    downscale = (("shorter", args.shorter_side) if args.shorter_side else
+                 ("longer", args.longer_side) if args.longer_side else None)
+    if downscale and downscale[1] < 1:
+        parser.error(f"--{downscale[0]}-side takes a number of pixels ≥ 1")
     options = {"weights": weights, "iterations": args.iterations, "recognizers": str(args.recognizers),
-               "check_reference": args.check_reference, "baselines": args.baselines, "adapted": adapted}
+               "check_reference": args.check_reference, "baselines": args.baselines, "adapted": adapted,
+               "downscale": downscale}
     started = time.perf_counter()
     results, counts = {}, {}
     if "classify" in tasks:
@@ -746,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lead = print_summary(results, weights, args.iterations)
     print(f"{seconds:.0f} s, {args.workers} worker(s)")
-    write_records(results, weights, args.iterations, counts, seconds, lead, args.out)
+    write_records(results, weights, args.iterations, counts, seconds, lead, args.out, downscale)
     if args.plot and plot(results, weights, args.iterations, args.plot):
         print(f"wrote {args.plot}")
     return 0
@@ -787,16 +805,20 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
 
 
 def write_records(results: dict, weights: list[str], iterations: int, counts: dict, seconds, lead: dict,
-                  out: Path) -> None:
+                  out: Path, downscale: tuple[str, int] | None = None) -> None:
+    """One record per weights; a run with ``downscale`` (side, pixels) says so in its records and
+    their names (``GRU_S_V4-shorter256.json``), which then replace no full-size record."""
     out.mkdir(parents=True, exist_ok=True)
     names = record_names(weights)
+    suffix = f"-{downscale[0]}{downscale[1]}" if downscale else ""
     for w in weights:
         keep = lambda name: not (len(name.split()) == 3 and name.split()[2].isdigit()) or name.split()[1] == w  # noqa: E731
         record = {"weights": w, "iterations": iterations, "images": counts, "seconds": seconds,
                   "recognizers": {"classify": CLASSIFIER, "detect": DETECTOR_WEIGHTS},
+                  "downscale": {"side": downscale[0], "pixels": downscale[1]} if downscale else None,
                   "results": {task: {n: v for n, v in data.items() if keep(n)} for task, data in results.items()},
                   "webp_smallest_lead": lead.get(w)}
-        path = out / f"{names[w]}.json"
+        path = out / f"{names[w]}{suffix}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
@@ -814,7 +836,9 @@ def report(files: list[Path], rename: dict[str, str], out: Path | None, plot_pat
     for path in files:
         record = json.loads(path.read_text())
         old = record["weights"]
-        new = rename.get(old, old)
+        downscale = record.get("downscale")  # a downscaled run's weights are named apart from the full-size one's
+        new = f"{old}-{downscale['side']}{downscale['pixels']}" if downscale else old
+        new = rename.get(new, new)
         iterations = record["iterations"] if iterations is None else min(iterations, record["iterations"])
         if new not in weights:
             weights.append(new)

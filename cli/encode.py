@@ -60,6 +60,12 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
                    "gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,
               help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
+@click.option("--shorter-side", type=click.IntRange(min=1), metavar="PX",
+              help="Code the image downscaled (never enlarged) so that its shorter side is at most PX pixels: "
+                   "fewer pixels, fewer bytes an iteration. For a recognizer, the size it sees: 256 for an "
+                   "ImageNet classifier. Its size before is kept in the file's metadata.")
+@click.option("--longer-side", type=click.IntRange(min=1), metavar="PX",
+              help="As --shorter-side, for the longer side (a detector's input: 320–640).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Output file (one input only; - for stdout). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -80,7 +86,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @force_option
 @json_option
 def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | None, target_bpp: float | None,
-                   quality: float | None, allow_larger: bool, output: Path | None, out_dir: Path | None,
+                   quality: float | None, allow_larger: bool, shorter_side: int | None, longer_side: int | None,
+                   output: Path | None, out_dir: Path | None,
                    coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
                    threads: int | None, force: bool, as_json: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
@@ -93,6 +100,7 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
       rnc encode - -o - < photo.png > photo.rnc   # a filter: - is stdin / stdout
       rnc encode photo.png --max-bytes 4000  # the largest file ≤ 4000 bytes
       rnc encode photo.png --quality 32 -n 8 # each block while an iteration gains it 32 dB's error
+      rnc encode photo.jpg --shorter-side 256 -n 3  # for a classifier: its input size, more iterations
 
     At most one target (--max-bytes, --target-bpp, --quality). -n alone gives every 16×16 block
     the same iterations (~0.1 bpp steps); --max-bytes hits a size to within a few bytes; --quality
@@ -112,6 +120,8 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
         raise click.UsageError(f"give one target, not {' and '.join(targets_given)}")
     if allow_larger and max_bytes is None and target_bpp is None:
         raise click.UsageError("--allow-larger goes with --max-bytes or --target-bpp")
+    if shorter_side is not None and longer_side is not None:
+        raise click.UsageError("give --shorter-side or --longer-side, not both")
     if output and len(inputs) > 1:
         raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir")
     if any(is_stdio(src) for src in inputs) and (len(inputs) > 1 or not output):
@@ -123,10 +133,12 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
 
     from rnncodec.codec import Codec
     from rnncodec.errors import ImageTooLargeError, MultiFrameWarning
-    from rnncodec.formats import UnreachableTargetError, read_header
+    from rnncodec.formats import UnreachableTargetError, read
+    from rnncodec.imageio import Downscale
     from rnncodec.rate import RateTarget, encode_to_target
 
     rate_target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
+    downscale = Downscale.from_options(shorter_side, longer_side)
 
     codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
     failures = 0
@@ -139,10 +151,11 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", MultiFrameWarning)
                 if rate_target is None:
-                    data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels)
+                    data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels,
+                                        shorter_side=shorter_side, longer_side=longer_side)
                 else:
                     result = encode_to_target(codec, source, rate_target, iterations or MAX_ITERATIONS, coder=coder,
-                                              alpha=alpha, max_pixels=max_pixels)
+                                              alpha=alpha, max_pixels=max_pixels, downscale=downscale)
                     data = result.data
                     chosen = describe_choice(result.iterations, result.psnr, result.budget, result.block_iterations)
                     choice = {"budget": result.budget, "target_met": result.met,
@@ -165,7 +178,11 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
             report(record={"file": str(src), "error": message} if as_json else None, to_stdout=to_stdout)
             log.debug("encoding failed", exc_info=True)
             continue
-        header = read_header(data)
+        written = read(data)
+        header, source_size = written.header, (written.metadata or {}).get("source_size")
+        if source_size:
+            chosen += f"; coded at {header.width}×{header.height} (from {source_size[0]}×{source_size[1]})"
+            choice["source_size"] = source_size
         report(f"{display_name(src)} → {display_name(target, output=True)}: "
                f"{describe_size(len(data), header.width, header.height, source_bytes)}{chosen}",
                record={"file": str(src), "output": str(target), "bytes": len(data),

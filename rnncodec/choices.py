@@ -4,8 +4,9 @@ the ``rnc`` commands offer them (their ``--help`` stays fast)."""
 
 from __future__ import annotations
 
-__all__ = ["MAX_ITERATIONS", "DEFAULT_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES", "PRECISIONS",
-           "BACKENDS", "LOSSES", "BINARIZERS", "DISTILL_TARGETS", "CODER_AUTO", "MIN_MSSSIM_SIDE"]
+__all__ = ["MAX_ITERATIONS", "DEFAULT_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES",
+           "DOWNSCALE_SIDES", "PRECISIONS", "BACKENDS", "LOSSES", "BINARIZERS", "DISTILL_TARGETS", "CODER_AUTO",
+           "MIN_MSSSIM_SIDE"]
 
 #: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
 MAX_ITERATIONS = 16
@@ -18,6 +19,8 @@ DEFAULT_TILE_SIZE = 1024
 TILE_SIZES = (0, 256, 512, 1024, 2048)
 #: What encoding does with an alpha channel: keep it losslessly in the file, drop it, or refuse the image.
 ALPHA_POLICIES = ("keep", "drop", "refuse")
+#: Which side of an image a downscale before coding bounds (``encode(shorter_side=…)`` / ``longer_side``).
+DOWNSCALE_SIDES = ("shorter", "longer")
 #: Arithmetic of the networks (codec and recognizers): bfloat16 where the CPU has native support ("auto").
 PRECISIONS = ("auto", "bf16", "fp32")
 #: What runs the codec's network (:mod:`rnncodec.backends`); auto: torch when it is installed, else onnx.

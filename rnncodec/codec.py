@@ -61,7 +61,7 @@ from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_n
 from .formats import spec as format_spec
 from .formats.chunks import pack_chunk
 from .formats.coders import get_coder
-from .imageio import ImageInput, SourceImage, load_image, to_pil
+from .imageio import Downscale, ImageInput, SourceImage, load_image, to_pil
 from .rate import RateTarget, RateTargetWarning, encode_to_target
 from .seams import smooth_seams
 from .weights import LoadedWeights, RNCWeights
@@ -268,17 +268,19 @@ class Codec:
     def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",
                metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels,
                max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
-               allow_larger: bool = False) -> bytes:
+               allow_larger: bool = False, shorter_side: Optional[int] = None,
+               longer_side: Optional[int] = None) -> bytes:
         """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations, or meeting a target (see :func:`encode`)."""
         target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
+        downscale = Downscale.from_options(shorter_side, longer_side)
         if target is not None:
             result = encode_to_target(self, image, target, iterations or MAX_ITERATIONS, coder=coder,
-                                      metadata=metadata, alpha=alpha, max_pixels=max_pixels)
+                                      metadata=metadata, alpha=alpha, max_pixels=max_pixels, downscale=downscale)
             if result.warning:
                 warnings.warn(result.warning, RateTargetWarning, stacklevel=2)
             return result.data
         iterations = DEFAULT_ITERATIONS if iterations is None else iterations
-        source = load_image(image, alpha=alpha, max_pixels=max_pixels)
+        source = load_image(image, alpha=alpha, max_pixels=max_pixels, downscale=downscale)
         self.header_for(source, iterations, "raw")  # refuse what readers would, before coding
         codes = list(self.iter_codes(source.rgb, iterations))
         return self.file_bytes(source, codes, coder=coder, metadata=metadata)
@@ -333,10 +335,12 @@ class Codec:
 
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
                   metadata: Optional[dict] = None, alpha: str = "keep",
-                  max_pixels: int = DEFAULT_LIMITS.max_pixels) -> Header:
+                  max_pixels: int = DEFAULT_LIMITS.max_pixels, shorter_side: Optional[int] = None,
+                  longer_side: Optional[int] = None) -> Header:
         """Stream ``image`` into ``fileobj``: each iteration's chunk is written (and flushed) as
         soon as it exists.  Returns the header written."""
-        source = load_image(image, alpha=alpha, max_pixels=max_pixels)
+        source = load_image(image, alpha=alpha, max_pixels=max_pixels,
+                            downscale=Downscale.from_options(shorter_side, longer_side))
         header = self.header_for(source, iterations, coder)
         with RNCWriter(fileobj, header, _metadata(source, metadata), source.alpha) as writer:
             for bits in self.iter_codes(source.rgb, iterations):
@@ -535,6 +539,8 @@ def _metadata(source: SourceImage, extra: Optional[dict]) -> dict:
         metadata["source_name"] = source.name
     if source.source_bytes is not None:
         metadata["source_bytes"] = source.source_bytes
+    if source.source_size is not None:
+        metadata["source_size"] = list(source.source_size)
     metadata.update(extra or {})
     return metadata
 
@@ -567,7 +573,7 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
            tile_size: int = DEFAULT_TILE_SIZE, coder: str = "auto", metadata: Optional[dict] = None,
            alpha: str = "keep", backend: Optional[str] = None, max_pixels: int = DEFAULT_LIMITS.max_pixels,
            max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
-           allow_larger: bool = False) -> bytes:
+           allow_larger: bool = False, shorter_side: Optional[int] = None, longer_side: Optional[int] = None) -> bytes:
     """Compress ``image`` to ``.rnc`` bytes: at ``iterations`` iterations, or meeting one target.
 
     Args:
@@ -595,8 +601,13 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
             ``iterations`` get a ``RateTargetWarning``.
         allow_larger: with ``max_bytes``/``target_bpp`` below the 1-iteration file, return that
             file with a ``RateTargetWarning`` instead of raising.
+        shorter_side: code the image downscaled (Lanczos, never enlarged) so that its shorter side
+            is at most this many pixels — the size an ImageNet classifier sees is 256 — recording
+            the size it had in the metadata (``source_size``); fewer pixels, fewer bytes an iteration.
+        longer_side: the same for the longer side (a detector's input: 320–640).
 
-    Only one of ``max_bytes``, ``target_bpp`` and ``quality`` may be given (:mod:`rnncodec.rate`).
+    Only one of ``max_bytes``, ``target_bpp`` and ``quality`` may be given (:mod:`rnncodec.rate`),
+    and one of ``shorter_side`` and ``longer_side`` (a size target then counts the downscaled pixels).
 
     Raises:
         UnreachableTargetError: a size target below the 1-iteration file (``.smallest``: its size).
@@ -608,7 +619,8 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
     """
     return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(
         image, iterations, coder=coder, metadata=metadata, alpha=alpha, max_pixels=max_pixels, max_bytes=max_bytes,
-        target_bpp=target_bpp, quality=quality, allow_larger=allow_larger)
+        target_bpp=target_bpp, quality=quality, allow_larger=allow_larger, shorter_side=shorter_side,
+        longer_side=longer_side)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,

@@ -35,7 +35,7 @@ import numpy as np
 from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
-from .imageio import ImageInput, SourceImage, load_image
+from .imageio import Downscale, ImageInput, SourceImage, load_image
 
 if TYPE_CHECKING:
     from .codec import Codec
@@ -129,7 +129,7 @@ MAX_LAST_PAYLOADS = 10
 
 def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_iterations: int = MAX_ITERATIONS,
                      *, coder: str = "auto", metadata: Optional[dict] = None, alpha: str = "keep",
-                     max_pixels: Optional[int] = None) -> RateResult:
+                     max_pixels: Optional[int] = None, downscale: Optional[Downscale] = None) -> RateResult:
     """Encode ``image`` with ``codec`` to meet ``target`` with at most ``max_iterations``
     iterations (see the module's docstring).
 
@@ -137,7 +137,7 @@ def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_
         UnreachableTargetError: a size budget below the 1-iteration file (unless ``allow_larger``).
         UnsupportedImageError, ImageTooLargeError, LimitExceededError, ValueError: as :meth:`Codec.encode`.
     """
-    source = load_image(image, alpha=alpha, max_pixels=max_pixels)
+    source = load_image(image, alpha=alpha, max_pixels=max_pixels, downscale=downscale)
     codec.header_for(source, max_iterations, "raw")  # refuse what readers would, before coding
     if target.quality is not None:
         return _to_quality(codec, source, target.quality, max_iterations, coder, metadata)

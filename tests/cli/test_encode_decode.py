@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,6 +28,18 @@ def test_encode_one_file_reports_size_bpp_and_ratio(runner, photos, weights_file
     size = out.stat().st_size
     assert f"{size:,} bytes" in result.output and "bpp" in result.output and "of the source" in result.output
     assert formats.read(out).iterations == 2
+
+
+def test_encode_downscaled_says_at_what_size_from_what(runner, photos, weights_file):
+    width, height = Image.open(photos / "a.png").size
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--longer-side", "16",
+                                 "--codec-weights", str(weights_file), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert max(record["width"], record["height"]) == 16 and record["source_size"] == [width, height]
+    result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--longer-side", "16", "--force",
+                                 "--codec-weights", str(weights_file)])
+    assert f"(from {width}×{height})" in result.output
 
 
 def test_encode_folder_and_glob_to_out_dir(runner, photos, weights_file, tmp_path):
@@ -57,6 +71,8 @@ def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file)
     (["--allow-larger"], "--allow-larger goes with --max-bytes or --target-bpp"),
     (["--quality", "30", "--allow-larger"], "--allow-larger goes with --max-bytes or --target-bpp"),
     (["--max-bytes", "0"], "Invalid value for '--max-bytes'"),
+    (["--shorter-side", "64", "--longer-side", "64"], "give --shorter-side or --longer-side, not both"),
+    (["--shorter-side", "0"], "Invalid value for '--shorter-side'"),
     (["--target-bpp", "0"], "Invalid value for '--target-bpp'"),
 ])
 def test_encode_usage_errors_exit_2(runner, photos, weights_file, args, message):

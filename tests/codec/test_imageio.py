@@ -96,3 +96,71 @@ def test_an_image_over_max_pixels_is_refused_before_its_pixels_are_decoded(tmp_p
     monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("pixels decoded"))
     with pytest.raises(ImageTooLargeError, match=r"300×200 = 60,000 pixels, more than max_pixels = 50,000"):
         load_image(path, max_pixels=50_000)
+
+
+# -- downscaling before coding (encode(shorter_side=…, longer_side=…)) --------------------------------
+
+@pytest.mark.parametrize("side, pixels, size, expected", [
+    ("shorter", 256, (500, 375), (341, 256)),
+    ("shorter", 256, (375, 500), (256, 341)),
+    ("longer", 320, (640, 480), (320, 240)),
+    ("longer", 320, (480, 640), (240, 320)),
+    ("shorter", 256, (200, 900), (200, 900)),  # small enough: never enlarged
+    ("longer", 1, (7, 3), (1, 1)),             # no side below one pixel
+])
+def test_a_downscale_bounds_its_side_and_keeps_the_aspect(side, pixels, size, expected):
+    from rnncodec.imageio import Downscale
+
+    assert Downscale(side, pixels).size(*size) == expected
+
+
+@pytest.mark.parametrize("side, pixels", [("middle", 10), ("shorter", 0), ("longer", 2.5), ("shorter", True)])
+def test_a_bad_downscale_is_refused(side, pixels):
+    from rnncodec.imageio import Downscale
+
+    with pytest.raises(ValueError):
+        Downscale(side, pixels)
+    with pytest.raises(ValueError, match="not both"):
+        Downscale.from_options(shorter_side=10, longer_side=10)
+
+
+def test_a_downscaled_jpeg_turned_by_exif_records_its_size_as_displayed():
+    from rnncodec.imageio import Downscale
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 300×200, displayed 200×300
+    Image.fromarray(_rgb(200, 300)).save(buffer, "JPEG", exif=exif)
+    source = load_image(buffer.getvalue(), downscale=Downscale("shorter", 50))
+    assert (source.width, source.height) == (50, 75)
+    assert source.source_size == (200, 300)
+    assert load_image(buffer.getvalue(), downscale=Downscale("shorter", 500)).source_size is None  # not downscaled
+
+
+def test_a_downscale_averages_and_keeps_alpha_and_grayscale():
+    from rnncodec.imageio import Downscale
+
+    stripes = np.zeros((40, 40), np.uint8)
+    stripes[:, ::2] = 255  # one-pixel stripes: their average is mid-grey
+    gray = load_image(stripes, downscale=Downscale("longer", 10))
+    assert gray.mode == "L" and gray.rgb.shape == (10, 10, 3)
+    assert abs(float(gray.rgb.mean()) - 127.5) < 3
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[:, :30] = (255, 0, 0, 255)  # opaque red beside transparent green: no green may bleed in
+    rgba[:, 30:] = (0, 255, 0, 0)
+    source = load_image(rgba, downscale=Downscale("shorter", 20))
+    assert source.rgb.shape == (20, 30, 3) and source.alpha.shape == (20, 30)
+    assert source.alpha[:, :12].min() >= 250 and source.alpha[:, 18:].max() <= 5
+    opaque = source.alpha > 0
+    assert source.rgb[..., 1][opaque].max() == 0
+
+
+def test_a_downscaled_encode_decodes_at_the_coded_size_and_names_the_original(codec):
+    from rnncodec.formats import read
+
+    data = codec.encode(_rgb(256, 384), 1, shorter_side=64, coder="raw")
+    assert codec.decode(data).size == (96, 64)
+    assert read(data).metadata["source_size"] == [384, 256]
+    assert len(data) < len(codec.encode(_rgb(256, 384), 1, coder="raw")) / 4  # 1/16 of the blocks
+    with pytest.raises(ValueError, match="not both"):
+        codec.encode(_rgb(), 1, shorter_side=8, longer_side=8)

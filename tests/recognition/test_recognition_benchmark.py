@@ -102,3 +102,18 @@ def test_records_of_weights_files_that_share_a_name_are_told_apart(bench):
     assert names == {"GRU_S_V4": "GRU_S_V4", "runs/c2/q.pt": "c2-q", "runs/c3/q.pt": "c3-q", "other/w.pt": "w"}
     with pytest.raises(ValueError, match="a/runs/q.pt and b/runs/q.pt would write the same record runs-q.json"):
         bench.record_names(["a/runs/q.pt", "b/runs/q.pt"])
+
+
+def test_a_downscaled_run_is_recorded_and_reported_apart_from_the_full_size_one(bench, tmp_path, capsys):
+    import json
+
+    photos = [_photo(5, {"rnc W 1": 5}, 2000), _photo(6, {"rnc W 1": 1}, 2200)]
+    results = {"agree": bench.score_agreement(photos, 50)}
+    bench.write_records(results, ["W"], 1, {"agree": 2}, 1.0, {}, tmp_path / "full")
+    bench.write_records(results, ["W"], 1, {"agree": 2}, 1.0, {}, tmp_path / "small", ("shorter", 256))
+    record = json.loads((tmp_path / "small" / "W-shorter256.json").read_text())
+    assert record["downscale"] == {"side": "shorter", "pixels": 256}
+    assert json.loads((tmp_path / "full" / "W.json").read_text())["downscale"] is None
+    bench.report([tmp_path / "full" / "W.json", tmp_path / "small" / "W-shorter256.json"], {}, tmp_path / "both", None)
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["W-shorter256.json", "W.json"]
+    assert "W-shorter256" in capsys.readouterr().out
