@@ -60,6 +60,9 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
                    "gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,
               help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
+@click.option("--downscale-to-fit", is_flag=True,
+              help="With --max-bytes below the 1-iteration file: code the image downscaled, at the largest "
+                   "size whose file fits (measured, never over).")
 @click.option("--shorter-side", type=click.IntRange(min=1), metavar="PX",
               help="Code the image downscaled (never enlarged) so that its shorter side is at most PX pixels: "
                    "fewer pixels, fewer bytes an iteration. For a recognizer, the size it sees: 256 for an "
@@ -86,7 +89,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @force_option
 @json_option
 def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | None, target_bpp: float | None,
-                   quality: float | None, allow_larger: bool, shorter_side: int | None, longer_side: int | None,
+                   quality: float | None, allow_larger: bool, downscale_to_fit: bool, shorter_side: int | None,
+                   longer_side: int | None,
                    output: Path | None, out_dir: Path | None,
                    coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
                    threads: int | None, force: bool, as_json: bool) -> None:
@@ -99,6 +103,7 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
       rnc encode 'raw/*.jpg' -n 1 --force
       rnc encode - -o - < photo.png > photo.rnc   # a filter: - is stdin / stdout
       rnc encode photo.png --max-bytes 4000  # the largest file ≤ 4000 bytes
+      rnc encode big.jpg --max-bytes 4000 --downscale-to-fit  # at the largest size that fits
       rnc encode photo.png --quality 32 -n 8 # each block while an iteration gains it 32 dB's error
       rnc encode photo.jpg --shorter-side 256 -n 3  # for a classifier: its input size, more iterations
 
@@ -120,6 +125,8 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
         raise click.UsageError(f"give one target, not {' and '.join(targets_given)}")
     if allow_larger and max_bytes is None and target_bpp is None:
         raise click.UsageError("--allow-larger goes with --max-bytes or --target-bpp")
+    if downscale_to_fit and (max_bytes is None or allow_larger):
+        raise click.UsageError("--downscale-to-fit goes with --max-bytes, not with --allow-larger")
     if shorter_side is not None and longer_side is not None:
         raise click.UsageError("give --shorter-side or --longer-side, not both")
     if output and len(inputs) > 1:
@@ -137,7 +144,7 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
     from rnncodec.imageio import Downscale
     from rnncodec.rate import RateTarget, encode_to_target
 
-    rate_target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
+    rate_target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger, downscale_to_fit)
     downscale = Downscale.from_options(shorter_side, longer_side)
 
     codec = Codec(codec_weights, tile_size=int(tile_size), backend=backend)
@@ -172,7 +179,8 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
         except Exception as exc:  # report, go on with the other files, fail at the end
             failures += 1
             hint = (" (--max-pixels)" if isinstance(exc, ImageTooLargeError) else
-                    "; --allow-larger writes it anyway" if isinstance(exc, UnreachableTargetError) else "")
+                    "; --allow-larger writes it anyway, --downscale-to-fit codes it smaller"
+                    if isinstance(exc, UnreachableTargetError) and not downscale_to_fit else "")
             message = describe_file_error(src, exc) + hint
             click.echo(f"Error: {message}", err=True)
             report(record={"file": str(src), "error": message} if as_json else None, to_stdout=to_stdout)

@@ -268,10 +268,10 @@ class Codec:
     def encode(self, image: ImageInput, iterations: Optional[int] = None, *, coder: str = "auto",
                metadata: Optional[dict] = None, alpha: str = "keep", max_pixels: int = DEFAULT_LIMITS.max_pixels,
                max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
-               allow_larger: bool = False, shorter_side: Optional[int] = None,
+               allow_larger: bool = False, downscale_to_fit: bool = False, shorter_side: Optional[int] = None,
                longer_side: Optional[int] = None) -> bytes:
         """The ``.rnc`` bytes of ``image`` at ``iterations`` iterations, or meeting a target (see :func:`encode`)."""
-        target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger)
+        target = RateTarget.from_options(max_bytes, target_bpp, quality, allow_larger, downscale_to_fit)
         downscale = Downscale.from_options(shorter_side, longer_side)
         if target is not None:
             result = encode_to_target(self, image, target, iterations or MAX_ITERATIONS, coder=coder,
@@ -573,7 +573,8 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
            tile_size: int = DEFAULT_TILE_SIZE, coder: str = "auto", metadata: Optional[dict] = None,
            alpha: str = "keep", backend: Optional[str] = None, max_pixels: int = DEFAULT_LIMITS.max_pixels,
            max_bytes: Optional[int] = None, target_bpp: Optional[float] = None, quality: Optional[float] = None,
-           allow_larger: bool = False, shorter_side: Optional[int] = None, longer_side: Optional[int] = None) -> bytes:
+           allow_larger: bool = False, downscale_to_fit: bool = False, shorter_side: Optional[int] = None,
+           longer_side: Optional[int] = None) -> bytes:
     """Compress ``image`` to ``.rnc`` bytes: at ``iterations`` iterations, or meeting one target.
 
     Args:
@@ -601,6 +602,9 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
             ``iterations`` get a ``RateTargetWarning``.
         allow_larger: with ``max_bytes``/``target_bpp`` below the 1-iteration file, return that
             file with a ``RateTargetWarning`` instead of raising.
+        downscale_to_fit: with ``max_bytes`` below the 1-iteration file, code the image downscaled
+            to the largest size whose file fits (every size measured; its size before is kept in the
+            metadata, as ``shorter_side`` does) instead of raising.
         shorter_side: code the image downscaled (Lanczos, never enlarged) so that its shorter side
             is at most this many pixels — the size an ImageNet classifier sees is 256 — recording
             the size it had in the metadata (``source_size``); fewer pixels, fewer bytes an iteration.
@@ -619,8 +623,8 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
     """
     return codec_for(weights=weights, tile_size=tile_size, backend=backend).encode(
         image, iterations, coder=coder, metadata=metadata, alpha=alpha, max_pixels=max_pixels, max_bytes=max_bytes,
-        target_bpp=target_bpp, quality=quality, allow_larger=allow_larger, shorter_side=shorter_side,
-        longer_side=longer_side)
+        target_bpp=target_bpp, quality=quality, allow_larger=allow_larger, downscale_to_fit=downscale_to_fit,
+        shorter_side=shorter_side, longer_side=longer_side)
 
 
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,

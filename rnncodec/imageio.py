@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .choices import ALPHA_POLICIES, DOWNSCALE_SIDES
 from .errors import ImageTooLargeError, MultiFrameWarning, UnsupportedImageError
 
-__all__ = ["ImageInput", "SourceImage", "Downscale", "load_image", "check_pixels", "to_pil"]
+__all__ = ["ImageInput", "SourceImage", "Downscale", "load_image", "downscaled", "check_pixels", "to_pil"]
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 
@@ -222,12 +222,15 @@ def load_image(source: ImageInput, alpha: str = "keep", max_pixels: Optional[int
     source_image = SourceImage(rgb, mode, alpha_plane, name, size)
     if downscale is None or downscale.size(*stored) == stored:
         return source_image
-    return _downscaled(source_image, downscale.size(*stored), stored)
+    return downscaled(source_image, downscale.size(*stored), stored)
 
 
-def _downscaled(source: SourceImage, size: tuple[int, int], stored: tuple[int, int]) -> SourceImage:
+def downscaled(source: SourceImage, size: tuple[int, int],
+               source_size: Optional[tuple[int, int]] = None) -> SourceImage:
     """``source`` resized to ``size`` (Lanczos; with alpha, premultiplied, so that transparent pixels
-    lend no colour to their neighbours); ``stored``: the size before any downscale."""
+    lend no colour to their neighbours), remembering the size it had first: ``source_size``, else
+    ``source``'s own ``source_size``, else its size."""
+    stored = source_size or source.source_size or (source.width, source.height)
     gray = source.mode == "L"
     planes = [source.rgb[:, :, :1] if gray else source.rgb]
     if source.alpha is not None:

@@ -9,7 +9,8 @@ does not depend on which blocks send it, so the network runs once, iteration by 
 the first iteration over the budget; only the last payload is coded again, a few times, to find how
 many blocks fit (:data:`MAX_LAST_PAYLOADS`).  A file is never over the budget: every size is
 measured, none estimated.  A budget below the 1-iteration file raises
-:class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a warning.
+:class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a warning, or with
+``downscale_to_fit`` codes the image downscaled to the largest size whose file fits.
 
 A **quality target** (``quality``, dB) is per block: each block sends iterations while each one
 lowers its error by at least the MSE of ``quality`` dB of PSNR — the error counting the block's
@@ -32,16 +33,17 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
+from .adaptive import ADAPTIVE_CODER, BLOCK, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .formats.errors import UnreachableTargetError
-from .imageio import Downscale, ImageInput, SourceImage, load_image
+from .formats import truncation_sizes
+from .imageio import Downscale, ImageInput, SourceImage, downscaled, load_image
 
 if TYPE_CHECKING:
     from .codec import Codec
 
 __all__ = ["RateTarget", "RateResult", "RateTargetWarning", "UnreachableTargetError", "encode_to_target",
-           "MAX_LAST_PAYLOADS"]
+           "MAX_LAST_PAYLOADS", "MAX_DOWNSCALE_TRIES"]
 
 
 class RateTargetWarning(UserWarning):
@@ -55,18 +57,23 @@ class RateTarget:
     the module's docstring).
 
     ``allow_larger``: when even the smallest file is over a size budget, return it (with a
-    warning) instead of raising :class:`UnreachableTargetError`.
+    warning) instead of raising :class:`UnreachableTargetError`.  ``downscale_to_fit`` (with
+    ``max_bytes``): then code the image downscaled, at the largest size whose file fits.
     """
 
     max_bytes: Optional[int] = None
     bpp: Optional[float] = None
     quality: Optional[float] = None
     allow_larger: bool = False
+    downscale_to_fit: bool = False
 
     def __post_init__(self) -> None:
         given = [name for name in ("max_bytes", "bpp", "quality") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of max_bytes, bpp and quality, got {', '.join(given) or 'none'}")
+        if self.downscale_to_fit and (self.max_bytes is None or self.allow_larger):
+            raise ValueError("downscale_to_fit goes with max_bytes (a bpp budget shrinks with the image), "
+                             "not with allow_larger")
         if self.max_bytes is not None and (not isinstance(self.max_bytes, (int, np.integer)) or self.max_bytes < 1):
             raise ValueError(f"max_bytes must be a positive integer, got {self.max_bytes!r}")
         for name in ("bpp", "quality"):
@@ -76,13 +83,15 @@ class RateTarget:
 
     @classmethod
     def from_options(cls, max_bytes: Optional[int] = None, bpp: Optional[float] = None,
-                     quality: Optional[float] = None, allow_larger: bool = False) -> Optional["RateTarget"]:
+                     quality: Optional[float] = None, allow_larger: bool = False,
+                     downscale_to_fit: bool = False) -> Optional["RateTarget"]:
         """The target the options name, or ``None`` when they name none (a plain encode)."""
         if max_bytes is None and bpp is None and quality is None:
-            if allow_larger:
-                raise ValueError("allow_larger goes with max_bytes or bpp")
+            if allow_larger or downscale_to_fit:
+                raise ValueError(f"{'allow_larger' if allow_larger else 'downscale_to_fit'} goes with max_bytes"
+                                 f"{' or bpp' if allow_larger else ''}")
             return None
-        return cls(max_bytes, bpp, quality, allow_larger)
+        return cls(max_bytes, bpp, quality, allow_larger, downscale_to_fit)
 
     def budget(self, width: int, height: int) -> Optional[int]:
         """The byte budget for a ``width × height`` image; ``None`` for a quality target."""
@@ -125,6 +134,8 @@ class RateResult:
 
 #: Most codings of the last payload a size target tries (each a few tens of milliseconds on a Kodak image).
 MAX_LAST_PAYLOADS = 10
+#: Most sizes ``downscale_to_fit`` codes to find the largest that fits (each a size target's encoding).
+MAX_DOWNSCALE_TRIES = 6
 
 
 def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_iterations: int = MAX_ITERATIONS,
@@ -168,6 +179,8 @@ def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: 
     finally:
         files.close()  # stop the encoder where the search stopped
     if fitting is None:
+        if target.downscale_to_fit:
+            return _downscaled_to_fit(codec, source, target, budget, max_iterations, coder, metadata, over)
         message = f"{budget:,} bytes is below the smallest file, {len(over):,} bytes (1 iteration)"
         if not target.allow_larger:
             raise UnreachableTargetError(message, smallest=len(over))
@@ -181,6 +194,61 @@ def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: 
     data, blocks = partial
     grid = codes[-1].shape[1] * codes[-1].shape[2]
     return RateResult(data, whole + 1, budget=budget, block_iterations=whole + blocks / grid)
+
+
+def _downscaled_to_fit(codec: "Codec", source: SourceImage, target: RateTarget, budget: int, max_iterations: int,
+                       coder: str, metadata: Optional[dict], smallest: bytes) -> RateResult:
+    """The budget's file of ``source`` downscaled to the largest size whose 1-iteration file fits
+    (``smallest``: the 1-iteration file of ``source`` itself, over the budget).
+
+    A file is its container (header, metadata, alpha) plus about the same bytes for every 16×16
+    block, so each size tried (at most :data:`MAX_DOWNSCALE_TRIES`) predicts the next from its
+    measured bytes per block; the largest size that fitted is kept.  Every size is measured."""
+    plain = RateTarget(max_bytes=target.max_bytes)
+    width, height = source.width, source.height
+    container = truncation_sizes(smallest)[0] + 32  # + the metadata's source_size
+    per_block = (len(smallest) - container) / max(1, _blocks((width, height)))
+    best: Optional[tuple[int, RateResult]] = None  # (blocks, result) of the largest size that fitted
+    too_many = _blocks((width, height))  # the fewest blocks known not to fit
+    for _ in range(MAX_DOWNSCALE_TRIES):
+        size = _size_with_blocks((width, height), (budget - container) / max(per_block, 1e-9))
+        blocks = _blocks(size)
+        if size is None or blocks >= too_many or (best is not None and blocks <= best[0]):
+            break
+        try:
+            result = _to_budget(codec, downscaled(source, size), plain, budget, max_iterations, coder, metadata)
+        except UnreachableTargetError as exc:
+            too_many, first = blocks, exc.smallest
+            per_block = (first - container) / blocks * 1.01  # a little above: the next guess errs small
+            continue
+        best = (blocks, result)
+        sizes = truncation_sizes(result.data)
+        container, per_block = sizes[0], (sizes[1] - sizes[0]) / blocks
+    if best is None:
+        raise UnreachableTargetError(f"{budget:,} bytes is below the smallest file at any size (at "
+                                     f"{width}×{height}: {len(smallest):,} bytes, 1 iteration)",
+                                     smallest=len(smallest))
+    return best[1]
+
+
+def _blocks(size: Optional[tuple[int, int]]) -> int:
+    """16×16 blocks of an image of ``size`` (width, height); 0 for ``None``."""
+    return 0 if size is None else -(-size[0] // BLOCK) * -(-size[1] // BLOCK)
+
+
+def _size_with_blocks(size: tuple[int, int], blocks: float) -> Optional[tuple[int, int]]:
+    """The largest downscale of ``size`` (aspect kept, as :class:`Downscale` does) with at most
+    ``blocks`` 16×16 blocks; ``None`` when not even one block's worth fits."""
+    if blocks < 1:
+        return None
+    width, height = size
+    scale = min(1.0, math.sqrt(blocks * BLOCK * BLOCK / (width * height)))
+    while scale > 0:
+        smaller = Downscale("longer", max(1, round(max(width, height) * scale))).size(width, height)
+        if _blocks(smaller) <= blocks:
+            return smaller
+        scale *= 0.99
+    return None
 
 
 def _last_iteration_within(codec: "Codec", source: SourceImage, codes: list[np.ndarray], errors_before: np.ndarray,

@@ -72,6 +72,8 @@ def test_encode_refuses_to_overwrite_without_force(runner, photos, weights_file)
     (["--quality", "30", "--allow-larger"], "--allow-larger goes with --max-bytes or --target-bpp"),
     (["--max-bytes", "0"], "Invalid value for '--max-bytes'"),
     (["--shorter-side", "64", "--longer-side", "64"], "give --shorter-side or --longer-side, not both"),
+    (["--downscale-to-fit"], "--downscale-to-fit goes with --max-bytes, not with --allow-larger"),
+    (["--max-bytes", "900", "--downscale-to-fit", "--allow-larger"], "--downscale-to-fit goes with --max-bytes"),
     (["--shorter-side", "0"], "Invalid value for '--shorter-side'"),
     (["--target-bpp", "0"], "Invalid value for '--target-bpp'"),
 ])
@@ -114,10 +116,14 @@ def test_encode_impossible_budget_is_error_1_or_allowed_larger(runner, photos, w
     result = runner.invoke(cli, base)
     assert result.exit_code == 1 and not out.exists()
     assert result.output == (f"Error: {photos / 'a.png'}: 50 bytes is below the smallest file, {smallest:,} bytes "
-                             "(1 iteration); --allow-larger writes it anyway\n")
+                             "(1 iteration); --allow-larger writes it anyway, --downscale-to-fit codes it smaller\n")
     result = runner.invoke(cli, [*base, "--allow-larger"])
     assert result.exit_code == 0 and out.stat().st_size == smallest
     assert "Warning: " in result.output and "kept it" in result.output
+    budget = str(smallest - 1)
+    result = runner.invoke(cli, [*base[:-1], budget, "--downscale-to-fit", "--force"])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size <= smallest - 1 and "coded at " in result.output
 
 
 def test_encode_missing_input_is_usage_error(runner, tmp_path):

@@ -180,3 +180,28 @@ def test_targets_are_checked(codec, images):
     assert RateTarget(bpp=0.5).budget(17, 33) == math.floor(0.5 * 17 * 33 / 8)
     assert read(codec.encode(images["photo"])).iterations == 2  # no target: the default iterations
 
+
+
+def test_downscale_to_fit_codes_the_largest_size_that_fits(codec, images):
+    from skimage.data import chelsea  # 451×300
+
+    cat = chelsea()
+    smallest = len(codec.encode(cat, 1))
+    for budget in (smallest - 1, smallest // 3, 300):
+        data = codec.encode(cat, max_bytes=budget, downscale_to_fit=True)
+        coded = read(data)
+        assert len(data) <= budget and coded.metadata["source_size"] == [451, 300]
+        width, height = coded.header.width, coded.header.height
+        assert abs(width / height - 451 / 300) < 0.05  # the aspect kept
+        blocks = -(-width // 16) * -(-height // 16)
+        larger = (width + 16, round((width + 16) * 300 / 451))
+        with pytest.raises(UnreachableTargetError):  # a size with more blocks would not have fitted
+            codec.encode(cat, max_bytes=budget, longer_side=larger[0])
+        assert blocks >= 1
+    assert "source_size" not in read(codec.encode(cat, max_bytes=smallest, downscale_to_fit=True)).metadata
+    with pytest.raises(UnreachableTargetError, match="below the smallest file at any size"):
+        codec.encode(images["1x1"], max_bytes=20, downscale_to_fit=True)
+    with pytest.raises(ValueError, match="downscale_to_fit goes with max_bytes"):
+        codec.encode(cat, target_bpp=0.01, downscale_to_fit=True)
+    with pytest.raises(ValueError, match="downscale_to_fit goes with max_bytes"):
+        codec.encode(cat, max_bytes=300, downscale_to_fit=True, allow_larger=True)
