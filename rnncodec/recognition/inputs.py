@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Protocol, Union
 
 from ..errors import CancelledError, ImageTooLargeError, UnsupportedImageError
-from ..formats import HeaderEvent, Limits, RNCFile, StreamReader, read, spec
+from ..formats import HeaderEvent, Limits, MetadataEvent, RNCFile, StreamReader, read, spec
 from .results import Sample
 
 if TYPE_CHECKING:
@@ -86,11 +86,22 @@ def iterations_to_decode(rnc: RNCFile, iterations: Optional[int]) -> int:
     return rnc.iterations if iterations is None else min(iterations, rnc.iterations)
 
 
+def source_size(metadata: Optional[dict]) -> Optional[tuple[int, int]]:
+    """The ``source_size`` a file's metadata records (the photo's size before the encoder downscaled
+    it), or ``None`` — also for a value that is not two whole numbers from 1 to 2³¹ (hostile input)."""
+    value = (metadata or {}).get("source_size")
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2 ** 31 for v in value)):
+        return value[0], value[1]
+    return None
+
+
 def _rnc_sample(name: str, image: "Image.Image", *, iterations: int, iterations_in_file: int, bytes_read: int,
-                file_bytes: int) -> Sample:
+                file_bytes: int, metadata: Optional[dict] = None) -> Sample:
     """The :class:`Sample` of a ``.rnc`` input decoded through its first ``iterations``."""
     return Sample(file=name, kind="rnc", width=image.width, height=image.height, bytes_read=bytes_read,
-                  file_bytes=file_bytes, iterations=iterations, iterations_in_file=iterations_in_file)
+                  file_bytes=file_bytes, iterations=iterations, iterations_in_file=iterations_in_file,
+                  source_size=source_size(metadata))
 
 
 class InputDecoder:
@@ -176,7 +187,7 @@ class InputDecoder:
     @staticmethod
     def _sample(name: str, image: "Image.Image", rnc: RNCFile, count: int, size: int) -> Sample:
         return _rnc_sample(name, image, iterations=count, iterations_in_file=rnc.iterations,
-                           bytes_read=bytes_through(rnc, count), file_bytes=size)
+                           bytes_read=bytes_through(rnc, count), file_bytes=size, metadata=rnc.metadata)
 
     def _open_image(self, source: Source, name: str, size: int) -> Decoded:
         """A plain image as 8-bit RGB (EXIF orientation applied, alpha dropped), its size checked
@@ -235,6 +246,7 @@ class InputStream:
         self.reader = StreamReader(limits=inputs.limits)
         self.decoder: Optional["ProgressiveDecoder"] = None
         self.codes: list["np.ndarray"] = []
+        self.metadata: Optional[dict] = None
         self._held = 0  # pixels taken from the budget
         self._closed = False
         self._lock = threading.Lock()  # close() may run while feed() runs in another thread
@@ -261,6 +273,8 @@ class InputStream:
                 codec = self.inputs.codec_for(event.header)
                 self._take(event.header.width * event.header.height)
                 self.decoder = codec.progressive_decoder(event.header)
+            elif isinstance(event, MetadataEvent):
+                self.metadata = event.metadata
         return events
 
     def refine(self, event: "IterationEvent", cancel: Optional["Cancellation"] = None) -> Decoded:
@@ -270,7 +284,7 @@ class InputStream:
         image = self.decoder.add(self.codes[-1], cancel=cancel)
         return Decoded(_rnc_sample(self.name, image, iterations=event.index,
                                    iterations_in_file=self.header.iterations, bytes_read=event.chunk.end,
-                                   file_bytes=self.received), image)
+                                   file_bytes=self.received, metadata=self.metadata), image)
 
     def close(self) -> None:
         """Give the image's pixels back to the budget and drop the decoder and codes (idempotent)."""

@@ -9,6 +9,8 @@ one per input (JSON Lines), and a server can return the same object.  Schema (ve
       "file": "photo.rnc",                 # the input as given
       "kind": "rnc",                       # "rnc" (decoded .rnc file) or "image" (plain image)
       "width": 500, "height": 375,         # of the image recognised
+      "source_width": 4000,                # only for a file the encoder downscaled (rnc encode
+      "source_height": 3000,               # --shorter-side …): the photo's size before
       "iterations": 2,                     # iterations decoded (null for a plain image)
       "iterations_in_file": 4,             # complete iterations in the file (null for an image)
       "bytes_read": 6268,                  # .rnc: bytes through the last decoded iteration's chunk;
@@ -29,7 +31,8 @@ one per input (JSON Lines), and a server can return the same object.  Schema (ve
 ``results`` holds, for classification, ``{"index", "label", "probability"}`` objects, most
 probable first (``index`` is the class index in the recognizer's label set); for detection,
 ``{"index", "label", "score", "box": [x0, y0, x1, y1]}`` objects, highest score first, boxes in
-pixels of the recognised image.  With progressive recognition the top-level fields are those of
+pixels of the recognised image — and, for a file the encoder downscaled, ``"source_box"``: the same
+box in pixels of the photo it was made from.  With progressive recognition the top-level fields are those of
 the last iteration decoded.
 """
 
@@ -118,6 +121,7 @@ class Sample:
     file_bytes: int
     iterations: Optional[int] = None
     iterations_in_file: Optional[int] = None
+    source_size: Optional[tuple[int, int]] = None  # (width, height) before the encoder downscaled it
 
 
 @dataclass(frozen=True)
@@ -153,14 +157,29 @@ def build_record(sample: Sample, result: Result, *, recognizer: str, steps: Opti
         "recognizer": recognizer,
         "task": result.task,
         "confidence": round(result.confidence, 6),
-        "results": result.to_list(),
+        "results": _with_source_boxes(result.to_list(), sample),
     }
+    if sample.source_size is not None:
+        record["source_width"], record["source_height"] = sample.source_size
     if steps is not None:
         record["progressive"] = [
             {"iterations": step.iterations, "bytes_read": step.bytes_read,
-             "confidence": round(step.result.confidence, 6), "results": step.result.to_list()}
+             "confidence": round(step.result.confidence, 6),
+             "results": _with_source_boxes(step.result.to_list(), sample)}
             for step in steps
         ]
     if stop_at is not None:
         record["target_reached"] = result.confidence >= stop_at
     return record
+
+
+def _with_source_boxes(results: list[dict[str, Any]], sample: Sample) -> list[dict[str, Any]]:
+    """``results`` with each box also in pixels of the photo a downscaled file was made from."""
+    if sample.source_size is None:
+        return results
+    sx, sy = sample.source_size[0] / sample.width, sample.source_size[1] / sample.height
+    for item in results:
+        if "box" in item:
+            x0, y0, x1, y1 = item["box"]
+            item["source_box"] = [round(x0 * sx, 2), round(y0 * sy, 2), round(x1 * sx, 2), round(y1 * sy, 2)]
+    return results

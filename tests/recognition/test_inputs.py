@@ -101,3 +101,18 @@ def test_paths_may_be_strings_as_the_docs_write_them(rnc_file, weights_file):
     decoder = InputDecoder(weights_file)
     assert decoder.decode(str(rnc_file), iterations=1).sample.file_bytes == rnc_file.stat().st_size
     assert [d.sample.iterations for d in decoder.progressive(str(rnc_file))] == [1, 2, 3]
+
+
+def test_a_downscaled_files_source_size_reaches_the_sample_however_it_is_read(weights_file, codec, photo):
+    from rnncodec.recognition.inputs import source_size
+
+    data = codec.encode(photo, 2, longer_side=50)  # photo 100×72 → 50×36
+    decoder = InputDecoder(weights_file)
+    assert decoder.decode(data).sample.source_size == (100, 72)
+    assert [s.sample.source_size for s in decoder.progressive(data)] == [(100, 72)] * 2
+    stream = decoder.stream("upload")
+    steps = [stream.refine(event) for event in stream.feed(data) if isinstance(event, formats.IterationEvent)]
+    assert steps[-1].sample.source_size == (100, 72)
+    assert decoder.decode(codec.encode(photo, 1)).sample.source_size is None
+    for hostile in ([100], [0, 5], [1.5, 2], [True, 3], "100x72", [2 ** 40, 3], None):
+        assert source_size({"source_size": hostile}) is None

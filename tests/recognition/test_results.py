@@ -47,3 +47,17 @@ def test_progressive_record_has_one_entry_per_step_and_the_target_outcome():
     assert build_record(SAMPLE, TOP, recognizer="r", steps=steps, stop_at=0.8)["target_reached"] is False
     assert "progressive" not in build_record(SAMPLE, TOP, recognizer="r")
     assert "target_reached" not in build_record(SAMPLE, TOP, recognizer="r", steps=steps)
+
+
+def test_a_downscaled_files_boxes_are_also_given_in_the_photos_pixels():
+    import dataclasses
+
+    sample = dataclasses.replace(SAMPLE, source_size=(400, 120))  # coded at 40×24: 10× wide, 5× high
+    steps = [Step(1, 200, BOXES)]
+    record = build_record(sample, BOXES, recognizer="mobilenet-ssd", steps=steps)
+    assert (record["source_width"], record["source_height"]) == (400, 120)
+    first = record["results"][0]
+    assert first["box"] == [1.0, 2.0, 30.5, 20.25] and first["source_box"] == [10.0, 10.0, 305.0, 101.25]
+    assert record["progressive"][0]["results"][0]["source_box"] == first["source_box"]
+    assert "source_width" not in build_record(SAMPLE, BOXES, recognizer="r")
+    assert "source_box" not in build_record(SAMPLE, BOXES, recognizer="r")["results"][0]

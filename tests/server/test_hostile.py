@@ -19,13 +19,22 @@ from rnncodec.formats.crafted import empty_iterations
 
 
 @pytest.fixture(scope="module")
-def strict_server(weights_file, resnet50_weights):
+def bomb_weights():
+    """The shipped network: its 16 iterations of a 1024² image take seconds on any CPU (the tiny test
+    network's took 0.6 s on a Xeon, under the 1 s timeout, so the timeout was never reached)."""
+    from rnncodec.weights import RNCWeights
+
+    return RNCWeights.GRU_S_V4.value.path
+
+
+@pytest.fixture(scope="module")
+def strict_server(bomb_weights, resnet50_weights):
     """Classification with tight budgets: 1 s per request, 0.5 s per header, one 1024² image decoding at a time."""
     from rnncodec.edge.config import RecognizerSpec, ServerConfig
     from rnncodec.edge.runner import BackgroundServer
 
     config = ServerConfig(recognizers={"classify": RecognizerSpec("resnet50", str(resnet50_weights))},
-                          codec_weights=str(weights_file), download=False, timeout=1.0, header_timeout=0.5,
+                          codec_weights=str(bomb_weights), download=False, timeout=1.0, header_timeout=0.5,
                           max_pixels=1024 * 1024, max_pixels_in_flight=1024 * 1024, max_requests=3)
     with BackgroundServer(config) as server:
         yield server
@@ -54,8 +63,8 @@ def _wait_idle(http, seconds: float) -> tuple[dict, float]:
     return health, time.monotonic() - start
 
 
-def test_a_request_that_times_out_stops_decoding(http, weights_file):
-    bomb = _bomb(weights_file)
+def test_a_request_that_times_out_stops_decoding(http, bomb_weights):
+    bomb = _bomb(bomb_weights)
     assert len(bomb) < 400
     start = time.monotonic()
     response = http.post("/v1/classify", content=bomb)
@@ -67,10 +76,10 @@ def test_a_request_that_times_out_stops_decoding(http, weights_file):
     assert health["pixels_decoding"] == 0 and waited < 3, (health, waited)
 
 
-def test_a_second_large_decode_is_shed_with_retry_after(http, weights_file, strict_server):
+def test_a_second_large_decode_is_shed_with_retry_after(http, bomb_weights, strict_server):
     import threading
 
-    bomb = _bomb(weights_file)
+    bomb = _bomb(bomb_weights)
     first = threading.Thread(target=lambda: httpx.post(f"{strict_server.url}/v1/classify", content=bomb, timeout=30))
     first.start()
     try:
@@ -172,12 +181,12 @@ def test_an_image_bomb_gets_413_json(http, side):
     assert http.get("/v1/health").status_code == 200  # the keep-alive connection is still good
 
 
-def test_a_stream_that_resets_gives_its_pixels_back(strict_server, http, weights_file):
+def test_a_stream_that_resets_gives_its_pixels_back(strict_server, http, bomb_weights):
     from websockets.sync.client import connect
 
     from rnncodec.edge.client import split_iterations
 
-    head, chunks = split_iterations(_bomb(weights_file, side=512, iterations=4))
+    head, chunks = split_iterations(_bomb(bomb_weights, side=512, iterations=4))
     url = strict_server.url.replace("http", "ws", 1) + "/v1/classify/stream?stop_at_confidence=1.01"
     for _ in range(3):
         with connect(url) as websocket:
