@@ -37,6 +37,9 @@ DEFAULT_QUALITY = 90
                    "Default: png.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None,
               help=f"Quality of JPEG, WebP and AVIF outputs. Default: {DEFAULT_QUALITY}.")
+@click.option("--source-size", is_flag=True,
+              help="For a file the encoder downscaled (rnc encode --shorter-side, --downscale-to-fit, …): "
+                   "decode at the photo's size before, which the file records (Lanczos upscaling).")
 @click.option("--lenient", is_flag=True,
               help="Decode the complete iterations of a cut or still-arriving file instead of failing "
                    "(and at most the iterations there are, whatever -n asks).")
@@ -54,7 +57,8 @@ DEFAULT_QUALITY = 90
 @force_option
 @json_option
 def decode_command(inputs: list[Path], iterations: int | None, output: Path | None, out_dir: Path | None,
-                   fmt: str | None, quality: int | None, lenient: bool, max_pixels: int, max_iterations: int,
+                   fmt: str | None, quality: int | None, source_size: bool, lenient: bool, max_pixels: int,
+                   max_iterations: int,
                    max_code_bits: int, codec_weights: str | None, backend: str, threads: int | None, force: bool,
                    as_json: bool) -> None:
     """Decompress FILES (.rnc files, folders or globs) to images.
@@ -109,7 +113,8 @@ def decode_command(inputs: list[Path], iterations: int | None, output: Path | No
         try:
             rnc = read(source, strict=not lenient, limits=limits)
             count = rnc.iterations if iterations is None else min(iterations, rnc.iterations)
-            image = decode(rnc, count, weights=codec_weights, backend=backend)
+            image = decode(rnc, count, weights=codec_weights, backend=backend, limits=limits,
+                           at_source_size=source_size)
             save_image(image, target, image_format, force, quality)
         except Exception as exc:
             failures += 1

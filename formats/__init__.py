@@ -33,6 +33,7 @@ from .errors import *  # noqa: F403 - every error class
 from .header import Header
 from .limits import DEFAULT_LIMITS, Limits
 from .parser import *  # noqa: F403 - StreamReader and its events
+from .ancillary import metadata_source_size
 from .reader import RNCFile, read, read_header
 from .summary import info
 from .writer import RNCWriter, write_bytes
@@ -53,6 +54,7 @@ __all__ = [
     "truncation_sizes",
     "iterations_within",
     "info",
+    "metadata_source_size",
     "Coder",
     "register_coder",
     "get_coder",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from . import spec
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # numpy is imported when a plane is coded, keeping ``rnc info
 __all__ = [
     "encode_metadata",
     "decode_metadata",
+    "metadata_source_size",
     "encode_alpha",
     "decode_alpha",
     "max_alpha_bytes",
@@ -52,6 +53,17 @@ def decode_metadata(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"metadata JSON is a {type(value).__name__}, not an object")
     return value
+
+
+def metadata_source_size(metadata: Optional[Mapping[str, Any]]) -> Optional[tuple[int, int]]:
+    """The ``source_size`` a file's metadata records — ``(width, height)`` of the photo before the
+    encoder downscaled it — or ``None``: absent, or not two whole numbers from 1 to
+    ``MAX_DIMENSION`` (a reader ignores what it cannot use)."""
+    value = (metadata or {}).get("source_size")
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= spec.MAX_DIMENSION for v in value)):
+        return value[0], value[1]
+    return None
 
 
 def max_alpha_bytes(width: int, height: int) -> int:

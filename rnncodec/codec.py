@@ -57,7 +57,8 @@ from .backends import Backend, load_backend, resolve_backend
 from .cancel import Cancellation
 from .choices import DEFAULT_ITERATIONS, DEFAULT_TILE_SIZE, MAX_ITERATIONS
 from .errors import UnknownWeightsError, WeightsMismatchError
-from .formats import DEFAULT_LIMITS, Header, Limits, RNCFile, RNCWriter, coder_names, read, truncate, write_bytes
+from .formats import (DEFAULT_LIMITS, Header, LimitExceededError, Limits, RNCFile, RNCWriter, coder_names,
+                      metadata_source_size, read, truncate, write_bytes)
 from .formats import spec as format_spec
 from .formats.chunks import pack_chunk
 from .formats.coders import get_coder
@@ -630,7 +631,7 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
 def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: Optional[int] = None, *,
            weights: WeightsArg = None, strict: bool = True, backend: Optional[str] = None,
            limits: Optional[Limits] = None, cancel: Optional[Cancellation] = None,
-           output: str = "pil") -> Union[Image.Image, np.ndarray]:
+           output: str = "pil", at_source_size: bool = False) -> Union[Image.Image, np.ndarray]:
     """Decompress ``.rnc`` data (bytes, path, file object) to a ``PIL.Image`` or a numpy array.
 
     Args:
@@ -643,6 +644,9 @@ def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: 
         cancel: a :class:`~rnncodec.cancel.Cancellation` checked between tiles and iterations.
         output: ``"pil"`` (a ``PIL.Image``) or ``"numpy"`` (``uint8``, ``H×W`` for ``L``, else
             ``H×W×C`` with C = 2, 3 or 4 for ``LA``, ``RGB``, ``RGBA``).
+        at_source_size: for a file the encoder downscaled (``encode(shorter_side=…)``), the image
+            upscaled (Lanczos) to the size its metadata records the photo had — checked against
+            ``limits.max_pixels`` before decoding; other files decode as they are.
 
     Raises:
         RNCError: a damaged file, a file over ``limits`` (LimitExceededError), weights that do
@@ -652,5 +656,11 @@ def decode(data: Union[bytes, str, os.PathLike, BinaryIO, RNCFile], iterations: 
     if output not in ("pil", "numpy"):
         raise ValueError(f"output must be 'pil' or 'numpy', got {output!r}")
     rnc = data if isinstance(data, RNCFile) else read(data, strict=strict, limits=limits)
+    size = metadata_source_size(rnc.metadata) if at_source_size else None
+    if size is not None and size[0] * size[1] > (limits or DEFAULT_LIMITS).max_pixels:
+        raise LimitExceededError("max_pixels", size[0] * size[1], (limits or DEFAULT_LIMITS).max_pixels,
+                                 chunk_type=format_spec.CHUNK_METADATA)
     image = codec_for(rnc.header, weights, backend=backend).decode(rnc, iterations, cancel=cancel)
+    if size is not None and size != image.size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
     return np.asarray(image) if output == "numpy" else image

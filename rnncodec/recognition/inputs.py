@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Protocol, Union
 
 from ..errors import CancelledError, ImageTooLargeError, UnsupportedImageError
-from ..formats import HeaderEvent, Limits, MetadataEvent, RNCFile, StreamReader, read, spec
+from ..formats import HeaderEvent, Limits, MetadataEvent, RNCFile, StreamReader, metadata_source_size, read, spec
 from .results import Sample
 
 if TYPE_CHECKING:
@@ -86,22 +86,12 @@ def iterations_to_decode(rnc: RNCFile, iterations: Optional[int]) -> int:
     return rnc.iterations if iterations is None else min(iterations, rnc.iterations)
 
 
-def source_size(metadata: Optional[dict]) -> Optional[tuple[int, int]]:
-    """The ``source_size`` a file's metadata records (the photo's size before the encoder downscaled
-    it), or ``None`` — also for a value that is not two whole numbers from 1 to 2³¹ (hostile input)."""
-    value = (metadata or {}).get("source_size")
-    if (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2 ** 31 for v in value)):
-        return value[0], value[1]
-    return None
-
-
 def _rnc_sample(name: str, image: "Image.Image", *, iterations: int, iterations_in_file: int, bytes_read: int,
                 file_bytes: int, metadata: Optional[dict] = None) -> Sample:
     """The :class:`Sample` of a ``.rnc`` input decoded through its first ``iterations``."""
     return Sample(file=name, kind="rnc", width=image.width, height=image.height, bytes_read=bytes_read,
                   file_bytes=file_bytes, iterations=iterations, iterations_in_file=iterations_in_file,
-                  source_size=source_size(metadata))
+                  source_size=metadata_source_size(metadata))
 
 
 class InputDecoder:

@@ -40,6 +40,11 @@ def test_encode_downscaled_says_at_what_size_from_what(runner, photos, weights_f
     result = runner.invoke(cli, ["encode", str(photos / "a.png"), "-n", "1", "--longer-side", "16", "--force",
                                  "--codec-weights", str(weights_file)])
     assert f"(from {width}×{height})" in result.output
+    out = photos / "full.png"
+    result = runner.invoke(cli, ["decode", str(photos / "a.rnc"), "--codec-weights", str(weights_file),
+                                 "--source-size", "-o", str(out)])
+    assert result.exit_code == 0 and f"{width}×{height}" in result.output, result.output
+    assert Image.open(out).size == (width, height)
 
 
 def test_encode_folder_and_glob_to_out_dir(runner, photos, weights_file, tmp_path):

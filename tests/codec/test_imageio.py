@@ -164,3 +164,17 @@ def test_a_downscaled_encode_decodes_at_the_coded_size_and_names_the_original(co
     assert len(data) < len(codec.encode(_rgb(256, 384), 1, coder="raw")) / 4  # 1/16 of the blocks
     with pytest.raises(ValueError, match="not both"):
         codec.encode(_rgb(), 1, shorter_side=8, longer_side=8)
+
+
+def test_a_downscaled_file_decodes_at_its_source_size_on_request(codec, weights_file):
+    from rnncodec.codec import decode
+    from rnncodec.formats import LimitExceededError, Limits
+
+    data = codec.encode(_rgb(64, 96), 1, longer_side=48)
+    assert decode(data, weights=weights_file).size == (48, 32)
+    assert decode(data, weights=weights_file, at_source_size=True).size == (96, 64)
+    assert decode(data, weights=weights_file, at_source_size=True, output="numpy").shape == (64, 96, 3)
+    plain = codec.encode(_rgb(64, 96), 1)
+    assert decode(plain, weights=weights_file, at_source_size=True).size == (96, 64)
+    with pytest.raises(LimitExceededError, match="max_pixels"):  # checked before decoding
+        decode(data, weights=weights_file, at_source_size=True, limits=Limits(max_pixels=5000))

@@ -104,7 +104,7 @@ def test_paths_may_be_strings_as_the_docs_write_them(rnc_file, weights_file):
 
 
 def test_a_downscaled_files_source_size_reaches_the_sample_however_it_is_read(weights_file, codec, photo):
-    from rnncodec.recognition.inputs import source_size
+    from rnncodec.formats import metadata_source_size
 
     data = codec.encode(photo, 2, longer_side=50)  # photo 100×72 → 50×36
     decoder = InputDecoder(weights_file)
@@ -115,4 +115,5 @@ def test_a_downscaled_files_source_size_reaches_the_sample_however_it_is_read(we
     assert steps[-1].sample.source_size == (100, 72)
     assert decoder.decode(codec.encode(photo, 1)).sample.source_size is None
     for hostile in ([100], [0, 5], [1.5, 2], [True, 3], "100x72", [2 ** 40, 3], None):
-        assert source_size({"source_size": hostile}) is None
+        assert metadata_source_size({"source_size": hostile}) is None
+    assert metadata_source_size(None) is None and metadata_source_size({"source_size": [3, 4]}) == (3, 4)
