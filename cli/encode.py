@@ -15,9 +15,10 @@ from rnncodec.choices import (ALPHA_POLICIES, CODER_AUTO, DEFAULT_ITERATIONS, DE
 from rnncodec.formats import DEFAULT_LIMITS, coder_names
 
 from .main import describe_file_error
-from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_outputs, codec_weights_option,
-                      deprecated_weights_alias, display_name, file_progress, force_option, inputs_argument, is_stdio,
-                      iterations_text, json_option, read_input, report, threads_option)
+from .options import (IMAGE_SUFFIXES, ITERATIONS, atomic_output, backend_option, check_downscale, check_outputs,
+                      codec_weights_option, deprecated_weights_alias, display_name, downscale_options, file_progress,
+                      force_option, inputs_argument, is_stdio, iterations_text, json_option, read_input, report,
+                      threads_option)
 
 __all__ = ["encode_command"]
 
@@ -60,15 +61,7 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
                    "gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,
               help="With --max-bytes/--target-bpp below the 1-iteration file: write that file, with a warning.")
-@click.option("--downscale-to-fit", is_flag=True,
-              help="With --max-bytes below the 1-iteration file: code the image downscaled, at the largest "
-                   "size whose file fits (measured, never over).")
-@click.option("--shorter-side", type=click.IntRange(min=1), metavar="PX",
-              help="Code the image downscaled (never enlarged) so that its shorter side is at most PX pixels: "
-                   "fewer pixels, fewer bytes an iteration. For a recognizer, the size it sees: 256 for an "
-                   "ImageNet classifier. Its size before is kept in the file's metadata.")
-@click.option("--longer-side", type=click.IntRange(min=1), metavar="PX",
-              help="As --shorter-side, for the longer side (a detector's input: 320–640).")
+@downscale_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Output file (one input only; - for stdout). Default: the input's name with .rnc.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -89,8 +82,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @force_option
 @json_option
 def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | None, target_bpp: float | None,
-                   quality: float | None, allow_larger: bool, downscale_to_fit: bool, shorter_side: int | None,
-                   longer_side: int | None,
+                   quality: float | None, allow_larger: bool, shorter_side: int | None, longer_side: int | None,
+                   downscale_to_fit: bool,
                    output: Path | None, out_dir: Path | None,
                    coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
                    threads: int | None, force: bool, as_json: bool) -> None:
@@ -105,7 +98,7 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
       rnc encode photo.png --max-bytes 4000  # the largest file ≤ 4000 bytes
       rnc encode big.jpg --max-bytes 4000 --downscale-to-fit  # at the largest size that fits
       rnc encode photo.png --quality 32 -n 8 # each block while an iteration gains it 32 dB's error
-      rnc encode photo.jpg --shorter-side 256 -n 3  # for a classifier: its input size, more iterations
+      rnc encode photo.jpg --shorter-side 512 -n 2  # coded at most 512 px on its shorter side
 
     At most one target (--max-bytes, --target-bpp, --quality). -n alone gives every 16×16 block
     the same iterations (~0.1 bpp steps); --max-bytes hits a size to within a few bytes; --quality
@@ -125,10 +118,7 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
         raise click.UsageError(f"give one target, not {' and '.join(targets_given)}")
     if allow_larger and max_bytes is None and target_bpp is None:
         raise click.UsageError("--allow-larger goes with --max-bytes or --target-bpp")
-    if downscale_to_fit and (max_bytes is None or allow_larger):
-        raise click.UsageError("--downscale-to-fit goes with --max-bytes, not with --allow-larger")
-    if shorter_side is not None and longer_side is not None:
-        raise click.UsageError("give --shorter-side or --longer-side, not both")
+    check_downscale(shorter_side, longer_side, downscale_to_fit, max_bytes, allow_larger)
     if output and len(inputs) > 1:
         raise click.UsageError(f"-o/--output takes one input, got {len(inputs)}; use --out-dir")
     if any(is_stdio(src) for src in inputs) and (len(inputs) > 1 or not output):

@@ -305,6 +305,30 @@ ray_options = stacked([
 ])
 
 
+#: ``--shorter-side`` / ``--longer-side`` / ``--downscale-to-fit``: code an image smaller (``rnc encode``,
+#: ``rnc send``); :func:`check_downscale` checks how they go together.
+downscale_options = stacked([
+    click.option("--shorter-side", type=click.IntRange(min=1), metavar="PX",
+                 help="Code the image downscaled (never enlarged) so that its shorter side is at most PX "
+                      "pixels: fewer pixels, fewer bytes an iteration. Its size before is kept in the file. "
+                      "For recognition, the full size with fewer iterations measured better at equal bytes."),
+    click.option("--longer-side", type=click.IntRange(min=1), metavar="PX",
+                 help="As --shorter-side, for the longer side."),
+    click.option("--downscale-to-fit", is_flag=True,
+                 help="With --max-bytes below the 1-iteration file: code the image downscaled, at the largest "
+                      "size whose file fits (measured, never over)."),
+])
+
+
+def check_downscale(shorter_side: int | None, longer_side: int | None, downscale_to_fit: bool,
+                    max_bytes: int | None, allow_larger: bool = False) -> None:
+    """Usage errors of :data:`downscale_options`' combinations."""
+    if shorter_side is not None and longer_side is not None:
+        raise click.UsageError("give --shorter-side or --longer-side, not both")
+    if downscale_to_fit and (max_bytes is None or allow_larger):
+        raise click.UsageError("--downscale-to-fit goes with --max-bytes, not with --allow-larger")
+
+
 def ray_target(use_ray: bool, address: str | None) -> str | None:
     """``build_decoded_cache``'s ``ray``: None (this process), ``"local"`` or the cluster's address."""
     return address or ("local" if use_ray else None)

@@ -13,7 +13,7 @@ import click
 
 from rnncodec.edge.protocol import TASKS
 
-from .options import ITERATIONS, codec_weights_option, iterations_text
+from .options import ITERATIONS, check_downscale, codec_weights_option, downscale_options, iterations_text
 from .recognize import describe_result
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ __all__ = ["send_command", "describe_answer"]
 @click.option("--stop-at-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
               help="Progressive: stop once the answer's confidence reaches P (default: the server's). Implies "
                    "--progressive.")
+@click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
+              help="Encode an image to the largest file of at most N bytes (-n: the most iterations; see "
+                   "rnc encode --max-bytes).")
+@downscale_options
 @click.option("--original", is_flag=True, help="Send the image itself, not encoded (a baseline).")
 @codec_weights_option
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="classify: classes to report.")
@@ -44,7 +48,8 @@ __all__ = ["send_command", "describe_answer"]
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: the record, the bytes sent and what the "
                                                         "file and the original would have cost.")
 def send_command(source: Path, server: str, task: str, iterations: Optional[int], progressive: bool,
-                 stop_at_confidence: Optional[float], original: bool, codec_weights: Optional[str],
+                 stop_at_confidence: Optional[float], max_bytes: Optional[int], shorter_side: Optional[int],
+                 longer_side: Optional[int], downscale_to_fit: bool, original: bool, codec_weights: Optional[str],
                  top_k: Optional[int], threshold: Optional[float], timeout: float, as_json: bool) -> None:
     """Send IMG (encoded first) or FILE.rnc to an 'rnc serve' server; print its answer and the
     bytes actually sent, next to what the whole .rnc file and the original image would cost.
@@ -55,12 +60,19 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
       rnc send photo.rnc --server $URL --stop-at-confidence 0.9   # bytes on demand
       rnc send street.rnc --server $URL --task detect -n 3
       rnc send photo.png --server $URL --original                 # the baseline
+      rnc send big.jpg --server $URL --max-bytes 4000 --downscale-to-fit   # a byte budget
+
+    An image is encoded first (-n, --max-bytes and the downscaling options as for rnc encode);
+    they do not apply to a .rnc file, which is sent as it is (cut to -n).
     """
     from rnncodec.edge.client import EdgeClient
 
     if original and (progressive or stop_at_confidence is not None):
         raise click.UsageError("--original sends the image as it is; it cannot be streamed progressively")
-    with EdgeClient(server, timeout=timeout, codec_weights=codec_weights) as client:
+    check_downscale(shorter_side, longer_side, downscale_to_fit, max_bytes)
+    encoding = {"max_bytes": max_bytes, "shorter_side": shorter_side, "longer_side": longer_side,
+                "downscale_to_fit": downscale_to_fit}
+    with EdgeClient(server, timeout=timeout, codec_weights=codec_weights, encode_options=encoding) as client:
         answer = client.send(source, task, progressive=progressive, stop_at_confidence=stop_at_confidence,
                              iterations=iterations, original=original, top_k=top_k, threshold=threshold)
     if as_json:

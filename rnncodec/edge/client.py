@@ -109,12 +109,16 @@ class EdgeClient:
         timeout: seconds to wait for the connection and for each answer.
         codec_weights: codec weights to encode images with (shipped name or file; ``None``: the
             shipped default).
+        encode_options: more arguments of :func:`rnncodec.encode` for the images it encodes, e.g.
+            ``{"max_bytes": 4000}`` — a byte budget per photo (then ``iterations`` is the most used).
     """
 
-    def __init__(self, url: str, *, timeout: float = 60.0, codec_weights: Union[None, str, os.PathLike] = None):
+    def __init__(self, url: str, *, timeout: float = 60.0, codec_weights: Union[None, str, os.PathLike] = None,
+                 encode_options: Optional[dict[str, Any]] = None):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.codec_weights = codec_weights
+        self.encode_options = dict(encode_options or {})
 
     def __enter__(self) -> "EdgeClient":
         return self
@@ -141,8 +145,9 @@ class EdgeClient:
                 name: Optional[str] = None, default_iterations: int = 2) -> Payload:
         """What :meth:`send` sends for ``source`` (a path, or the bytes of a file).
 
-        An image is encoded with ``iterations`` (default: ``default_iterations``), unless
-        ``original``: then it is sent as it is.  A ``.rnc`` file is cut to its first
+        An image is encoded with ``iterations`` (default: ``default_iterations``; with a size or
+        quality target among the client's ``encode_options``, the most to use, default the
+        encoder's), unless ``original``: then it is sent as it is.  A ``.rnc`` file is cut to its first
         ``iterations`` (default: all).
         """
         data = Path(source).read_bytes() if isinstance(source, (str, os.PathLike)) else bytes(source)
@@ -155,8 +160,9 @@ class EdgeClient:
             return Payload(data, "image", name, len(data), len(data))
         from ..codec import encode
 
-        encoded = encode(data, iterations or default_iterations, weights=self.codec_weights,
-                         metadata={"source_name": name})
+        targeted = any(self.encode_options.get(key) is not None for key in ("max_bytes", "target_bpp", "quality"))
+        encoded = encode(data, iterations or (None if targeted else default_iterations), weights=self.codec_weights,
+                         metadata={"source_name": name}, **self.encode_options)
         return Payload(encoded, "rnc", name, len(encoded), len(data))
 
     def send(self, source: Source, task: str = "classify", *, progressive: bool = False,

@@ -61,6 +61,17 @@ def test_progressive_table_shows_every_step(send, coded_photo):
     assert "confidence target not reached in 3 iterations" in result.output
 
 
+def test_an_image_is_sent_within_a_byte_budget_downscaled_if_it_must(send, coded_photo):
+    png = coded_photo / "photo.png"
+    whole = json.loads(send(png, "-n", "1", "--json").output)["bytes_sent"]
+    record = json.loads(send(png, "--max-bytes", whole - 1, "--downscale-to-fit", "--json").output)
+    assert record["bytes_sent"] <= whole - 1 and "source_width" in record["record"]
+    small = json.loads(send(png, "--shorter-side", 16, "-n", 1, "--json").output)["record"]
+    assert min(small["width"], small["height"]) == 16
+    result = send(png, "--downscale-to-fit")
+    assert result.exit_code == 2 and "--downscale-to-fit goes with --max-bytes" in result.output
+
+
 def test_a_cut_rnc_file_and_the_original_image(send, coded_photo):
     cut = send(coded_photo / "photo.rnc", "-n", "2", "--json")
     record = json.loads(cut.output)["record"]
