@@ -63,9 +63,9 @@ class Downscale:
     """Downscale an image before coding, never enlarging it: its ``side`` (``"shorter"`` or
     ``"longer"``) to at most ``pixels``, keeping the aspect ratio.
 
-    A recognizer sees a photo at its own input size — an ImageNet classifier the shorter side at 256
-    pixels, a detector the longer side at 320–640 — and the bytes of an iteration grow with the
-    pixels: a photo coded at the size its recognizer sees gets more iterations for the same bytes.
+    The bytes of an iteration grow with the pixels, so a smaller image reaches a smaller budget.
+    (For a recognizer it is not a free way to more iterations: at equal bytes the full size with
+    fewer iterations measured better — docs/recognition.md.)
     """
 
     side: str
@@ -78,7 +78,8 @@ class Downscale:
             raise ValueError(f"downscale to a whole number of pixels ≥ 1, got {self.pixels!r}")
 
     @classmethod
-    def from_options(cls, shorter_side: Optional[int] = None, longer_side: Optional[int] = None) -> Optional["Downscale"]:
+    def from_options(cls, shorter_side: Optional[int] = None,
+                     longer_side: Optional[int] = None) -> Optional["Downscale"]:
         """The downscale ``encode(shorter_side=…, longer_side=…)`` asks for (at most one), or ``None``."""
         if shorter_side is not None and longer_side is not None:
             raise ValueError("give shorter_side or longer_side, not both")

@@ -35,8 +35,8 @@ import numpy as np
 
 from .adaptive import ADAPTIVE_CODER, BLOCK, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
-from .formats.errors import UnreachableTargetError
 from .formats import truncation_sizes
+from .formats.errors import UnreachableTargetError
 from .imageio import Downscale, ImageInput, SourceImage, downscaled, load_image
 
 if TYPE_CHECKING:
