@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rnncodec.formats import info
+from rnncodec.formats import info, metadata_source_size
 from rnncodec.formats.errors import RNCError
 from rnncodec.weights import RNCWeights
 
@@ -24,8 +24,10 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
     bits, grid_h, grid_w = s["code_shape"]
     tiling = f"tiles of {s['tile_size']} px" if s["tile_size"] else "whole image"
     state = " (truncated file)" if s["truncated"] else ""
+    source = metadata_source_size(s["metadata"])
+    downscaled = f", downscaled from {source[0]} x {source[1]}" if source else ""
     rows = [
-        ("image", f"{s['width']} x {s['height']} {s['mode']}" + (" + alpha" if s["has_alpha"] else "")),
+        ("image", f"{s['width']} x {s['height']} {s['mode']}" + (" + alpha" if s["has_alpha"] else "") + downscaled),
         ("code", f"{bits} bits x {grid_h} x {grid_w} blocks per iteration, {tiling}"),
         ("coder", s["coder"]),
         ("architecture", s["architecture"]),

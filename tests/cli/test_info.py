@@ -32,6 +32,14 @@ def test_the_table_names_the_shipped_weights_a_file_needs(runner, rnc_path, make
     assert f"  file          {rnc_path.stat().st_size:,} bytes" in lines
 
 
+def test_the_table_says_what_a_downscaled_file_was_downscaled_from(runner, make_header, make_codes, tmp_path):
+    header = make_header()
+    path = tmp_path / "small.rnc"
+    path.write_bytes(write_bytes(header, make_codes(header), {"source_size": [400, 240]}))
+    lines = runner.invoke(cli, ["info", str(path)]).output.splitlines()
+    assert f"  image         {header.width} x {header.height} RGB, downscaled from 400 x 240" in lines
+
+
 def test_json_has_the_library_keys(runner, rnc_path):
     result = runner.invoke(cli, ["info", "--json", str(rnc_path)])
     assert result.exit_code == 0
