@@ -12,7 +12,10 @@ Inputs per photo, all real file bytes:
 - ``jpeg W k`` / ``webp W k``: JPEG (4:2:0, optimize) / WebP (method 6) at the largest quality whose
   file fits that ``.rnc`` file's bytes, *per image*; when even the lowest quality does not fit, its
   file is used and counted (``over``: how many photos, and their mean size);
-- ``webp smallest`` (quality 0), ``jpeg 0.25 bpp`` / ``webp 0.25 bpp`` (largest quality within 0.25 bpp).
+- ``webp smallest`` (quality 0), ``jpeg 0.25 bpp`` / ``webp 0.25 bpp`` (largest quality within 0.25 bpp);
+- ``--budgets B1,B2,…``: ``rnc W @B``, what ``rnc encode --max-bytes B --downscale-to-fit`` writes (the
+  largest size whose file fits), and ``webp @B``, WebP the same way (the largest size whose quality-0
+  file fits, then its highest quality that fits) — budgets below the photos' 1-iteration files.
 
 ``--shorter-side PX`` / ``--longer-side PX``: every codec (rnc, JPEG, WebP) codes the photo downscaled
 as ``rnc encode --shorter-side`` does — the size a recognizer sees, more iterations for the bytes —
@@ -204,6 +207,34 @@ def _pillow(rgb: np.ndarray, fmt: str):
     return encode
 
 
+def _decoded_rnc(data: bytes) -> np.ndarray:
+    from rnncodec.codec import decode
+
+    return np.asarray(decode(data).convert("RGB"))
+
+
+def _webp_within(source, budget: int):
+    """WebP within ``budget`` bytes as ``--downscale-to-fit`` does it for rnc: the photo at the largest
+    size whose quality-0 file fits (longer side searched by bisection), then the highest quality
+    that fits at that size (the photo's own size when its quality-0 file fits)."""
+    from rnncodec.imageio import Downscale, downscaled
+    from rnncodec.recognition.scoring import largest_within
+
+    def at(side: int):
+        size = Downscale("longer", side).size(source.width, source.height)
+        return _pillow(downscaled(source, size).rgb if size != (source.width, source.height) else source.rgb,
+                       "WEBP")
+
+    longest = max(source.width, source.height)
+    if len(at(longest)(0)) > budget:
+        low, high = 1, longest  # low fits (or is the smallest there is), high does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if len(at(middle)(0)) <= budget else (low, middle)
+        longest = low
+    return largest_within(at(longest), WEBP_QUALITIES, budget)
+
+
 def _decoded(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image.convert("RGB"))
@@ -256,6 +287,14 @@ def photo_settings(path: Path) -> dict[str, dict]:
                 continue
             baseline(f"jpeg {weights} {k}", jpeg, JPEG_QUALITIES, size)
             baseline(f"webp {weights} {k}", webp, WEBP_QUALITIES, size)
+    for budget in options["budgets"]:
+        for weights in options["weights"]:
+            data = _codec(weights).encode(coded.rgb, max_bytes=budget, downscale_to_fit=True)
+            out[f"rnc {weights} @{budget}"] = {"bytes": len(data), "fits": True, **recognise(_decoded_rnc(data))}
+        if options["baselines"]:
+            fit = _webp_within(coded, budget)
+            out[f"webp @{budget}"] = {"bytes": len(fit.data), "fits": fit.fits, "quality": fit.quality,
+                                      **recognise(_decoded(fit.data))}
     if not options["baselines"]:
         return out
     smallest = webp(0)
@@ -479,6 +518,9 @@ def table(results: dict[str, dict], weights: list[str], iterations: int) -> str:
     for w in weights:
         names += [f"{codec} {w} {k}" for codec in ("rnc", "jpeg", "webp") for k in range(1, iterations + 1)]
     names += ["webp smallest", "jpeg 0.25 bpp", "webp 0.25 bpp"]
+    budgets = sorted({int(n.split("@")[1]) for task in results.values() for n in task if "@" in n})
+    for b in budgets:
+        names += [f"rnc {w} @{b}" for w in weights] + [f"webp @{b}"]
     lines = ["| input | ImageNet kB/photo | top-1 % [95 % CI] | top-5 % | over | COCO kB/photo | mAP@0.5 [95 % CI] | over |",
              "|---|---|---|---|---|---|---|---|"]
     cls, det = results.get("classify", {}), results.get("detect", {})
@@ -683,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also classify the originals and .rnc files with our torch copy of the classifier "
                              "adapted to decoded images (FILE: its state dict), next to the unadapted copy "
                              "(repeatable)")
+    parser.add_argument("--budgets", default="", metavar="B1,B2,…",
+                        help="also byte budgets per photo: rnc --max-bytes B --downscale-to-fit (the largest size "
+                             "that fits) and, with the baselines, WebP the same way")
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--shorter-side", type=int, metavar="PX",
                        help="code the photos downscaled to this shorter side (rnc encode --shorter-side), JPEG and "
@@ -728,13 +773,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.name} is missing: pip install 'rnncodec[bench]'", file=sys.stderr)
         return 1
 
+    try:
+        budgets = sorted({int(b) for b in args.budgets.split(",") if b.strip()})
+    except ValueError:
+        parser.error(f"--budgets {args.budgets}: expected whole numbers of bytes, e.g. 500,1000")
+    if any(b < 1 for b in budgets):
+        parser.error("--budgets: each budget is at least 1 byte")
     downscale = (("shorter", args.shorter_side) if args.shorter_side else
                  ("longer", args.longer_side) if args.longer_side else None)
     if downscale and downscale[1] < 1:
         parser.error(f"--{downscale[0]}-side takes a number of pixels ≥ 1")
     options = {"weights": weights, "iterations": args.iterations, "recognizers": str(args.recognizers),
                "check_reference": args.check_reference, "baselines": args.baselines, "adapted": adapted,
-               "downscale": downscale}
+               "downscale": downscale, "budgets": budgets}
     started = time.perf_counter()
     results, counts = {}, {}
     if "classify" in tasks:
@@ -812,7 +863,7 @@ def write_records(results: dict, weights: list[str], iterations: int, counts: di
     names = record_names(weights)
     suffix = f"-{downscale[0]}{downscale[1]}" if downscale else ""
     for w in weights:
-        keep = lambda name: not (len(name.split()) == 3 and name.split()[2].isdigit()) or name.split()[1] == w  # noqa: E731
+        keep = lambda name: len(name.split()) < 2 or name.split()[1] not in weights or name.split()[1] == w  # noqa: E731
         record = {"weights": w, "iterations": iterations, "images": counts, "seconds": seconds,
                   "recognizers": {"classify": CLASSIFIER, "detect": DETECTOR_WEIGHTS},
                   "downscale": {"side": downscale[0], "pixels": downscale[1]} if downscale else None,
@@ -848,7 +899,7 @@ def report(files: list[Path], rename: dict[str, str], out: Path | None, plot_pat
             seconds[f"{new} {task}"] = took.get(f"{old} {task}") if isinstance(took, dict) else took
             for name, value in data.items():
                 words = name.split()
-                if len(words) == 3 and words[2].isdigit() and words[1] == old:
+                if len(words) == 3 and words[1] == old:
                     name = f"{words[0]} {new} {words[2]}"
                 results.setdefault(task, {}).setdefault(name, value)
     lead = print_summary(results, weights, iterations)

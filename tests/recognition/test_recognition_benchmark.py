@@ -117,3 +117,33 @@ def test_a_downscaled_run_is_recorded_and_reported_apart_from_the_full_size_one(
     bench.report([tmp_path / "full" / "W.json", tmp_path / "small" / "W-shorter256.json"], {}, tmp_path / "both", None)
     assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["W-shorter256.json", "W.json"]
     assert "W-shorter256" in capsys.readouterr().out
+
+
+def test_webp_within_a_budget_downscales_only_as_far_as_it_must(bench):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from rnncodec.imageio import load_image
+
+    rng = np.random.default_rng(3)
+    photo = load_image(np.clip(rng.normal(128, 60, (96, 160, 3)), 0, 255).astype(np.uint8))
+    roomy = bench._webp_within(photo, 10**6)
+    assert roomy.fits and roomy.quality == 100
+    assert Image.open(io.BytesIO(roomy.data)).size == (160, 96)  # it fits whole: not downscaled
+    smallest = len(bench._pillow(photo.rgb, "WEBP")(0))
+    tight = bench._webp_within(photo, smallest // 3)
+    width, height = Image.open(io.BytesIO(tight.data)).size
+    assert tight.fits and len(tight.data) <= smallest // 3 and width < 160 and abs(width / height - 160 / 96) < 0.1
+
+
+def test_budget_settings_go_to_their_weights_record(bench, tmp_path):
+    import json
+
+    photos = [_photo(5, {"rnc A 1": 5, "rnc B 1": 5, "rnc A @500": 5, "rnc B @500": 1, "webp @500": 2}, 500)]
+    results = {"agree": bench.score_agreement(photos, 20)}
+    bench.write_records(results, ["A", "B"], 1, {"agree": 1}, 1.0, {}, tmp_path)
+    names = {w: set(json.loads((tmp_path / f"{w}.json").read_text())["results"]["agree"]) for w in "AB"}
+    assert names["A"] == {"original", "rnc A 1", "rnc A @500", "webp @500"}
+    assert names["B"] == {"original", "rnc B 1", "rnc B @500", "webp @500"}
