@@ -207,12 +207,6 @@ def _pillow(rgb: np.ndarray, fmt: str):
     return encode
 
 
-def _decoded_rnc(data: bytes) -> np.ndarray:
-    from rnncodec.codec import decode
-
-    return np.asarray(decode(data).convert("RGB"))
-
-
 def _webp_within(source, budget: int):
     """WebP within ``budget`` bytes as ``--downscale-to-fit`` does it for rnc: the photo at the largest
     size whose quality-0 file fits (longer side searched by bisection), then the highest quality
@@ -220,6 +214,7 @@ def _webp_within(source, budget: int):
     from rnncodec.imageio import Downscale, downscaled
     from rnncodec.recognition.scoring import largest_within
 
+    @lru_cache(maxsize=None)  # the bisection's last size is the one the quality search codes again
     def at(side: int):
         size = Downscale("longer", side).size(source.width, source.height)
         return _pillow(downscaled(source, size).rgb if size != (source.width, source.height) else source.rgb,
@@ -289,8 +284,10 @@ def photo_settings(path: Path) -> dict[str, dict]:
             baseline(f"webp {weights} {k}", webp, WEBP_QUALITIES, size)
     for budget in options["budgets"]:
         for weights in options["weights"]:
-            data = _codec(weights).encode(coded.rgb, max_bytes=budget, downscale_to_fit=True)
-            out[f"rnc {weights} @{budget}"] = {"bytes": len(data), "fits": True, **recognise(_decoded_rnc(data))}
+            codec = _codec(weights)  # decodes too: a weights file is no shipped weights a file could name
+            data = codec.encode(coded.rgb, max_bytes=budget, downscale_to_fit=True)
+            decoded = np.asarray(codec.decode(data).convert("RGB"))
+            out[f"rnc {weights} @{budget}"] = {"bytes": len(data), "fits": True, **recognise(decoded)}
         if options["baselines"]:
             fit = _webp_within(coded, budget)
             out[f"webp @{budget}"] = {"bytes": len(fit.data), "fits": fit.fits, "quality": fit.quality,
