@@ -35,6 +35,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TypeVa
 import click
 
 from rnncodec.choices import BACKENDS, MAX_ITERATIONS, PRECISIONS
+from rnncodec.weights import RECOGNITION_WEIGHTS
 
 __all__ = [
     "STDIO",
@@ -60,6 +61,7 @@ __all__ = [
     "ray_options",
     "ray_target",
     "codec_weights_option",
+    "recognition_codec_weights_option",
     "deprecated_weights_alias",
     "recognizer_options",
     "no_download_option",
@@ -387,11 +389,18 @@ def _deprecated_weights(ctx: click.Context, param: click.Parameter, value: str |
         ctx.meta[_ALIAS_KEY] = value
 
 
+def _codec_weights_option(encoding_default: str) -> Callable:
+    return click.option(
+        "--codec-weights", metavar="NAME|FILE", default=None, callback=_codec_weights,
+        help="Codec weights: a shipped name (see 'rnc models') or a weights file. Default: for a .rnc file, "
+             f"the shipped weights it names; for encoding, {encoding_default}.")
+
+
 #: ``--codec-weights NAME|FILE``: the codec's weights, in every command that runs the codec.
-codec_weights_option = click.option(
-    "--codec-weights", metavar="NAME|FILE", default=None, callback=_codec_weights,
-    help="Codec weights: a shipped name (see 'rnc models') or a weights file. Default: for a .rnc file, "
-         "the shipped weights it names; for encoding, the shipped default.")
+codec_weights_option = _codec_weights_option("the shipped default")
+#: ``--codec-weights`` of a command that encodes for a recognizer (``rnc send``): the recognition weights.
+recognition_codec_weights_option = _codec_weights_option(
+    f"{RECOGNITION_WEIGHTS}, the shipped weights for recognition on a server")
 
 #: The old spelling of ``--codec-weights`` in ``rnc encode``/``decode``: hidden, warns, one release.
 deprecated_weights_alias = click.option("--weights", hidden=True, expose_value=False, callback=_deprecated_weights,

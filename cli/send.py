@@ -13,7 +13,7 @@ import click
 
 from rnncodec.edge.protocol import TASKS
 
-from .options import ITERATIONS, check_downscale, codec_weights_option, downscale_options, iterations_text
+from .options import ITERATIONS, check_downscale, downscale_options, iterations_text, recognition_codec_weights_option
 from .recognize import describe_result
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ __all__ = ["send_command", "describe_answer"]
                    "rnc encode --max-bytes).")
 @downscale_options
 @click.option("--original", is_flag=True, help="Send the image itself, not encoded (a baseline).")
-@codec_weights_option
+@recognition_codec_weights_option
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="classify: classes to report.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="detect: lowest score kept.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
@@ -62,8 +62,9 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
       rnc send photo.png --server $URL --original                 # the baseline
       rnc send big.jpg --server $URL --max-bytes 4000 --downscale-to-fit   # a byte budget
 
-    An image is encoded first (-n, --max-bytes and the downscaling options as for rnc encode);
-    they do not apply to a .rnc file, which is sent as it is (cut to -n).
+    An image is encoded first (-n, --max-bytes and the downscaling options as for rnc encode),
+    with the shipped weights for recognition unless --codec-weights names others; they do not
+    apply to a .rnc file, which is sent as it is (cut to -n).
     """
     from rnncodec.edge.client import EdgeClient
 

@@ -13,7 +13,8 @@ import click
 from rnncodec.edge.config import DEFAULT_RECOGNIZERS, RecognizerSpec, ServerConfig
 from rnncodec.edge.protocol import TASKS
 
-from .options import codec_weights_option, device_option, no_download_option, precision_option, threads_option
+from .options import (device_option, no_download_option, precision_option, recognition_codec_weights_option,
+                      threads_option)
 
 __all__ = ["serve_command"]
 
@@ -46,7 +47,7 @@ def _per_task(values: tuple[str, ...], option: str) -> dict[str, str]:
               help="Local state dict for a task's recognizer. Default: torchvision's DEFAULT weights from the "
                    "torch hub cache.")
 @click.option("--labels", default=None, metavar="SET", help="Label set of the detector: coco (default) or voc.")
-@codec_weights_option
+@recognition_codec_weights_option
 @no_download_option
 @device_option
 @precision_option

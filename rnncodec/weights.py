@@ -7,7 +7,8 @@ other weights is an error naming both.
 
 The shipped files live in the top-level ``weights/`` folder (installed as ``rnncodec._weights``)
 and are listed in :class:`RNCWeights`; ``RNCWeights.DEFAULT`` is what ``encode``/``decode`` use
-unless told otherwise.  Each entry's ``meta`` says how to make it again (``recipe``: the command
+unless told otherwise, :data:`RECOGNITION_WEIGHTS` what the edge client encodes with (photos a
+recognizer reads on a server).  Each entry's ``meta`` says how to make it again (``recipe``: the command
 and the page that explains it) and what it measures (``metrics``); :mod:`rnncodec.zoo` builds the
 network of each configuration with or without them.  Beside each ``NAME.pt`` lie its ONNX graphs,
 ``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
            "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS", "PACK_SUFFIX",
-           "shipped_dir", "unpacked_path", "MAX_PACK_CHAIN"]
+           "shipped_dir", "unpacked_path", "MAX_PACK_CHAIN", "RECOGNITION_WEIGHTS"]
 
 FORMAT = "rnncodec-weights"
 #: A shipped weights file stored as its difference from another (:mod:`rnncodec.weights_pack`).
@@ -386,6 +387,12 @@ def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | N
     torch.save(payload, buffer)
     write_atomically(path, buffer.getvalue())
     return path
+
+
+#: The shipped weights for photos a recognizer reads on a server (README, "Which weights when"): what
+#: the edge client (``rnc send``, :class:`rnncodec.edge.client.EdgeClient`) encodes images with unless told.
+#: Measured against the default with real pretrained recognizers: docs/recognition.md.
+RECOGNITION_WEIGHTS = "GRU_S_MACHINE_V2"
 
 
 def resolve_weights(weights: Union[None, str, Path, RNCWeights]) -> tuple[Path, str]:

@@ -7,7 +7,8 @@
     ...     answer = client.send("photo.png", task="classify", progressive=True, stop_at_confidence=0.9)
     ...     print(answer.result.top[0].label, answer.bytes_sent, answer.payload.original_bytes)
 
-:meth:`EdgeClient.send` encodes an image first (with ``codec_weights``; this needs torch), then
+:meth:`EdgeClient.send` encodes an image first (with ``codec_weights``, by default the shipped weights
+for recognition, :data:`~rnncodec.weights.RECOGNITION_WEIGHTS`), then
 either POSTs the file (:meth:`EdgeClient.recognize`) or streams it an iteration at a time over the
 WebSocket and stops as soon as the server is sure (:meth:`EdgeClient.stream`).  ``bytes_sent``
 counts the file bytes that crossed the network (not HTTP or WebSocket framing).
@@ -27,6 +28,7 @@ from urllib.parse import urlencode
 
 from ..formats import read, spec, truncate
 from ..recognition.results import Classification, ClassScore, Detection, Detections, Result
+from ..weights import RECOGNITION_WEIGHTS
 from . import protocol
 from .errors import EdgeConnectionError, ServerError
 
@@ -108,7 +110,7 @@ class EdgeClient:
         url: the server, e.g. ``http://127.0.0.1:8000``.
         timeout: seconds to wait for the connection and for each answer.
         codec_weights: codec weights to encode images with (shipped name or file; ``None``: the
-            shipped default).
+            shipped weights for recognition, :data:`rnncodec.weights.RECOGNITION_WEIGHTS`).
         encode_options: more arguments of :func:`rnncodec.encode` for the images it encodes, e.g.
             ``{"max_bytes": 4000}`` — a byte budget per photo (then ``iterations`` is the most used).
     """
@@ -161,7 +163,8 @@ class EdgeClient:
         from ..codec import encode
 
         targeted = any(self.encode_options.get(key) is not None for key in ("max_bytes", "target_bpp", "quality"))
-        encoded = encode(data, iterations or (None if targeted else default_iterations), weights=self.codec_weights,
+        weights = self.codec_weights if self.codec_weights is not None else RECOGNITION_WEIGHTS
+        encoded = encode(data, iterations or (None if targeted else default_iterations), weights=weights,
                          metadata={"source_name": name}, **self.encode_options)
         return Payload(encoded, "rnc", name, len(encoded), len(data))
 

@@ -159,8 +159,9 @@ def _start_encoding(state: "ServerState", image: "Image.Image", iterations: int,
     from ..codec import codec_for
     from ..formats import RNCWriter
     from ..imageio import load_image
+    from ..weights import RECOGNITION_WEIGHTS
 
-    codec = state.engine.codec or codec_for()
+    codec = state.engine.codec or codec_for(weights=RECOGNITION_WEIGHTS)
     source = load_image(image)
     header = codec.header_for(source, iterations, "context")
     sent = io.BytesIO()

@@ -120,3 +120,17 @@ def test_a_person_sends_a_photo_and_sees_it_sharpen(edge_server, png, tmp_path):
         assert shot.size[0] >= 800
     if os.environ.get("RNC_PAGE_SCREENSHOT"):  # keep one to look at
         shutil.copy(tmp_path / "page.png", os.environ["RNC_PAGE_SCREENSHOT"])
+
+
+def test_a_server_without_codec_weights_codes_uploads_with_the_recognition_weights():
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from rnncodec.edge.page import _start_encoding
+    from rnncodec.weights import RECOGNITION_WEIGHTS, RNCWeights
+
+    state = SimpleNamespace(engine=SimpleNamespace(codec=None))  # rnc serve without --codec-weights
+    codes, writer, _, _ = _start_encoding(state, Image.new("RGB", (40, 24), "gray"), 2, 100)
+    codes.close()
+    assert writer.header.weights_id == RNCWeights.from_name(RECOGNITION_WEIGHTS).value.weights_id
