@@ -75,6 +75,10 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
               help="Alpha channel: keep it losslessly in the file, drop it, or refuse such images.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_LIMITS.max_pixels, show_default=True,
               help="Largest image (width × height) to encode, checked before its pixels are read.")
+@click.option("--strip", is_flag=True,
+              help="Leave out the metadata the encoder adds (tool version, source file name and size): "
+                   "70–130 bytes a file, 3–5 % of a photo's 1-iteration file. A downscaled image keeps its "
+                   "source size (rnc decode --source-size needs it).")
 @codec_weights_option
 @deprecated_weights_alias
 @backend_option
@@ -85,8 +89,8 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
                    quality: float | None, allow_larger: bool, shorter_side: int | None, longer_side: int | None,
                    downscale_to_fit: bool,
                    output: Path | None, out_dir: Path | None,
-                   coder: str, tile_size: str, alpha: str, max_pixels: int, codec_weights: str | None, backend: str,
-                   threads: int | None, force: bool, as_json: bool) -> None:
+                   coder: str, tile_size: str, alpha: str, max_pixels: int, strip: bool, codec_weights: str | None,
+                   backend: str, threads: int | None, force: bool, as_json: bool) -> None:
     """Compress IMAGES (files, folders or globs) to progressive .rnc files.
 
     \b
@@ -149,10 +153,11 @@ def encode_command(inputs: list[Path], iterations: int | None, max_bytes: int | 
                 warnings.simplefilter("always", MultiFrameWarning)
                 if rate_target is None:
                     data = codec.encode(source, iterations, coder=coder, alpha=alpha, max_pixels=max_pixels,
-                                        shorter_side=shorter_side, longer_side=longer_side)
+                                        shorter_side=shorter_side, longer_side=longer_side, strip_metadata=strip)
                 else:
                     result = encode_to_target(codec, source, rate_target, iterations or MAX_ITERATIONS, coder=coder,
-                                              alpha=alpha, max_pixels=max_pixels, downscale=downscale)
+                                              alpha=alpha, max_pixels=max_pixels, downscale=downscale,
+                                              strip_metadata=strip)
                     data = result.data
                     chosen = describe_choice(result.iterations, result.psnr, result.budget, result.block_iterations)
                     choice = {"budget": result.budget, "target_met": result.met,

@@ -35,6 +35,7 @@ import numpy as np
 
 from .adaptive import ADAPTIVE_CODER, BLOCK, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
+from .file_metadata import downscaled_chunk_growth, stripped
 from .formats import truncation_sizes
 from .formats.errors import UnreachableTargetError
 from .imageio import Downscale, ImageInput, SourceImage, downscaled, load_image
@@ -140,9 +141,10 @@ MAX_DOWNSCALE_TRIES = 6
 
 def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_iterations: int = MAX_ITERATIONS,
                      *, coder: str = "auto", metadata: Optional[dict] = None, alpha: str = "keep",
-                     max_pixels: Optional[int] = None, downscale: Optional[Downscale] = None) -> RateResult:
+                     max_pixels: Optional[int] = None, downscale: Optional[Downscale] = None,
+                     strip_metadata: bool = False) -> RateResult:
     """Encode ``image`` with ``codec`` to meet ``target`` with at most ``max_iterations``
-    iterations (see the module's docstring).
+    iterations (see the module's docstring); ``metadata``, ``strip_metadata``: as :func:`rnncodec.encode`'s.
 
     Raises:
         UnreachableTargetError: a size budget below the 1-iteration file (unless ``allow_larger``).
@@ -150,6 +152,7 @@ def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_
     """
     source = load_image(image, alpha=alpha, max_pixels=max_pixels, downscale=downscale)
     codec.header_for(source, max_iterations, "raw")  # refuse what readers would, before coding
+    metadata = stripped(metadata) if strip_metadata else metadata
     if target.quality is not None:
         return _to_quality(codec, source, target.quality, max_iterations, coder, metadata)
     return _to_budget(codec, source, target, target.budget(source.width, source.height), max_iterations, coder,
@@ -206,7 +209,7 @@ def _downscaled_to_fit(codec: "Codec", source: SourceImage, target: RateTarget, 
     measured bytes per block; the largest size that fitted is kept.  Every size is measured."""
     plain = RateTarget(max_bytes=target.max_bytes)
     width, height = source.width, source.height
-    container = truncation_sizes(smallest)[0] + 32  # + the metadata's source_size
+    container = truncation_sizes(smallest)[0] + downscaled_chunk_growth(source, metadata)
     per_block = (len(smallest) - container) / max(1, _blocks((width, height)))
     best: Optional[tuple[int, RateResult]] = None  # (blocks, result) of the largest size that fitted
     too_many = _blocks((width, height))  # the fewest blocks known not to fit

@@ -47,6 +47,19 @@ def test_encode_downscaled_says_at_what_size_from_what(runner, photos, weights_f
     assert Image.open(out).size == (width, height)
 
 
+def test_encode_strip_leaves_out_the_metadata_also_under_a_budget(runner, photos, weights_file, tmp_path):
+    base = ["encode", str(photos / "a.png"), "--codec-weights", str(weights_file), "--force"]
+    for extra in ([], ["--max-bytes", "400"]):
+        kept, bare = tmp_path / "kept.rnc", tmp_path / "bare.rnc"
+        assert runner.invoke(cli, [*base, *extra, "-o", str(kept)]).exit_code == 0
+        result = runner.invoke(cli, [*base, *extra, "-o", str(bare), "--strip"])
+        assert result.exit_code == 0, result.output
+        assert formats.read(kept).metadata["source_name"] == "a.png" and formats.read(bare).metadata is None
+        assert bare.stat().st_size < kept.stat().st_size if not extra else bare.stat().st_size <= 400
+    result = runner.invoke(cli, [*base, "-n", "1", "--longer-side", "16", "--strip", "-o", str(bare)])
+    assert result.exit_code == 0 and formats.read(bare).metadata == {"source_size": [100, 72]}, result.output
+
+
 def test_encode_folder_and_glob_to_out_dir(runner, photos, weights_file, tmp_path):
     out_dir = tmp_path / "coded"
     result = runner.invoke(cli, ["encode", str(photos), "--out-dir", str(out_dir), "-n", "1",

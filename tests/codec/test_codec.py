@@ -115,6 +115,20 @@ def test_module_level_api_with_weights_file(weights_file, photo, tmp_path):
     assert rnncodec.decode(io.BytesIO(data), weights=weights_file, iterations=1).size == (100, 72)
 
 
+def test_stripped_metadata_leaves_the_codes_and_drops_only_the_encoders_keys(weights_file, photo, tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo).save(path)
+    full = rnncodec.encode(path, iterations=2, weights=weights_file)
+    bare = rnncodec.encode(path, iterations=2, weights=weights_file, strip_metadata=True)
+    assert formats.read(bare).metadata is None and len(bare) < len(full)  # no mETa chunk at all
+    assert formats.read(bare).payloads == formats.read(full).payloads
+    assert np.array_equal(np.asarray(rnncodec.decode(bare, weights=weights_file)),
+                          np.asarray(rnncodec.decode(full, weights=weights_file)))
+    own = rnncodec.encode(path, iterations=1, weights=weights_file, strip_metadata=True, metadata={"camera": 3},
+                          shorter_side=36)
+    assert formats.read(own).metadata == {"source_size": [100, 72], "camera": 3}  # what decoding needs, kept
+
+
 def test_lenient_decoding_of_a_cut_file(codec, photo):
     data = codec.encode(photo, 3, coder="raw")
     cut = data[:-20]  # inside the last iteration's chunk

@@ -205,3 +205,18 @@ def test_downscale_to_fit_codes_the_largest_size_that_fits(codec, images):
         codec.encode(cat, target_bpp=0.01, downscale_to_fit=True)
     with pytest.raises(ValueError, match="downscale_to_fit goes with max_bytes"):
         codec.encode(cat, max_bytes=300, downscale_to_fit=True, allow_larger=True)
+
+
+def test_a_stripped_file_spends_the_metadatas_bytes_on_codes(codec, images):
+    from skimage.data import chelsea  # 451×300
+
+    budget = len(codec.encode(images["photo"], 1)) + 150
+    full = read(codec.encode(images["photo"], max_bytes=budget))
+    bare_data = encode_to_target(codec, images["photo"], RateTarget(max_bytes=budget), MAX_ITERATIONS,
+                                 strip_metadata=True).data
+    bare = read(bare_data)
+    assert len(bare_data) <= budget and bare.metadata is None and full.metadata is not None
+    assert sum(bare.bytes_per_iteration) >= sum(full.bytes_per_iteration)
+    cat = chelsea()
+    small = codec.encode(cat, max_bytes=len(codec.encode(cat, 1)) // 3, downscale_to_fit=True, strip_metadata=True)
+    assert read(small).metadata == {"source_size": [451, 300]}  # kept: decoding at the source size needs it
