@@ -17,6 +17,9 @@ Inputs per photo, all real file bytes:
   largest size whose file fits), and ``webp @B``, WebP the same way (the largest size whose quality-0
   file fits, then its highest quality that fits) — budgets below the photos' 1-iteration files.
 
+``--strip``: the ``.rnc`` files without the metadata the encoder adds (``rnc encode --strip``), as the
+edge client sends them — 70–130 bytes fewer a photo; JPEG and WebP files from pixels carry none anyway.
+
 ``--shorter-side PX`` / ``--longer-side PX``: every codec (rnc, JPEG, WebP) codes the photo downscaled
 as ``rnc encode --shorter-side`` does — the size a recognizer sees, more iterations for the bytes —
 while the originals stay full size (the 0.25 bpp budgets count the original's pixels).
@@ -237,6 +240,7 @@ def _decoded(data: bytes) -> np.ndarray:
 
 def photo_settings(path: Path) -> dict[str, dict]:
     """Every setting of one photo: ``{name: {"bytes", "fits", "prediction"}}`` (runs in a worker)."""
+    from rnncodec.file_metadata import stripped
     from rnncodec.imageio import Downscale, load_image
     from rnncodec.recognition.scoring import largest_within
 
@@ -272,7 +276,8 @@ def photo_settings(path: Path) -> dict[str, dict]:
     for weights in options["weights"]:
         codec = _codec(weights)
         codes, images = zip(*codec.iter_codes_and_images(coded, options["iterations"]))  # decoded while encoded
-        files = list(codec.prefix_files(coded, codes, len(codes)))
+        metadata = stripped(None) if options["strip"] else None
+        files = list(codec.prefix_files(coded, codes, len(codes), metadata=metadata))
         for k, (size, decoded) in enumerate(zip(map(len, files), images), 1):
             image = np.asarray(decoded.convert("RGB"))
             out[f"rnc {weights} {k}"] = {"bytes": size, "fits": True, **recognise(image)}
@@ -285,7 +290,7 @@ def photo_settings(path: Path) -> dict[str, dict]:
     for budget in options["budgets"]:
         for weights in options["weights"]:
             codec = _codec(weights)  # decodes too: a weights file is no shipped weights a file could name
-            data = codec.encode(coded.rgb, max_bytes=budget, downscale_to_fit=True)
+            data = codec.encode(coded.rgb, max_bytes=budget, downscale_to_fit=True, strip_metadata=options["strip"])
             decoded = np.asarray(codec.decode(data).convert("RGB"))
             out[f"rnc {weights} @{budget}"] = {"bytes": len(data), "fits": True, **recognise(decoded)}
         if options["baselines"]:
@@ -725,6 +730,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default="", metavar="B1,B2,…",
                         help="also byte budgets per photo: rnc --max-bytes B --downscale-to-fit (the largest size "
                              "that fits) and, with the baselines, WebP the same way")
+    parser.add_argument("--strip", action="store_true",
+                        help="code the .rnc files without the metadata the encoder adds (rnc encode --strip), as "
+                             "the edge client sends them; records named NAME-stripped.json")
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--shorter-side", type=int, metavar="PX",
                        help="code the photos downscaled to this shorter side (rnc encode --shorter-side), JPEG and "
@@ -782,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--{downscale[0]}-side takes a number of pixels ≥ 1")
     options = {"weights": weights, "iterations": args.iterations, "recognizers": str(args.recognizers),
                "check_reference": args.check_reference, "baselines": args.baselines, "adapted": adapted,
-               "downscale": downscale, "budgets": budgets}
+               "downscale": downscale, "budgets": budgets, "strip": args.strip}
     started = time.perf_counter()
     results, counts = {}, {}
     if "classify" in tasks:
@@ -812,7 +820,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lead = print_summary(results, weights, args.iterations)
     print(f"{seconds:.0f} s, {args.workers} worker(s)")
-    write_records(results, weights, args.iterations, counts, seconds, lead, args.out, downscale)
+    write_records(results, weights, args.iterations, counts, seconds, lead, args.out, downscale, args.strip)
     if args.plot and plot(results, weights, args.iterations, args.plot):
         print(f"wrote {args.plot}")
     return 0
@@ -853,22 +861,29 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
 
 
 def write_records(results: dict, weights: list[str], iterations: int, counts: dict, seconds, lead: dict,
-                  out: Path, downscale: tuple[str, int] | None = None) -> None:
-    """One record per weights; a run with ``downscale`` (side, pixels) says so in its records and
-    their names (``GRU_S_V4-shorter256.json``), which then replace no full-size record."""
+                  out: Path, downscale: tuple[str, int] | None = None, strip: bool = False) -> None:
+    """One record per weights; a run with ``downscale`` (side, pixels) or ``strip`` says so in its
+    records and their names (``GRU_S_V4-shorter256.json``, ``GRU_S_V4-stripped.json``), which then
+    replace no record of the usual files."""
     out.mkdir(parents=True, exist_ok=True)
     names = record_names(weights)
-    suffix = f"-{downscale[0]}{downscale[1]}" if downscale else ""
+    downscaling = {"side": downscale[0], "pixels": downscale[1]} if downscale else None
+    suffix = variant_suffix(downscaling, strip)
     for w in weights:
         keep = lambda name: len(name.split()) < 2 or name.split()[1] not in weights or name.split()[1] == w  # noqa: E731
         record = {"weights": w, "iterations": iterations, "images": counts, "seconds": seconds,
                   "recognizers": {"classify": CLASSIFIER, "detect": DETECTOR_WEIGHTS},
-                  "downscale": {"side": downscale[0], "pixels": downscale[1]} if downscale else None,
+                  "downscale": downscaling, "strip": strip,
                   "results": {task: {n: v for n, v in data.items() if keep(n)} for task, data in results.items()},
                   "webp_smallest_lead": lead.get(w)}
         path = out / f"{names[w]}{suffix}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def variant_suffix(downscale: dict | None, strip: bool) -> str:
+    """What a run's record names and weights carry after the weights' name: ``-shorter256``, ``-stripped``."""
+    return (f"-{downscale['side']}{downscale['pixels']}" if downscale else "") + ("-stripped" if strip else "")
 
 
 def records_folder(tasks: list[str]) -> Path:
@@ -884,8 +899,7 @@ def report(files: list[Path], rename: dict[str, str], out: Path | None, plot_pat
     for path in files:
         record = json.loads(path.read_text())
         old = record["weights"]
-        downscale = record.get("downscale")  # a downscaled run's weights are named apart from the full-size one's
-        new = f"{old}-{downscale['side']}{downscale['pixels']}" if downscale else old
+        new = old + variant_suffix(record.get("downscale"), record.get("strip", False))  # named apart
         new = rename.get(new, new)
         iterations = record["iterations"] if iterations is None else min(iterations, record["iterations"])
         if new not in weights:

@@ -114,9 +114,13 @@ def test_a_downscaled_run_is_recorded_and_reported_apart_from_the_full_size_one(
     record = json.loads((tmp_path / "small" / "W-shorter256.json").read_text())
     assert record["downscale"] == {"side": "shorter", "pixels": 256}
     assert json.loads((tmp_path / "full" / "W.json").read_text())["downscale"] is None
-    bench.report([tmp_path / "full" / "W.json", tmp_path / "small" / "W-shorter256.json"], {}, tmp_path / "both", None)
-    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == ["W-shorter256.json", "W.json"]
-    assert "W-shorter256" in capsys.readouterr().out
+    bench.write_records(results, ["W"], 1, {"agree": 2}, 1.0, {}, tmp_path / "bare", None, strip=True)
+    assert json.loads((tmp_path / "bare" / "W-stripped.json").read_text())["strip"] is True
+    runs = [tmp_path / "full" / "W.json", tmp_path / "small" / "W-shorter256.json", tmp_path / "bare" / "W-stripped.json"]
+    bench.report(runs, {}, tmp_path / "all", None)
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["W-shorter256.json", "W-stripped.json", "W.json"]
+    out = capsys.readouterr().out
+    assert "W-shorter256" in out and "W-stripped" in out
 
 
 def test_webp_within_a_budget_downscales_only_as_far_as_it_must(bench):
