@@ -24,7 +24,7 @@ def models_command(as_json: bool) -> None:
         click.echo("no weights are shipped")
         return
     for row in rows:
-        default = " (default)" if row["default"] else ""
+        default = " (default)" if row["default"] else " (default of rnc send)" if row["recognition_default"] else ""
         click.echo(f"{row['name']}{default}: {row['architecture']}, {row['file']}, "
                    f"{row['num_params']:,} parameters, sha256 {row['sha256'][:16]}…")
         if row.get("purpose"):

@@ -469,7 +469,8 @@ def describe_shipped() -> list[dict[str, Any]]:
         if name == "DEFAULT":
             continue
         value = member.value
-        rows.append({"name": name, "default": member is default, "file": value.file, "sha256": value.sha256,
+        rows.append({"name": name, "default": member is default, "recognition_default": name == RECOGNITION_WEIGHTS,
+                     "file": value.file, "sha256": value.sha256,
                      "architecture": value.architecture, **value.meta, **_packed(value)})
     return rows
 

@@ -205,11 +205,16 @@ def test_decode_cut_file_strict_and_lenient(runner, photos, weights_file, tmp_pa
     assert result.exit_code == 0
 
 
-def test_models_lists_registry(runner):
+def test_models_lists_registry_and_which_is_whose_default(runner):
+    from rnncodec.weights import RECOGNITION_WEIGHTS
+
     result = runner.invoke(cli, ["models"])
-    assert result.exit_code == 0
+    assert result.exit_code == 0 and f"{RECOGNITION_WEIGHTS} (default of rnc send): " in result.output
     result = runner.invoke(cli, ["models", "--json"])
     assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["name"] for r in rows if r["default"]] == ["GRU_S_V4"]
+    assert [r["name"] for r in rows if r["recognition_default"]] == [RECOGNITION_WEIGHTS]
 
 
 def test_train_usage_errors(runner, tmp_path):
