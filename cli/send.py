@@ -67,15 +67,24 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
     apply to a .rnc file, which is sent as it is (cut to -n).
     """
     from rnncodec.edge.client import EdgeClient
+    from rnncodec.edge.errors import ServerError
+    from rnncodec.weights import RECOGNITION_WEIGHTS
 
     if original and (progressive or stop_at_confidence is not None):
         raise click.UsageError("--original sends the image as it is; it cannot be streamed progressively")
     check_downscale(shorter_side, longer_side, downscale_to_fit, max_bytes)
     encoding = {"max_bytes": max_bytes, "shorter_side": shorter_side, "longer_side": longer_side,
                 "downscale_to_fit": downscale_to_fit}
-    with EdgeClient(server, timeout=timeout, codec_weights=codec_weights, encode_options=encoding) as client:
-        answer = client.send(source, task, progressive=progressive, stop_at_confidence=stop_at_confidence,
-                             iterations=iterations, original=original, top_k=top_k, threshold=threshold)
+    try:
+        with EdgeClient(server, timeout=timeout, codec_weights=codec_weights, encode_options=encoding) as client:
+            answer = client.send(source, task, progressive=progressive, stop_at_confidence=stop_at_confidence,
+                                 iterations=iterations, original=original, top_k=top_k, threshold=threshold)
+    except ServerError as error:
+        if error.code == "weights_mismatch" and codec_weights is None and not _is_rnc(source):
+            raise click.ClickException(f"{error}; this server decodes other weights than {RECOGNITION_WEIGHTS}, "
+                                       "which rnc send encodes with unless told: name its weights with "
+                                       "--codec-weights") from None
+        raise
     if as_json:
         click.echo(json.dumps({"server": server, "bytes_sent": answer.bytes_sent,
                                "file_bytes": answer.payload.file_bytes,
@@ -83,6 +92,13 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
                                "record": answer.record}, ensure_ascii=False))
     else:
         click.echo(describe_answer(answer))
+
+
+def _is_rnc(path: Path) -> bool:
+    from rnncodec.formats import spec
+
+    with open(path, "rb") as file:
+        return file.read(len(spec.SIGNATURE)) == spec.SIGNATURE
 
 
 def describe_answer(answer: "Answer") -> str:

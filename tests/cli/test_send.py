@@ -76,6 +76,12 @@ def test_an_image_is_sent_within_a_byte_budget_downscaled_if_it_must(send, coded
     assert result.exit_code == 2 and "--downscale-to-fit goes with --max-bytes" in result.output
 
 
+def test_a_server_of_other_weights_says_which_option_to_use(runner, edge_server, coded_photo):
+    result = runner.invoke(cli, ["send", str(coded_photo / "photo.png"), "--server", edge_server.url])
+    assert result.exit_code == 1 and "(weights_mismatch, 422)" in result.output  # the server's own weights
+    assert "name its weights with --codec-weights" in result.output and result.output.count("\n") == 1
+
+
 def test_a_cut_rnc_file_and_the_original_image(send, coded_photo):
     cut = send(coded_photo / "photo.rnc", "-n", "2", "--json")
     record = json.loads(cut.output)["record"]
