@@ -338,13 +338,14 @@ class Codec:
     def encode_to(self, fileobj: BinaryIO, image: ImageInput, iterations: int = 2, *, coder: str = "context",
                   metadata: Optional[dict] = None, alpha: str = "keep",
                   max_pixels: int = DEFAULT_LIMITS.max_pixels, shorter_side: Optional[int] = None,
-                  longer_side: Optional[int] = None) -> Header:
+                  longer_side: Optional[int] = None, strip_metadata: bool = False) -> Header:
         """Stream ``image`` into ``fileobj``: each iteration's chunk is written (and flushed) as
-        soon as it exists.  Returns the header written."""
+        soon as it exists.  Returns the header written.  The options are :func:`encode`'s."""
         source = load_image(image, alpha=alpha, max_pixels=max_pixels,
                             downscale=Downscale.from_options(shorter_side, longer_side))
         header = self.header_for(source, iterations, coder)
-        with RNCWriter(fileobj, header, file_metadata(source, metadata), source.alpha) as writer:
+        metadata = file_metadata(source, stripped(metadata) if strip_metadata else metadata)
+        with RNCWriter(fileobj, header, metadata, source.alpha) as writer:
             for bits in self.iter_codes(source.rgb, iterations):
                 writer.write_iteration(bits)
         return header

@@ -56,6 +56,10 @@ def test_streaming_encoder_writes_same_codes_as_encode(codec, photo):
     streamed = formats.read(out.getvalue())
     whole = formats.read(codec.encode(photo, 3, coder="zstd"))
     assert all(np.array_equal(a, b) for a, b in zip(streamed.codes(), whole.codes()))
+    bare = io.BytesIO()
+    codec.encode_to(bare, photo, 3, coder="zstd", strip_metadata=True)
+    assert bare.getvalue() == codec.encode(photo, 3, coder="zstd", strip_metadata=True)  # the same file
+    assert formats.read(bare.getvalue()).metadata is None and streamed.metadata is not None
 
 
 def test_deterministic_bytes_and_pixels(codec, photo):
