@@ -77,7 +77,7 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
               help="Largest image (width × height) to encode, checked before its pixels are read.")
 @click.option("--strip", is_flag=True,
               help="Leave out the metadata the encoder adds (tool version, source file name and size): "
-                   "70–130 bytes a file, 3–5 % of a photo's 1-iteration file. A downscaled image keeps its "
+                   "70–130 bytes a file, 2–5 % of a photo's 1-iteration file. A downscaled image keeps its "
                    "source size (rnc decode --source-size needs it).")
 @codec_weights_option
 @deprecated_weights_alias

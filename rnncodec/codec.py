@@ -601,7 +601,7 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
             the size it had in the metadata (``source_size``); fewer pixels, fewer bytes an iteration.
         longer_side: the same for the longer side (a detector's input: 320–640).
         strip_metadata: leave out the metadata the encoder adds by itself (``tool_version``,
-            ``source_name``, ``source_bytes``: 70–130 bytes, 3–5 % of a photo's 1-iteration file),
+            ``source_name``, ``source_bytes``: 70–130 bytes, 2–5 % of a photo's 1-iteration file),
             keeping ``metadata``'s keys and a downscaled image's ``source_size``
             (:mod:`rnncodec.file_metadata`).
 

@@ -5,7 +5,7 @@ By default: ``tool_version``, and what is known of the source — ``source_name`
 caller's own keys.  **Stripped** (``strip_metadata=True`` of :func:`rnncodec.encode`, ``rnc encode
 --strip``, what the edge client sends): the caller's keys and ``source_size`` only — decoding at the
 source size and a recognition record's boxes in the photo's pixels need it; no chunk at all when
-that leaves nothing.  The default keys take 70–130 bytes of JSON, 3–5 % of a photo's 1-iteration
+that leaves nothing.  The default keys take 70–130 bytes of JSON, 2–5 % of a photo's 1-iteration
 file and a tenth of a 1 kB budget, and they say the file's name to whoever receives it.
 """
 
