@@ -273,10 +273,10 @@ def photo_settings(path: Path) -> dict[str, dict]:
         out[name] = {"bytes": len(fit.data), "fits": fit.fits, "quality": fit.quality,
                      **recognise(_decoded(fit.data))}
 
+    metadata = stripped(None) if options["strip"] else None
     for weights in options["weights"]:
         codec = _codec(weights)
         codes, images = zip(*codec.iter_codes_and_images(coded, options["iterations"]))  # decoded while encoded
-        metadata = stripped(None) if options["strip"] else None
         files = list(codec.prefix_files(coded, codes, len(codes), metadata=metadata))
         for k, (size, decoded) in enumerate(zip(map(len, files), images), 1):
             image = np.asarray(decoded.convert("RGB"))

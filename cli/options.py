@@ -34,8 +34,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TypeVa
 
 import click
 
-from rnncodec.choices import BACKENDS, MAX_ITERATIONS, PRECISIONS
-from rnncodec.weights import RECOGNITION_WEIGHTS
+from rnncodec.choices import BACKENDS, MAX_ITERATIONS, PRECISIONS, RECOGNITION_WEIGHTS
 
 __all__ = [
     "STDIO",

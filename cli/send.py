@@ -68,7 +68,7 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
     """
     from rnncodec.edge.client import EdgeClient
     from rnncodec.edge.errors import ServerError
-    from rnncodec.weights import RECOGNITION_WEIGHTS
+    from rnncodec.choices import RECOGNITION_WEIGHTS
 
     if original and (progressive or stop_at_confidence is not None):
         raise click.UsageError("--original sends the image as it is; it cannot be streamed progressively")
@@ -96,9 +96,10 @@ def send_command(source: Path, server: str, task: str, iterations: Optional[int]
 
 def _is_rnc(path: Path) -> bool:
     from rnncodec.formats import spec
+    from rnncodec.recognition.inputs import is_rnc
 
     with open(path, "rb") as file:
-        return file.read(len(spec.SIGNATURE)) == spec.SIGNATURE
+        return is_rnc(file.read(len(spec.SIGNATURE)))
 
 
 def describe_answer(answer: "Answer") -> str:

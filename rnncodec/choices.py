@@ -6,7 +6,7 @@ from __future__ import annotations
 
 __all__ = ["MAX_ITERATIONS", "DEFAULT_ITERATIONS", "DEFAULT_TILE_SIZE", "TILE_SIZES", "ALPHA_POLICIES",
            "DOWNSCALE_SIDES", "PRECISIONS", "BACKENDS", "LOSSES", "BINARIZERS", "DISTILL_TARGETS", "CODER_AUTO",
-           "MIN_MSSSIM_SIDE"]
+           "MIN_MSSSIM_SIDE", "RECOGNITION_WEIGHTS"]
 
 #: Most iterations the codec codes; each adds 32 bits per 16×16 block (0.125 bpp) before entropy coding.
 MAX_ITERATIONS = 16
@@ -37,3 +37,7 @@ BINARIZERS = ("stochastic", "sign")
 #: What the class term of the distillation loss keeps (:func:`rnncodec.train.recognition_loss`), the first
 #: the default: the original's class distribution, or its answer (top-1 class) alone.
 DISTILL_TARGETS = ("distribution", "answer")
+#: The shipped weights for photos a recognizer reads on a server (README, "Which weights when"): what
+#: the edge client (``rnc send``, ``rnncodec.edge.client.EdgeClient``) encodes images with unless told.
+#: Measured against the default with real pretrained recognizers: docs/recognition.md.
+RECOGNITION_WEIGHTS = "GRU_S_MACHINE_V2"

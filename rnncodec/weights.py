@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .atomic import write_atomically
+from .choices import RECOGNITION_WEIGHTS
 from .configs import ArchConfig, get_config
 from .errors import PackedWeightsBaseError, UnknownWeightsError
 
@@ -387,12 +388,6 @@ def save_weights(model: "RecurrentCodec", path: Union[str, Path], meta: dict | N
     torch.save(payload, buffer)
     write_atomically(path, buffer.getvalue())
     return path
-
-
-#: The shipped weights for photos a recognizer reads on a server (README, "Which weights when"): what
-#: the edge client (``rnc send``, :class:`rnncodec.edge.client.EdgeClient`) encodes images with unless told.
-#: Measured against the default with real pretrained recognizers: docs/recognition.md.
-RECOGNITION_WEIGHTS = "GRU_S_MACHINE_V2"
 
 
 def resolve_weights(weights: Union[None, str, Path, RNCWeights]) -> tuple[Path, str]:
