@@ -28,7 +28,7 @@ def format_summary(path: Path, summary: dict[str, Any]) -> str:
     downscaled = f", downscaled from {source[0]} x {source[1]}" if source else ""
     rows = [
         ("image", f"{s['width']} x {s['height']} {s['mode']}" + (" + alpha" if s["has_alpha"] else "") + downscaled),
-        ("code", f"{bits} bits x {grid_h} x {grid_w} blocks per iteration, {tiling}"),
+        ("code", f"{grid_w} x {grid_h} blocks of {bits} bits per iteration, {tiling}"),
         ("coder", s["coder"]),
         ("architecture", s["architecture"]),
         ("weights", _weights_text(s["weights_sha256"])),
