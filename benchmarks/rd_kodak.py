@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rnncodec.adaptive import block_errors, sends_for_quality
+from rnncodec.adaptive import PlanErrors, sends_for_quality
 from rnncodec.codec import Codec
 from rnncodec.data import find_images
 from rnncodec.formats import read
@@ -73,20 +73,20 @@ def pillow_point(rgb: np.ndarray, reference: torch.Tensor, fmt: str, q: int) -> 
 def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
                iterations: int) -> tuple[list[dict], dict, list[np.ndarray]]:
     """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image
-    (:func:`~rnncodec.adaptive.block_errors`, what a quality target plans from)."""
+    (:class:`~rnncodec.adaptive.PlanErrors`, what a quality target plans from)."""
     source = load_image(path)
     started = time.perf_counter()
     codes = list(codec.iter_codes(source.rgb, iterations))
     encode_seconds = time.perf_counter() - started
     files = [codec.file_bytes(source, codes[:k]) for k in range(1, iterations + 1)]
     decoder = codec.progressive_decoder(read(files[-1]).header)
-    points, decode_seconds, errors = [], 0.0, []
+    points, decode_seconds, errors, plan_errors = [], 0.0, [], PlanErrors()
     for k, (data, bits) in enumerate(zip(files, read(files[-1]).codes()), 1):
         started = time.perf_counter()
         image = decoder.add(bits)
         decode_seconds += time.perf_counter() - started
         rgb = np.asarray(image.convert("RGB"))
-        errors.append(block_errors(rgb, source.rgb))
+        errors.append(plan_errors(rgb, source.rgb))
         db, ssim = quality(reference, rgb)
         points.append({"iterations": k, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
                        "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})

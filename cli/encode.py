@@ -55,8 +55,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @click.option("--target-bpp", type=click.FloatRange(min=0, min_open=True), metavar="B",
               help="Target: the largest file of at most B bits per pixel (B·W·H/8 bytes), as --max-bytes.")
 @click.option("--quality", type=click.FloatRange(min=0, min_open=True), metavar="DB",
-              help="Target: every 16×16 block gets iterations while each one lowers its error (MSE and "
-                   "MS-SSIM counted alike) by at least the MSE of DB dB PSNR, at most -n; then it stops "
+              help="Target: every 16×16 block gets iterations while each one lowers its error (its MSE and "
+                   "the image's MS-SSIM counted alike) by at least the MSE of DB dB PSNR, at most -n; then it stops "
                    "(spatially adaptive). Typical: 24 (small files) to 38 (fine detail). A higher DB never "
                    "gives a smaller file.")
 @click.option("--allow-larger", is_flag=True,

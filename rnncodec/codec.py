@@ -158,7 +158,7 @@ class Codec:
         ``block_error(reconstruction, original)`` of every block's real pixels — by default the mean
         squared error (RGB, 8-bit levels, :func:`rnncodec.adaptive.block_mse`, ``(H/16, W/16)``
         float64; :func:`rnncodec.adaptive.block_errors` adds MS-SSIM's, ``(2, H/16, W/16)``, and
-        :class:`rnncodec.adaptive.BlockErrors` the same, the original's part once) — in a reconstruction — with
+        :class:`rnncodec.adaptive.PlanErrors` what a quality target plans from) — in a reconstruction — with
         ``measure="before"``, the one this iteration's code refines (the encoder's input; mid-grey for
         iteration 1), with ``"after"``, the one this iteration's code gives (one decoder step more
         than encoding alone); ``None`` without ``measure``.  Reconstructions are the tiles' own,

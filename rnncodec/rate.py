@@ -14,8 +14,9 @@ measured, none estimated.  A budget below the 1-iteration file raises
 
 A **quality target** (``quality``, dB) is per block: each block sends iterations while each one
 lowers its error by at least the MSE of ``quality`` dB of PSNR — the error counting the block's
-MSE and its share of MS-SSIM's distortion alike (:func:`rnncodec.adaptive.iteration_gains`), at
-most the maximum iterations: the bits go where an iteration buys the most, in PSNR and in MS-SSIM.
+MSE and what its iteration adds to the whole image's MS-SSIM alike (:class:`rnncodec.adaptive.PlanErrors`,
+:func:`rnncodec.adaptive.iteration_gains`), at most the maximum iterations: the bits go where an
+iteration buys the most, in PSNR and in MS-SSIM.
 The stopping plan comes from the uniform encoding of the image (every block sending every
 iteration), so plans are nested: a higher target sends every block at least as many iterations,
 and the file does not get smaller (tested) — then the image is encoded with the plan (the network
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import numpy as np
 
-from .adaptive import ADAPTIVE_CODER, BLOCK, STOPPED, BlockErrors, image_psnr, sends_for_quality, worst_first
+from .adaptive import ADAPTIVE_CODER, BLOCK, STOPPED, PlanErrors, image_psnr, sends_for_quality, worst_first
 from .choices import MAX_ITERATIONS
 from .file_metadata import downscaled_chunk_growth, stripped
 from .formats import truncation_sizes
@@ -299,7 +300,7 @@ def _to_quality(codec: "Codec", source: SourceImage, quality: float, max_iterati
     :func:`~rnncodec.adaptive.sends_for_quality`), then the image coded with that plan."""
     errors_after, uniform, states = [], [], []
     for bits, errors in codec.iter_codes_measured(source.rgb, max_iterations, measure="after",
-                                                  block_error=BlockErrors(), states=states):
+                                                  block_error=PlanErrors(), states=states):
         uniform.append(bits)
         errors_after.append(errors)
         sends = sends_for_quality(errors_after, quality, max_iterations)

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from rnncodec import formats
-from rnncodec.adaptive import (block_errors, block_msssim_error, block_mse, check_sends, image_psnr, iteration_gains,
-                               mse_of, psnr_of, sends_for_quality, worst_first)
+from rnncodec.adaptive import (PlanErrors, block_errors, block_msssim_error, block_mse, check_sends, image_psnr,
+                               iteration_gains, mse_of, msssim_gradient, psnr_of, sends_for_quality, worst_first)
 from rnncodec.codec import STOPPED, Codec, code_signs
 from rnncodec.imageio import load_image
 
@@ -76,6 +76,67 @@ def test_block_msssim_error_weighs_errors_against_local_contrast():
         small = block_msssim_error(noisy[:h, :w], original[:h, :w])
         assert small.shape == (-(-h // 16), -(-w // 16)) and np.isfinite(small).all()
     assert block_errors(noisy, original).shape == (2, 16, 16)
+
+
+@pytest.mark.parametrize("shape", [(171, 203), (176, 176)])
+def test_msssim_gradient_is_pytorch_msssims_value_and_gradient(shape):
+    """The MS-SSIM a quality target plans with is the one the benchmarks report (pytorch_msssim's,
+    odd sides included), and its gradient is that function's."""
+    import torch
+    from pytorch_msssim import ms_ssim
+    from skimage import data
+
+    original = np.ascontiguousarray(data.astronaut()[60:60 + shape[0], 150:150 + shape[1]])
+    decoded = np.clip(original + np.random.default_rng(1).normal(0, 12, original.shape), 0, 255).astype(np.uint8)
+    value, gradient = msssim_gradient(decoded, original)
+    as_tensor = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].double() / 255  # noqa: E731
+    pixels = as_tensor(decoded).requires_grad_()
+    expected = ms_ssim(pixels, as_tensor(original), data_range=1.0)
+    expected.backward()
+    assert gradient.shape == original.shape and value == pytest.approx(expected.item(), abs=1e-4)
+    reference = pixels.grad[0].permute(1, 2, 0).numpy() / 255  # per 8-bit level
+    assert np.corrcoef(gradient.ravel(), reference.ravel())[0, 1] > 0.9999
+    assert (gradient * reference).sum() == pytest.approx((reference * reference).sum(), rel=1e-3)
+
+
+def test_msssim_gradient_of_small_images_leaves_out_the_scales_too_small_for_the_window():
+    rng = np.random.default_rng(4)
+    original = rng.integers(0, 256, (40, 56, 3)).astype(np.uint8)
+    decoded = np.clip(original + rng.normal(0, 12, original.shape), 0, 255).astype(np.uint8)
+    value, gradient = msssim_gradient(decoded, original)  # 40 → 20: two scales
+    assert 0 < value < 1 and gradient.shape == original.shape and np.isfinite(gradient).all()
+    step = 0.5 * gradient / np.abs(gradient).max()  # uphill: MS-SSIM rises
+    assert msssim_gradient(decoded + step, original)[0] > value
+    value, gradient = msssim_gradient(decoded[:9, :7], original[:9, :7])  # not even the finest scale
+    assert value == 1.0 and not gradient.any()
+
+
+def test_plan_errors_follow_the_images_msssim_error_to_first_order():
+    """PlanErrors' second row: the image's 1 − MS-SSIM in every block after iteration 1, then less what each
+    block's change added to the image's MS-SSIM — over all blocks, the image's change to first order."""
+    from skimage import data
+
+    original = np.ascontiguousarray(data.astronaut()[:200, :232])
+    noise = np.random.default_rng(2).normal(0, 1, original.shape)
+    reconstructions = [np.clip(original + sigma * noise, 0, 255).astype(np.uint8) for sigma in (16, 15, 14)]
+    values = [msssim_gradient(decoded, original)[0] for decoded in reconstructions]
+    plan = PlanErrors()
+    errors = [plan(decoded, original) for decoded in reconstructions]
+    assert errors[0].shape == (2, 13, 15) and np.allclose(errors[0][1], 1 - values[0])
+    assert all(np.allclose(e[0], block_mse(decoded, original)) for e, decoded in zip(errors, reconstructions))
+    for before, after, gained in zip(errors, errors[1:], np.diff(values)):
+        assert (before[1] - after[1]).mean() == pytest.approx(gained, rel=0.15) and gained > 0
+
+    plan = PlanErrors()  # only the blocks whose pixels changed gain
+    plan(reconstructions[0], original)
+    better = reconstructions[0].copy()
+    better[16:] = original[16:]
+    second = plan(better, original)[1]
+    assert np.allclose(second[0], 1 - values[0]) and (second[1:] < 1 - values[0]).mean() > 0.9
+    for h, w in ((1, 1), (17, 33)):  # any size (too small for MS-SSIM's window: the MSE alone plans)
+        small = PlanErrors()
+        rows = [small(decoded[:h, :w], original[:h, :w]) for decoded in reconstructions[:2]]
+        assert rows[0].shape == (2, -(-h // 16), -(-w // 16)) and all(np.isfinite(r).all() for r in rows)
 
 
 def test_iteration_gains_count_mse_and_msssim_alike_and_a_loss_stops_a_block():

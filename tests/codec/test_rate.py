@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from rnncodec.adaptive import block_errors, iteration_gains, psnr_of
+from rnncodec.adaptive import PlanErrors, iteration_gains, psnr_of
 from rnncodec.codec import STOPPED
 from rnncodec.formats import UnreachableTargetError, read, read_header
 from rnncodec.imageio import load_image
@@ -119,7 +119,7 @@ def test_budget_below_one_iteration_raises_or_returns_the_smallest(codec, images
 def _gains_db(codec, image):
     """What the iterations 2 … MAX_ITERATIONS of the uniform encoding gain each block, in dB (the scale of quality)."""
     errors = [errors for _, errors in codec.iter_codes_measured(load_image(image).rgb, MAX_ITERATIONS,
-                                                                measure="after", block_error=block_errors)]
+                                                                measure="after", block_error=PlanErrors())]
     gains = np.concatenate([gain.ravel() for gain in iteration_gains(errors)])
     return psnr_of(gains[gains > 0])
 
