@@ -19,6 +19,8 @@ against the uniform curve of the same images.
 - ``combg-lam-S``: while an iteration lowers S·MSE/MSE₁ + G/G₁ by λ, G the whole image's MS-SSIM
   error as ``msg-lam`` counts it; ``combg-lam-1`` is what :func:`rnncodec.adaptive.sends_for_quality`
   does (with an absolute threshold), smaller S weigh MS-SSIM more.
+- ``combg-rate``: ``combg-lam-1`` with each gain per bit that the block's iteration costs (its 32
+  bits' information under coder 2's model fitted to the uniform iteration), times the mean cost.
 - ``ms-greedy``: not a rule an encoder could afford but a bound on what choosing blocks can buy in
   MS-SSIM: iterations are handed out a few blocks at a time (1 % of them), each time to the blocks
   whose next uniform reconstruction raises the *whole image's* MS-SSIM most — to first order, from
@@ -53,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEAN_SENDS = (1.5, 1.9, 2.3, 2.7, 3.1)
 MSE_SHARES = (1, 0.3, 0.1)
 RULES = ("psnr-thr", "mse-lam", "ms-thr", "ms-lam", "comb-lam", "mix-thr", "ms-greedy", "msg-lam") + tuple(
-    f"combg-lam-{share}" for share in MSE_SHARES)
+    f"combg-lam-{share}" for share in MSE_SHARES) + ("combg-rate",)
 GREEDY_SHARE = 0.01  # of the blocks, given one more iteration per step of ms-greedy
 
 
@@ -99,6 +101,27 @@ def greedy_order(images: list[torch.Tensor], reference: torch.Tensor, n: int) ->
         sends[chosen] += 1
         order.append(chosen.numpy())
     return order
+
+
+def block_bits(codes: list[np.ndarray]) -> list[np.ndarray]:
+    """Each block's bits in each uniform iteration's payload, as coder 2 would code them: the
+    information of its 32 code bits under the iteration's fitted model (rows × cols)."""
+    from rnncodec.formats.coders.context.coder import _last_signed
+    from rnncodec.formats.coders.context.fit import fit_weights, windows
+    from rnncodec.formats.coders.context.model import logit_bound, probability_table, signed_padded, spatial_sums
+
+    out = []
+    for t, bits in enumerate(codes):
+        last = _last_signed(codes[:t], bits.shape)
+        padded = signed_padded(bits)
+        weights = fit_weights(bits, padded, last, windows(bits.shape)[0])
+        table, bound, spatial = probability_table(bits.shape[0]), logit_bound(bits.shape[0]), spatial_sums(padded)
+        cost = np.zeros(bits.shape[1:])
+        for c in range(bits.shape[0]):
+            p_one = table[weights.channel_logits(c, padded, spatial, last) + bound]
+            cost -= np.log2(np.where(bits[c] == 1, p_one, 1 - p_one))
+        out.append(cost)
+    return out
 
 
 def greedy_plan(order: list[np.ndarray], grid: tuple[int, int], target: float) -> np.ndarray:
@@ -172,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         for share in MSE_SHARES:
             rules[f"combg-lam-{share}"] = (lambda p, share=share: plan_gain(
                 [share * a + b for a, b in zip(gain_mse, gain_msg)], p, n), 1e-6, 1e3)
+        if "combg-rate" in chosen_rules:  # the gain per bit the block's iteration costs
+            cost = block_bits([bits for bits, _ in steps])
+            mean_cost = [c.mean() for c in cost]
+            rules["combg-rate"] = (lambda p: plan_gain([(a + b) * mean_cost[t + 1] / np.maximum(cost[t + 1], 1.0)
+                                                        for t, (a, b) in enumerate(zip(gain_mse, gain_msg))], p, n),
+                                   1e-6, 1e3)
         if "ms-greedy" in chosen_rules:
             order = greedy_order(images, reference, n)
         for rule_name in chosen_rules:
