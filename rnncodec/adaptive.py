@@ -30,10 +30,9 @@ Two ways to plan, both in :mod:`rnncodec.rate`:
   "an iteration is worth its bits while it buys at least this much", measured *in the uniform
   encoding* of the image (every block sending every iteration), at most the maximum iterations.
   Planning from one reference encoding, not from the adaptive encoding itself, makes the plans
-  **nested**: a higher ``Q`` (a smaller gain
-  still worth an iteration) sends every block at least the iterations a lower one does — whereas
-  deciding from the adaptive reconstruction would let a block that goes on improve its
-  neighbours, which then stop sooner than at the lower target.
+  **nested**: a higher ``Q`` (a smaller gain still worth an iteration) sends every block at least
+  the iterations a lower one does — whereas deciding from the adaptive reconstruction would let a
+  block that goes on improve its neighbours, which then stop sooner than at the lower target.
 - :func:`worst_first` (``max_bytes``): all blocks send while a whole iteration fits; the last
   iteration goes to the blocks with the largest error (MSE) first, as many as fit.
 """
@@ -231,16 +230,17 @@ class PlanErrors:
         if original is not self._original:
             self._original, self._msssim, self._last = original, _ImageMsssim(original), None
         pixels = self._msssim.real(decoded)
-        if self._last is None:
+        if self._last is None:  # iteration 1: the image's error, and the gradient iteration 2 needs
             value, gradient = self._msssim(pixels)
             error = np.full(-(-np.array(pixels.shape[:2]) // BLOCK), 1.0 - value)
         else:
-            last_pixels, gradient, last_error = self._last
-            if gradient is None:
-                gradient = self._msssim(last_pixels)[1]
-            gain = _block_sums((gradient * (pixels - last_pixels)).sum(2, dtype=np.float64))
+            last_pixels, last_gradient, last_error = self._last
+            if last_gradient is None:
+                last_gradient = self._msssim(last_pixels)[1]
+            gain = _block_sums((last_gradient * (pixels - last_pixels)).sum(2, dtype=np.float64))
             error = last_error - gain * gain.size
-        self._last = (pixels, gradient if self._last is None else None, error)
+            gradient = None  # computed when the next reconstruction comes, if one does
+        self._last = (pixels, gradient, error)
         return np.stack([block_mse(decoded, original), error])
 
 
