@@ -106,13 +106,13 @@ def greedy_order(images: list[torch.Tensor], reference: torch.Tensor, n: int) ->
 def block_bits(codes: list[np.ndarray]) -> list[np.ndarray]:
     """Each block's bits in each uniform iteration's payload, as coder 2 would code them: the
     information of its 32 code bits under the iteration's fitted model (rows × cols)."""
-    from rnncodec.formats.coders.context.coder import _last_signed
     from rnncodec.formats.coders.context.fit import fit_weights, windows
-    from rnncodec.formats.coders.context.model import logit_bound, probability_table, signed_padded, spatial_sums
+    from rnncodec.formats.coders.context.model import (logit_bound, probability_table, signed, signed_padded,
+                                                       spatial_sums)
 
     out = []
     for t, bits in enumerate(codes):
-        last = _last_signed(codes[:t], bits.shape)
+        last = signed(codes[t - 1]) if t else None
         padded = signed_padded(bits)
         weights = fit_weights(bits, padded, last, windows(bits.shape)[0])
         table, bound, spatial = probability_table(bits.shape[0]), logit_bound(bits.shape[0]), spatial_sums(padded)
