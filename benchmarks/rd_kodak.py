@@ -70,10 +70,11 @@ def pillow_point(rgb: np.ndarray, reference: torch.Tensor, fmt: str, q: int) -> 
     return {"quality": q, "bytes": size, "bpp": 8 * size / (rgb.shape[0] * rgb.shape[1]), "psnr": db, "ms_ssim": ssim}
 
 
-def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
-               iterations: int) -> tuple[list[dict], dict, list[np.ndarray]]:
-    """The uniform points (1 … ``iterations``), timings, and the block errors of each decoded image
-    (:class:`~rnncodec.adaptive.PlanErrors`, what a quality target plans from)."""
+def rnc_points(codec: Codec, path: Path, reference: torch.Tensor, iterations: int,
+               planned: int = 0) -> tuple[list[dict], dict, list[np.ndarray]]:
+    """The uniform points (1 … ``iterations``), timings, and the block errors of the decoded images of
+    the first ``planned`` iterations (:class:`~rnncodec.adaptive.PlanErrors`, what a quality target
+    plans from; none without adaptive points)."""
     source = load_image(path)
     started = time.perf_counter()
     codes = list(codec.iter_codes(source.rgb, iterations))
@@ -86,7 +87,8 @@ def rnc_points(codec: Codec, path: Path, reference: torch.Tensor,
         image = decoder.add(bits)
         decode_seconds += time.perf_counter() - started
         rgb = np.asarray(image.convert("RGB"))
-        errors.append(plan_errors(rgb, source.rgb))
+        if k <= planned:
+            errors.append(plan_errors(rgb, source.rgb))
         db, ssim = quality(reference, rgb)
         points.append({"iterations": k, "bytes": len(data), "bpp": 8 * len(data) / (source.width * source.height),
                        "coder": read(data).header.coder, "psnr": db, "ms_ssim": ssim})
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(paths, 1):
         rgb = load_image(path).rgb
         reference = _tensor(rgb)
-        points, timing, errors = rnc_points(codec, path, reference, args.iterations)
+        points, timing, errors = rnc_points(codec, path, reference, args.iterations,
+                                            args.adaptive_iterations if targets else 0)
         per_image["rnc"].append(points)
         if targets:
             per_image["rnc-adaptive"].append(adaptive_points(codec, path, reference, points, errors, targets,
