@@ -88,6 +88,10 @@ def _floats(value: str | None) -> list[float] | None:
               help="What the class term keeps: the original's whole class distribution (KL divergence), or its "
                    "answer alone (cross-entropy with the classifier's top-1 on the original: the probability "
                    "kept for it, what benchmarks/recognition.py --tasks agree measures).")
+@click.option("--rate-weight", type=click.FloatRange(min=0), default=_DEFAULTS["rate_weight"], show_default=True,
+              help="Weight of a rate term: the bits the context coder (coder 2) would spend on each iteration's "
+                   "code, estimated by its logistic model learnt alongside (rnncodec.code_rate); logarithmic, so "
+                   "at 1 a 1 %% saving of bits weighs as much as 1 %% less error. 0: codes cost 32 bits a block.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,

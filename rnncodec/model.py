@@ -212,8 +212,14 @@ class RecurrentCodec(nn.Module):
 
     def forward(self, x: torch.Tensor, iterations: int, binarizer: str = "stochastic",
                 stops: Optional[StopRule] = None) -> list[torch.Tensor]:
-        """The reconstruction after each of ``iterations`` iterations; in training mode the codes
-        come from the training ``binarizer`` (:data:`BINARIZERS`), in eval mode from the sign.
+        """The reconstruction after each of ``iterations`` iterations (:meth:`run`'s first half)."""
+        return self.run(x, iterations, binarizer, stops)[0]
+
+    def run(self, x: torch.Tensor, iterations: int, binarizer: str = "stochastic",
+            stops: Optional[StopRule] = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The reconstruction after each of ``iterations`` iterations, and each iteration's codes; in
+        training mode the codes come from the training ``binarizer`` (:data:`BINARIZERS`), in eval
+        mode from the sign.
 
         ``stops``: spatially adaptive iterations.  Called before each iteration ``t ≥ 1`` (0-based) as
         ``stops(t, x, reconstruction, active)`` with the reconstruction so far and the blocks still
@@ -222,7 +228,7 @@ class RecurrentCodec(nn.Module):
         decoder sees a block a file stopped.  The rule keeps stopped blocks stopped."""
         enc_states, dec_states = self.initial_states()
         reconstruction = torch.zeros_like(x)
-        outputs = []
+        outputs, codes = [], []
         active = None
         for t in range(iterations):
             bits, enc_states = self.encode_step(x, reconstruction, enc_states, binarizer if self.training else None)
@@ -231,7 +237,8 @@ class RecurrentCodec(nn.Module):
                 bits = bits * active.to(bits.dtype)
             reconstruction, dec_states = self.decode_step(bits, reconstruction, dec_states)
             outputs.append(reconstruction)
-        return outputs
+            codes.append(bits)
+        return outputs, codes
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

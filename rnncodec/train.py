@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from .atomic import atomic_path
 from .backends.torch_backend import bf16_native
 from .choices import DISTILL_TARGETS
+from .code_rate import CodeRateModel, rate_loss
 from .configs import get_config
 from .data import CropSampler, find_images, load_rgb
 from .formats.spec import BLOCK_SIZE as BLOCK
@@ -38,6 +39,8 @@ from .weights import save_weights
 
 __all__ = ["TrainOptions", "train", "validate", "export_checkpoint"]
 
+#: Learning rate of the rate term's bit model (its own Adam, no schedule: it follows the codes).
+RATE_MODEL_LR = 3e-3
 
 
 def run_fraction(options: TrainOptions, step: int, elapsed: float) -> float:
@@ -180,6 +183,22 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
     return (torch.stack(terms) * w).sum() / w.sum()
 
 
+def _fit_rate_model(rate_model: CodeRateModel, rate_optimizer: torch.optim.Optimizer, model: RecurrentCodec,
+                    sampler: CropSampler, options: TrainOptions, device: torch.device, processes: "_Processes",
+                    steps: int = 100) -> None:
+    """Fit the rate term's bit model to the starting weights' codes (two batches a process) before
+    training, so that its first gradients already say which bits are expensive."""
+    with torch.no_grad():
+        model.eval()
+        codes = [model.run(sampler.sample(options.batch_size).to(device) - 0.5, options.iterations)[1]
+                 for _ in range(2)]
+    for i in range(steps):
+        rate_optimizer.zero_grad(set_to_none=True)
+        rate_model.loss(codes[i % 2]).backward()
+        processes.average_gradients(rate_model)
+        rate_optimizer.step()
+
+
 def _pixels(centred: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255], resized by
     ``scale`` (antialiased bilinear, differentiable) to the scale the recognizer views photos at."""
@@ -296,6 +315,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
 
         recognizer = load_tflite_classifier(options.distill).to(device).to(memory_format=torch.channels_last)
     distill_weights = (options.iteration_weights or [1.0] * options.iterations)[:options.distill_iterations]
+    rate_model = CodeRateModel(config.bits, options.iterations).to(device) if options.rate_weight else None
+    rate_optimizer = torch.optim.Adam(rate_model.parameters(), lr=RATE_MODEL_LR) if rate_model else None
     val_images = load_validation(Path(options.val), options.val_images) if options.val and processes.leader else []
 
     step, elapsed, best = 0, 0.0, None
@@ -311,6 +332,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             sampler.set_state(samplers[processes.rank])
             torch.set_rng_state(rngs[processes.rank])
         step, elapsed, best = state["step"], state["elapsed"], state.get("best")
+        if rate_model is not None and "rate_model" in state:
+            rate_model.load_state_dict(state["rate_model"])
+            rate_optimizer.load_state_dict(state["rate_optimizer"])
     elif options.resume:
         raise FileNotFoundError(f"--resume: no checkpoint at {options.checkpoint}")
     elif options.init:  # fine-tune: start from trained weights, with a fresh optimizer and schedule
@@ -320,6 +344,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
         if initial.model.config != config:
             raise ValueError(f"--init weights are {initial.architecture}, the run trains {config.name}")
         model.load_state_dict(initial.model.state_dict())
+    if rate_model is not None and step == 0:
+        _fit_rate_model(rate_model, rate_optimizer, model, sampler, options, device, processes)
 
     def checkpoint() -> None:  # collective: every rank calls it
         samplers, rngs = processes.gather(sampler.state()), processes.gather(torch.get_rng_state())
@@ -328,6 +354,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 torch.save({
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(), "samplers": samplers,
                     "torch_rngs": rngs, "step": step, "elapsed": elapsed, "best": best, "options": options.to_json(),
+                    **({"rate_model": rate_model.state_dict(), "rate_optimizer": rate_optimizer.state_dict()}
+                       if rate_model is not None else {}),
                 }, tmp)
 
     def log(record: dict) -> None:
@@ -345,7 +373,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
 
     progress = _progress(options, step, enabled=processes.leader)
     last_checkpoint = time.monotonic()
-    running = None
+    running = running_bits = None  # smoothed loss, and the rate term's estimated bits per code bit
     try:
         while run_fraction(options, step, elapsed) < 1 and not (options.stop_at and step >= options.stop_at):
             started = time.perf_counter()
@@ -355,8 +383,13 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             batch = sampler.sample(options.batch_size).to(device).to(memory_format=torch.channels_last) - 0.5
             stops = TrainingStops(options.stop_masks, len(batch), device) if options.stop_masks else None
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                outputs = model(batch, options.iterations, options.binarizer, stops=stops)
+                outputs, codes = model.run(batch, options.iterations, options.binarizer, stops=stops)
             loss = training_loss(options, outputs, batch)
+            if rate_model is not None:
+                code_bits = rate_model.iteration_bits(codes)
+                loss = loss + options.rate_weight * rate_loss(code_bits, options.iteration_weights)
+                rate_optimizer.zero_grad(set_to_none=True)
+                running_bits = code_bits.detach() if running_bits is None else 0.98 * running_bits + 0.02 * code_bits.detach()
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU
                 with torch.no_grad():
@@ -367,9 +400,13 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             processes.average_gradients(model)
+            if rate_model is not None:
+                processes.average_gradients(rate_model)
             if options.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), options.grad_clip)
             optimizer.step()
+            if rate_optimizer is not None:
+                rate_optimizer.step()
             step += 1
             seconds = time.perf_counter() - started
             elapsed += seconds
@@ -381,7 +418,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 on_step(step, value)
             if step % 100 == 0:
                 log({"step": step, "loss": round(running, 5), "lr": optimizer.param_groups[0]["lr"],
-                     "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1)})
+                     "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1),
+                     **({"code_bits": [round(b, 4) for b in running_bits.tolist()]} if running_bits is not None else {})})
             done = run_fraction(options, step, elapsed) >= 1
             if val_images and (step % options.val_every == 0 or done):
                 metrics = validate(model, val_images, options.iterations, bf16=bf16, recognizer=recognizer,

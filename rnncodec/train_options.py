@@ -42,6 +42,7 @@ class TrainOptions:
     distill_iterations: int = 3
     distill_scale: float = 1.0  # the classifier sees images resized by this factor (its own preprocessing's scale)
     distill_target: str = DISTILL_TARGETS[0]
+    rate_weight: float = 0.0  # weight of coder 2's estimated bits (rnncodec.code_rate), logarithmic
     grad_clip: float = 1.0
     bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
@@ -80,6 +81,8 @@ class TrainOptions:
             raise ValueError(f"distill scale must be in 0.1…1, got {self.distill_scale}")
         if self.distill_target not in DISTILL_TARGETS:
             raise ValueError(f"distill target must be one of {DISTILL_TARGETS}, got {self.distill_target!r}")
+        if self.rate_weight < 0:
+            raise ValueError(f"rate weight must be ≥ 0, got {self.rate_weight}")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:

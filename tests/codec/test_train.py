@@ -51,12 +51,15 @@ def test_learning_rate_schedule():
     assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
 
 
-def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path):
-    reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None))
+@pytest.mark.parametrize("rate_weight", [0.0, 0.5], ids=["distortion", "with-rate-term"])
+def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path, rate_weight):
+    reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None, rate_weight=rate_weight))
     phased = tmp_path / "phased.pt"
-    train(_options(tiny_data, phased, val=None, stop_at=4))
-    assert torch.load(phased.with_suffix(".ckpt"), weights_only=True)["step"] == 4
-    train(_options(tiny_data, phased, val=None, resume=True))
+    train(_options(tiny_data, phased, val=None, stop_at=4, rate_weight=rate_weight))
+    checkpoint = torch.load(phased.with_suffix(".ckpt"), weights_only=True)
+    assert checkpoint["step"] == 4
+    assert ("rate_model" in checkpoint) == bool(rate_weight)  # the rate term's bit model resumes too
+    train(_options(tiny_data, phased, val=None, resume=True, rate_weight=rate_weight))
     phased_state = _state(phased)
     for key, value in _state(reference).items():
         assert torch.equal(value, phased_state[key]), key
@@ -162,15 +165,17 @@ def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(tiny_data, tmp_pa
 
 @pytest.mark.slow
 def test_two_processes_train_data_parallel(tiny_data, tmp_path):
-    """torchrun with 2 processes: gradients averaged, rank 0 writes weights and a checkpoint with both ranks' states."""
+    """torchrun with 2 processes (with the rate term): gradients averaged, rank 0 writes weights and a
+    checkpoint with both ranks' states."""
     out = tmp_path / "ddp.pt"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                "-m", "rnncodec.cli", "train", "--data", str(tiny_data), "--out", str(out), "--config", "tiny",
                "--steps", "4", "--batch-size", "2", "--crop", "48", "--iterations", "2", "--threads", "1",
-               "--no-progress", "--warmup", "2"]
+               "--no-progress", "--warmup", "2", "--rate-weight", "0.5"]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     state = torch.load(out.with_suffix(".ckpt"), weights_only=True)
     assert state["step"] == 4 and len(state["samplers"]) == 2
+    assert "rate_model" in state  # the rate term's bit model, its gradients averaged like the codec's
     assert state["samplers"][0] != state["samplers"][1]
     from rnncodec.weights import load_weights
 
