@@ -20,21 +20,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .formats.coders.context.model import CROSS_CHANNELS, PHASES
+
 __all__ = ["CodeRateModel", "rate_loss"]
 
-#: Earlier channels a bit's logit reads (coder 2's largest window, ``CONTEXT_CROSS_CHANNELS``).
-CROSS_WINDOW = 32
+def _phase_kernels() -> torch.Tensor:
+    """One 3 × 3 kernel per phase of coder 2's 2 × 2 grid, summing the neighbours its logit reads."""
+    kernels = torch.zeros(len(PHASES), 1, 3, 3)
+    for phase, (_, _, offsets) in enumerate(PHASES):
+        for dy, dx in offsets:
+            kernels[phase, 0, 1 + dy, 1 + dx] = 1.0
+    return kernels
 
 
-def _kernel(offsets: Sequence[tuple[int, int]]) -> torch.Tensor:
-    kernel = torch.zeros(1, 1, 3, 3)
-    for dy, dx in offsets:
-        kernel[0, 0, 1 + dy, 1 + dx] = 1.0
-    return kernel
-
-
-_DIAGONAL = _kernel([(-1, -1), (-1, 1), (1, -1), (1, 1)])
-_DIRECT = _kernel([(-1, 0), (1, 0), (0, -1), (0, 1)])
+def _phase_map(rows: int, cols: int, device: torch.device) -> torch.Tensor:
+    """``(rows, cols)``: the phase of every place (by the parities of its row and column)."""
+    phases = torch.empty(2, 2, dtype=torch.long)
+    for phase, (row_parity, col_parity, _) in enumerate(PHASES):
+        phases[row_parity, col_parity] = phase
+    return phases.to(device)[torch.arange(rows, device=device) % 2][:, torch.arange(cols, device=device) % 2]
 
 
 class CodeRateModel(nn.Module):
@@ -47,26 +51,21 @@ class CodeRateModel(nn.Module):
 
     def __init__(self, bits: int, iterations: int):
         super().__init__()
-        self.bits, self.iterations = bits, iterations
         self.bias = nn.Parameter(torch.zeros(iterations, bits))
         self.cross = nn.Parameter(torch.zeros(iterations, bits, bits))
         self.spatial = nn.Parameter(torch.zeros(iterations, bits))
         self.previous = nn.Parameter(torch.zeros(iterations, bits))
         rows, cols = torch.arange(bits).unsqueeze(1), torch.arange(bits).unsqueeze(0)
-        self.register_buffer("cross_mask", ((cols < rows) & (cols >= rows - CROSS_WINDOW)).float(), persistent=False)
+        self.register_buffer("cross_mask", ((cols < rows) & (cols >= rows - CROSS_CHANNELS)).float(), persistent=False)
+        self.register_buffer("phase_kernels", _phase_kernels(), persistent=False)
 
     def logits(self, code: torch.Tensor, previous: torch.Tensor | None, t: int) -> torch.Tensor:
         """Each bit's logit (natural log-odds of a +1) from what coder 2 reads before it."""
         n, c, h, w = code.shape
         code = code.float()
-        cross = (self.cross[t] * self.cross_mask).to(code.dtype)
-        z = self.bias[t].view(1, c, 1, 1) + torch.einsum("ij,njhw->nihw", cross, code)
-        flat = code.reshape(n * c, 1, h, w)
-        diagonal = F.conv2d(flat, _DIAGONAL.to(code), padding=1).view(n, c, h, w)
-        direct = F.conv2d(flat, _DIRECT.to(code), padding=1).view(n, c, h, w)
-        odd_row = (torch.arange(h, device=code.device) % 2).view(h, 1).bool()
-        odd_col = (torch.arange(w, device=code.device) % 2).view(1, w).bool()
-        neighbours = torch.where(odd_row & odd_col, diagonal, torch.where(odd_row ^ odd_col, direct, 0.0))
+        z = self.bias[t].view(1, c, 1, 1) + torch.einsum("ij,njhw->nihw", self.cross[t] * self.cross_mask, code)
+        sums = F.conv2d(code.reshape(n * c, 1, h, w), self.phase_kernels, padding=1)  # every phase's, everywhere
+        neighbours = sums.gather(1, _phase_map(h, w, code.device).expand(n * c, 1, h, w)).view(n, c, h, w)
         z = z + self.spatial[t].view(1, c, 1, 1) * neighbours
         if previous is not None:
             z = z + self.previous[t].view(1, c, 1, 1) * previous.float()
