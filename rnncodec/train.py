@@ -199,6 +199,11 @@ def _fit_rate_model(rate_model: CodeRateModel, rate_optimizer: torch.optim.Optim
         rate_optimizer.step()
 
 
+def _smoothed(running, value):
+    """An exponential moving average of what the log reports (the loss; the rate term's bits): ``value`` first."""
+    return value if running is None else 0.98 * running + 0.02 * value
+
+
 def _pixels(centred: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255], resized by
     ``scale`` (antialiased bilinear, differentiable) to the scale the recognizer views photos at."""
@@ -316,7 +321,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
         recognizer = load_tflite_classifier(options.distill).to(device).to(memory_format=torch.channels_last)
     distill_weights = (options.iteration_weights or [1.0] * options.iterations)[:options.distill_iterations]
     rate_model = CodeRateModel(config.bits, options.iterations).to(device) if options.rate_weight else None
-    rate_optimizer = torch.optim.Adam(rate_model.parameters(), lr=RATE_MODEL_LR) if rate_model else None
+    rate_optimizer = torch.optim.Adam(rate_model.parameters(), lr=RATE_MODEL_LR) if rate_model is not None else None
     val_images = load_validation(Path(options.val), options.val_images) if options.val and processes.leader else []
 
     step, elapsed, best = 0, 0.0, None
@@ -388,8 +393,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             if rate_model is not None:
                 code_bits = rate_model.iteration_bits(codes)
                 loss = loss + options.rate_weight * rate_loss(code_bits, options.iteration_weights)
-                rate_optimizer.zero_grad(set_to_none=True)
-                running_bits = code_bits.detach() if running_bits is None else 0.98 * running_bits + 0.02 * code_bits.detach()
+                running_bits = _smoothed(running_bits, code_bits.detach())
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU
                 with torch.no_grad():
@@ -398,6 +402,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                                            distill_weights, options.distill_scale, options.distill_target)
                 loss = loss + options.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
+            if rate_optimizer is not None:
+                rate_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             processes.average_gradients(model)
             if rate_model is not None:
@@ -411,7 +417,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             seconds = time.perf_counter() - started
             elapsed += seconds
             value = loss.item()
-            running = value if running is None else 0.98 * running + 0.02 * value
+            running = _smoothed(running, value)
             progress.set_postfix(loss=f"{running:.4f}", s_step=f"{seconds:.2f}", refresh=False)
             progress.update(1)
             if on_step:
@@ -419,7 +425,8 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             if step % 100 == 0:
                 log({"step": step, "loss": round(running, 5), "lr": optimizer.param_groups[0]["lr"],
                      "s_per_step": round(seconds, 3), "elapsed_s": round(elapsed, 1),
-                     **({"code_bits": [round(b, 4) for b in running_bits.tolist()]} if running_bits is not None else {})})
+                     **({"code_bits": [round(b, 4) for b in running_bits.tolist()]}
+                        if running_bits is not None else {})})
             done = run_fraction(options, step, elapsed) >= 1
             if val_images and (step % options.val_every == 0 or done):
                 metrics = validate(model, val_images, options.iterations, bf16=bf16, recognizer=recognizer,

@@ -50,7 +50,8 @@ def test_estimate_follows_the_context_coders_payload(kind):
     codes = [_signs(first), _signs(second)]
     _fit(model, [codes])
     with torch.no_grad():
-        estimate = [model.bits_per_code_bit(codes[0], None, 0).item(), model.bits_per_code_bit(codes[1], codes[0], 1).item()]
+        estimate = [model.bits_per_code_bit(codes[0], None, 0).item(),
+                    model.bits_per_code_bit(codes[1], codes[0], 1).item()]
     assert estimate == pytest.approx(real, abs=0.1)
     if kind == "random":
         assert min(estimate) > 0.9
