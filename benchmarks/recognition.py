@@ -359,6 +359,8 @@ def score_agreement(per_photo: list[dict], resamples: int, weights: list[str] = 
     summary = score_classification(per_photo, [p["original"]["prediction"][0] for p in per_photo], resamples)
     for name, paired in paired_against_first(per_photo, list(weights), resamples).items():
         summary[name]["against_first"] = paired
+    for name, paired in paired_at_same_bytes(per_photo, list(weights), resamples).items():
+        summary[name]["same_bytes"] = paired
     return summary
 
 
@@ -367,17 +369,66 @@ def paired_against_first(per_photo: list[dict], weights: list[str], resamples: i
     top-1 agreement (points of %) with 95 % bootstrap intervals of the mean difference, and the mean
     ratio of their files' bytes — two codecs on the same photos, so the photos' own spread cancels and
     an interval is several times narrower than the two unpaired ones."""
-    from rnncodec.recognition.scoring import bootstrap_interval
-
     out = {}
     for name, first in _pairs_with_first(per_photo[0], weights):
         pairs = [(p[name], p[first], p["original"]["prediction"][0]) for p in per_photo]
         kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
         agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
         out[name] = {"against": weights[0], "bytes_ratio": _bytes_ratio(per_photo, name, first),
-                     "kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
-                     "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
+                     **_mean_differences(kept, agree, resamples)}
     return out
+
+
+def _mean_differences(kept: list[float], agree: list[float], resamples: int) -> dict:
+    """The mean paired differences of kept probability and agreement with their 95 % bootstrap intervals."""
+    from rnncodec.recognition.scoring import bootstrap_interval
+
+    return {"kept": float(np.mean(kept)), "kept_ci": list(bootstrap_interval(kept, np.mean, resamples=resamples)),
+            "top1": float(np.mean(agree)), "top1_ci": list(bootstrap_interval(agree, np.mean, resamples=resamples))}
+
+
+def paired_at_same_bytes(per_photo: list[dict], weights: list[str], resamples: int) -> dict[str, dict]:
+    """``rnc W k`` minus the first weights F *at the same bytes*, photo by photo: F's kept probability and
+    top-1 agreement interpolated in log(bytes) over that photo's own F files (1, 2, … iterations) at the
+    size of its W file — or, where that size lies outside them, W's interpolated over its own files at
+    the size of F's k-iteration file (W's files much smaller or larger than F's) — with 95 % bootstrap
+    intervals of the mean difference.  Where weights change the bytes an iteration costs (a rate term),
+    this is the comparison a user meets; photos that neither way covers are left out and counted."""
+    out = {}
+    for name, first in _pairs_with_first(per_photo[0], weights):
+        w, f = name.split()[1], first.split()[1]
+        kept, agree = [], []
+        for photo in per_photo:
+            answer = photo["original"]["prediction"][0]
+            pair = _difference_at_bytes(photo[name], _photo_curve(photo, f, answer), answer)
+            if pair is None:  # W's file outside F's sizes: W's curve at F's file instead, the sign kept
+                pair = _difference_at_bytes(photo[first], _photo_curve(photo, w, answer), answer)
+                pair = None if pair is None else (-pair[0], -pair[1])
+            if pair is not None:
+                kept.append(100 * pair[0])
+                agree.append(100 * pair[1])
+        if not kept:
+            continue
+        out[name] = {"against": weights[0], "photos": len(kept), **_mean_differences(kept, agree, resamples)}
+    return out
+
+
+def _photo_curve(photo: dict, weights: str, answer: int) -> list[tuple[float, float, float]]:
+    """(bytes, kept probability, agreement 0/1) of one photo's ``weights`` files at 1, 2, … iterations."""
+    points, k = [], 1
+    while (entry := photo.get(f"rnc {weights} {k}")) is not None:
+        points.append((entry["bytes"], entry["kept"], float(entry["prediction"][0] == answer)))
+        k += 1
+    return points
+
+
+def _difference_at_bytes(entry: dict, curve: list[tuple[float, float, float]], answer: int):
+    """``entry``'s kept probability and agreement minus ``curve``'s at its bytes; None outside the curve."""
+    kept = interpolate_at([(size, value) for size, value, _ in curve], entry["bytes"])
+    if kept is None:
+        return None
+    agreed = interpolate_at([(size, value) for size, _, value in curve], entry["bytes"])
+    return entry["kept"] - kept, float(entry["prediction"][0] == answer) - agreed
 
 
 def score_detection_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
@@ -544,19 +595,27 @@ def agreement_table(results: dict[str, dict]) -> str:
     (``--tasks agree``); against the first weights, paired, where a setting has it."""
     rows = results.get("agree", {})
     lines = ["| input | kB/photo | top-1 agreement % [95 % CI] | kept % [95 % CI] | over "
-             "| against the first weights, same iteration: bytes, agreement, kept [paired 95 % CI] |",
-             "|---|---|---|---|---|---|"]
+             "| against the first weights, same iteration: bytes, agreement, kept [paired 95 % CI] "
+             "| same bytes, photo by photo: agreement, kept [paired 95 % CI] (photos) |",
+             "|---|---|---|---|---|---|---|"]
     for name, entry in rows.items():
         if name == "original":
             continue
         kept = f"{entry['kept']:.1f} [{entry['kept_ci'][0]:.1f}–{entry['kept_ci'][1]:.1f}]" if "kept" in entry else "—"
         paired = entry.get("against_first")
-        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {paired['top1']:+.1f} "
-                  f"[{paired['top1_ci'][0]:+.1f}, {paired['top1_ci'][1]:+.1f}], {paired['kept']:+.2f} "
-                  f"[{paired['kept_ci'][0]:+.2f}, {paired['kept_ci'][1]:+.2f}]") if paired else ""
+        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {_paired(paired)}") if paired else ""
+        same = entry.get("same_bytes")
+        at_bytes = f"{_paired(same)} ({same['photos']})" if same else ""
         lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['top1']:.1f} "
-                     f"[{entry['top1_ci'][0]:.0f}–{entry['top1_ci'][1]:.0f}] | {kept} | {_over(entry)} | {versus} |")
+                     f"[{entry['top1_ci'][0]:.0f}–{entry['top1_ci'][1]:.0f}] | {kept} | {_over(entry)} | {versus} "
+                     f"| {at_bytes} |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _paired(difference: dict) -> str:
+    """A paired difference of agreement and kept probability with their intervals, as the tables print it."""
+    return (f"{difference['top1']:+.1f} [{difference['top1_ci'][0]:+.1f}, {difference['top1_ci'][1]:+.1f}], "
+            f"{difference['kept']:+.2f} [{difference['kept_ci'][0]:+.2f}, {difference['kept_ci'][1]:+.2f}]")
 
 
 def detection_agreement_table(results: dict[str, dict]) -> str:

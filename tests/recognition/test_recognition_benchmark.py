@@ -77,6 +77,26 @@ def test_kept_probability_is_compared_with_the_first_weights_photo_by_photo(benc
     assert "+10.00 [+10.00, +10.00] |" in table
 
 
+def test_kept_probability_is_compared_at_the_same_bytes_photo_by_photo(bench):
+    # A: 1,000 bytes keeping 0.2 (disagreeing), 4,000 keeping 0.6 (agreeing); B's files: 2,000 bytes keeping
+    # 0.5 (agreeing) — A at 2,000 bytes is halfway in log(bytes): 0.4, half an agreement — and 8,000
+    # keeping 0.9, beyond A's files: B at A's 4,000 instead, halfway: 0.7 against A's 0.6
+    photo = _kept(3, {"rnc A 1": (1, 0.2, 1000), "rnc A 2": (3, 0.6, 4000),
+                      "rnc B 1": (3, 0.5, 2000), "rnc B 2": (3, 0.9, 8000)})
+    beside = _kept(3, {"rnc A 1": (1, 0.2, 1000), "rnc A 2": (3, 0.6, 4000),  # B's only file below A's: left out
+                       "rnc B 1": (3, 0.5, 500), "rnc B 2": (3, 0.9, 700)})
+    scores = bench.score_agreement([photo, photo, beside], resamples=200, weights=["A", "B"])
+    first, second = scores["rnc B 1"]["same_bytes"], scores["rnc B 2"]["same_bytes"]
+    assert first["against"] == "A" and first["photos"] == 2 and second["photos"] == 2
+    assert first["kept"] == pytest.approx(10.0) and first["kept_ci"] == pytest.approx([10.0, 10.0])
+    assert first["top1"] == pytest.approx(50.0)
+    assert second["kept"] == pytest.approx(10.0) and second["top1"] == pytest.approx(0.0)
+    assert scores["rnc B 1"]["against_first"]["kept"] == pytest.approx(100 * (0.3 + 0.3 + 0.3) / 3)  # same iteration
+    assert "same_bytes" not in scores["rnc A 1"]
+    table = bench.agreement_table({"agree": scores})
+    assert "| +50.0 [+50.0, +50.0], +10.00 [+10.00, +10.00] (2) |" in table
+
+
 def test_detections_are_scored_against_the_detectors_own_boxes_on_the_original(bench):
     box, elsewhere = (10.0, 10.0, 50.0, 50.0), (200.0, 200.0, 240.0, 240.0)
     original = {"bytes": 90_000, "fits": True, "prediction": [(1, 0.9, box), (2, 0.1, elsewhere)]}  # 2: below 0.3
