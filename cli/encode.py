@@ -51,7 +51,8 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
                    f"coding. With a target: the most to use (default {MAX_ITERATIONS}).")
 @click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
               help="Target: the largest file of at most N bytes (container included): whole iterations while "
-                   "they fit, then one more for the 16×16 blocks with the largest error, as many as fit.")
+                   "they fit, then one more for the 16×16 blocks with the largest error, as many as fit; "
+                   "smaller where one more iteration would make the image no better.")
 @click.option("--target-bpp", type=click.FloatRange(min=0, min_open=True), metavar="B",
               help="Target: the largest file of at most B bits per pixel (B·W·H/8 bytes), as --max-bytes.")
 @click.option("--quality", type=click.FloatRange(min=0, min_open=True), metavar="DB",

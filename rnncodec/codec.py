@@ -583,7 +583,8 @@ def encode(image: ImageInput, iterations: Optional[int] = None, *, weights: Weig
             before its pixels are decoded); default: what a reader accepts (``Limits.max_pixels``).
         max_bytes: the largest file of at most this many bytes (container included): every block
             sends whole iterations while they fit, then the blocks with the largest error send one
-            more, as many as fit (:mod:`rnncodec.rate`).
+            more, as many as fit (:mod:`rnncodec.rate`); a smaller file where one more iteration
+            would make the image no better.
         target_bpp: as ``max_bytes``, a budget of ``floor(target_bpp·W·H/8)`` bytes.
         quality: a per-block target in dB: each 16×16 block sends iterations while each one lowers
             its error by at least the MSE of that PSNR — the error counting the block's MSE and its

@@ -4,7 +4,9 @@ A **size target** (``max_bytes``, or ``bpp`` — a budget of ``floor(bpp·W·H/8
 bytes, container and payload coder included) gives the largest file that fits: every 16×16 block
 sends every iteration while the next whole iteration fits, then (payload coder ``auto`` or
 ``adaptive``) a last iteration that only the blocks with the largest error send, as many as fit
-(:mod:`rnncodec.adaptive`; the others stop).  The encoder is causal and that last iteration's code
+(:mod:`rnncodec.adaptive`; the others stop).  It stops earlier, under the budget, at an iteration
+that would make the image no better (its error summed over the blocks not lower): weights get worse
+past the iterations they were trained for (GRU_S_V4 past 8), and bytes there buy nothing.  The encoder is causal and that last iteration's code
 does not depend on which blocks send it, so the network runs once, iteration by iteration, up to
 the first iteration over the budget; only the last payload is coded again, a few times, to find how
 many blocks fit (:data:`MAX_LAST_PAYLOADS`).  A file is never over the budget: every size is
@@ -162,12 +164,15 @@ def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_
 
 def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: int, max_iterations: int,
                coder: str, metadata: Optional[dict]) -> RateResult:
-    """Whole iterations while they fit, then the blocks of the next one that fit, worst first."""
+    """Whole iterations while they fit and each makes the image better, then the blocks of the next
+    one that fit, worst first."""
     codes: list[np.ndarray] = []
-    errors: list[np.ndarray] = []
+    errors: list[np.ndarray] = []  # each iteration's block errors after it
 
     def coded() -> Iterator[np.ndarray]:
-        for bits, error in codec.iter_codes_measured(source.rgb, max_iterations, measure="before"):
+        for bits, error in codec.iter_codes_measured(source.rgb, max_iterations, measure="after"):
+            if errors and error.sum() >= errors[-1].sum():
+                return  # no better than the iteration before (weights past what they were trained for)
             codes.append(bits)
             errors.append(error)
             yield bits
@@ -192,7 +197,7 @@ def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: 
     whole = len(codes) - (over is not None)
     if over is None or coder not in ("auto", ADAPTIVE_CODER):
         return RateResult(fitting, whole, budget=budget)
-    partial = _last_iteration_within(codec, source, codes, errors[-1], budget, metadata)
+    partial = _last_iteration_within(codec, source, codes, errors[-2], budget, metadata)
     if partial is None:
         return RateResult(fitting, whole, budget=budget)
     data, blocks = partial

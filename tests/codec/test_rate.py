@@ -89,6 +89,26 @@ def test_the_last_iteration_goes_to_the_blocks_with_the_largest_error(codec):
         assert steps[2][1][sending].min() >= steps[2][1][~sending].max()
 
 
+def test_a_budget_stops_where_another_iteration_makes_the_image_no_better(codec, images, uniform_sizes,
+                                                                         monkeypatch):
+    """Weights get worse past the iterations they were trained for (GRU_S_V4 past 8): a roomy budget
+    keeps the iterations that still lower the image's error, a smaller file than it allows."""
+    real = codec.iter_codes_measured
+
+    def worse_after_two(rgb, iterations, *args, **kwargs):
+        second = None
+        for t, (bits, errors) in enumerate(real(rgb, iterations, *args, **kwargs), 1):
+            second = errors if t == 2 else second
+            yield bits, errors if t <= 2 or errors is None else second * (1 + 0.01 * t)
+
+    monkeypatch.setattr(codec, "iter_codes_measured", worse_after_two)
+    sizes = uniform_sizes["photo"]
+    for budget in (sizes[2], sizes[-1] + 10_000):
+        data = codec.encode(images["photo"], MAX_ITERATIONS, max_bytes=budget)
+        assert read(data).iterations == 2 and len(data) == sizes[1]
+    assert read(codec.encode(images["photo"], MAX_ITERATIONS)).iterations == MAX_ITERATIONS  # asked for: coded
+
+
 def test_a_named_coder_keeps_whole_iterations(codec, images, uniform_sizes):
     sizes = uniform_sizes["photo"]
     budget = (sizes[1] + sizes[2]) // 2
