@@ -6,13 +6,13 @@ sends every iteration while the next whole iteration fits, then (payload coder `
 ``adaptive``) a last iteration that only the blocks with the largest error send, as many as fit
 (:mod:`rnncodec.adaptive`; the others stop).  It stops earlier, under the budget, at an iteration
 that would make the image no better (its error summed over the blocks not lower): weights get worse
-past the iterations they were trained for (GRU_S_V4 past 8), and bytes there buy nothing.  The encoder is causal and that last iteration's code
-does not depend on which blocks send it, so the network runs once, iteration by iteration, up to
-the first iteration over the budget; only the last payload is coded again, a few times, to find how
-many blocks fit (:data:`MAX_LAST_PAYLOADS`).  A file is never over the budget: every size is
-measured, none estimated.  A budget below the 1-iteration file raises
-:class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a warning, or with
-``downscale_to_fit`` codes the image downscaled to the largest size whose file fits.
+past the iterations they were trained for (GRU_S_V4 past 8), and bytes there buy nothing. The
+encoder is causal and that last iteration's code does not depend on which blocks send it, so the
+network runs once, iteration by iteration, up to the first iteration over the budget; only the last
+payload is coded again, a few times, to find how many blocks fit (:data:`MAX_LAST_PAYLOADS`). A file
+is never over the budget: every size is measured, none estimated. A budget below the 1-iteration
+file raises :class:`UnreachableTargetError`, or with ``allow_larger`` returns that file with a
+warning, or with ``downscale_to_fit`` codes the image downscaled to the largest size whose file fits.
 
 A **quality target** (``quality``, dB) is per block: each block sends iterations while each one
 lowers its error by at least the MSE of ``quality`` dB of PSNR — the error counting the block's
