@@ -48,7 +48,9 @@ def describe_choice(iterations: int, psnr: float | None, budget: int | None, blo
 @inputs_argument(suffixes=IMAGE_SUFFIXES)
 @click.option("-n", "--iterations", type=ITERATIONS, default=None,
               help=f"Iterations to code (default {DEFAULT_ITERATIONS}); each adds 0.125 bpp before entropy "
-                   f"coding. With a target: the most to use (default {MAX_ITERATIONS}).")
+                   f"coding. The default weights were trained on 8: past 8 their images get worse. With a "
+                   f"target: the most to use (default {MAX_ITERATIONS}; a size target stops where the image "
+                   f"stops getting better).")
 @click.option("--max-bytes", type=click.IntRange(min=1), metavar="N",
               help="Target: the largest file of at most N bytes (container included): whole iterations while "
                    "they fit, then one more for the 16×16 blocks with the largest error, as many as fit; "
