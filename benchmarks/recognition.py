@@ -388,47 +388,49 @@ def _mean_differences(kept: list[float], agree: list[float], resamples: int) -> 
 
 
 def paired_at_same_bytes(per_photo: list[dict], weights: list[str], resamples: int) -> dict[str, dict]:
-    """``rnc W k`` minus the first weights F *at the same bytes*, photo by photo: F's kept probability and
-    top-1 agreement interpolated in log(bytes) over that photo's own F files (1, 2, … iterations) at the
-    size of its W file — or, where that size lies outside them, W's interpolated over its own files at
-    the size of F's k-iteration file (W's files much smaller or larger than F's) — with 95 % bootstrap
-    intervals of the mean difference.  Where weights change the bytes an iteration costs (a rate term),
-    this is the comparison a user meets; photos that neither way covers are left out and counted."""
+    """``rnc W k`` minus the first weights F *at the same bytes*, photo by photo (:func:`_at_same_bytes`):
+    the kept probability and top-1 agreement, with 95 % bootstrap intervals of the mean difference.
+    Where weights change the bytes an iteration costs (a rate term), this is the comparison a user
+    meets; photos that neither way covers are left out and counted."""
+    def values(setting: str, photo: dict) -> tuple[float, float]:
+        answer = photo["original"]["prediction"][0]
+        return photo[setting]["kept"], float(photo[setting]["prediction"][0] == answer)
+
     out = {}
     for name, first in _pairs_with_first(per_photo[0], weights):
-        w, f = name.split()[1], first.split()[1]
-        kept, agree = [], []
-        for photo in per_photo:
-            answer = photo["original"]["prediction"][0]
-            pair = _difference_at_bytes(photo[name], _photo_curve(photo, f, answer), answer)
-            if pair is None:  # W's file outside F's sizes: W's curve at F's file instead, the sign kept
-                pair = _difference_at_bytes(photo[first], _photo_curve(photo, w, answer), answer)
-                pair = None if pair is None else (-pair[0], -pair[1])
-            if pair is not None:
-                kept.append(100 * pair[0])
-                agree.append(100 * pair[1])
-        if not kept:
-            continue
-        out[name] = {"against": weights[0], "photos": len(kept), **_mean_differences(kept, agree, resamples)}
+        pairs = _at_same_bytes(per_photo, name, first, values)
+        if pairs:
+            kept = [100 * (a[0] - b[0]) for a, b in pairs]
+            agree = [100 * (a[1] - b[1]) for a, b in pairs]
+            out[name] = {"against": weights[0], "photos": len(pairs), **_mean_differences(kept, agree, resamples)}
     return out
 
 
-def _photo_curve(photo: dict, weights: str, answer: int) -> list[tuple[float, float, float]]:
-    """(bytes, kept probability, agreement 0/1) of one photo's ``weights`` files at 1, 2, … iterations."""
-    points, k = [], 1
-    while (entry := photo.get(f"rnc {weights} {k}")) is not None:
-        points.append((entry["bytes"], entry["kept"], float(entry["prediction"][0] == answer)))
-        k += 1
-    return points
+def _at_same_bytes(per_photo: list[dict], name: str, first: str, values) -> list[tuple[tuple, tuple]]:
+    """Per photo, ``values(setting, photo)`` (a tuple of numbers) of ``name`` (``rnc W k``) and of the
+    first weights F at the same bytes: F's interpolated in log(bytes) over that photo's own F files
+    (1, 2, … iterations) at the size of its W file — or, where that size lies outside them, W's over
+    its own files at the size of F's ``k``-iteration file ``first`` (W's files much smaller or larger
+    than F's); photos neither way covers are left out."""
+    w, f = name.split()[1], first.split()[1]
 
+    def at(photo: dict, weights: str, size: int) -> tuple | None:
+        curve, k = [], 1
+        while (setting := f"rnc {weights} {k}") in photo:
+            curve.append((photo[setting]["bytes"], values(setting, photo)))
+            k += 1
+        if not curve:
+            return None
+        found = [interpolate_at([(b, v[j]) for b, v in curve], size) for j in range(len(curve[0][1]))]
+        return None if found[0] is None else tuple(found)
 
-def _difference_at_bytes(entry: dict, curve: list[tuple[float, float, float]], answer: int):
-    """``entry``'s kept probability and agreement minus ``curve``'s at its bytes; None outside the curve."""
-    kept = interpolate_at([(size, value) for size, value, _ in curve], entry["bytes"])
-    if kept is None:
-        return None
-    agreed = interpolate_at([(size, value) for size, _, value in curve], entry["bytes"])
-    return entry["kept"] - kept, float(entry["prediction"][0] == answer) - agreed
+    pairs = []
+    for photo in per_photo:
+        if (theirs := at(photo, f, photo[name]["bytes"])) is not None:
+            pairs.append((values(name, photo), theirs))
+        elif (ours := at(photo, w, photo[first]["bytes"])) is not None:
+            pairs.append((ours, values(first, photo)))
+    return pairs
 
 
 def score_detection_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
@@ -458,6 +460,18 @@ def score_detection_agreement(per_photo: list[dict], resamples: int, weights: li
                                                 resamples=max(100, resamples // 5))),
             "f1": difference(box_f1)(pairs),
             "f1_ci": list(bootstrap_interval(pairs, difference(box_f1), resamples=resamples))}
+    position = {id(photo): i for i, photo in enumerate(per_photo)}
+
+    def counts(setting: str, photo: dict) -> tuple[int, int, int]:
+        return _box_counts(matches[setting][position[id(photo)]])
+
+    def f1_difference(pairs: list) -> float:
+        return 100 * (_f1_of(np.sum([a for a, _ in pairs], axis=0)) - _f1_of(np.sum([b for _, b in pairs], axis=0)))
+
+    for name, first in _pairs_with_first(per_photo[0], list(weights)):
+        if pairs := _at_same_bytes(per_photo, name, first, counts):
+            summary[name]["same_bytes"] = {"against": weights[0], "photos": len(pairs), "f1": f1_difference(pairs),
+                                           "f1_ci": list(bootstrap_interval(pairs, f1_difference, resamples=resamples))}
     return summary
 
 
@@ -465,13 +479,22 @@ def box_f1(images: list) -> float:
     """F1 of the boxes scoring at least ``AGREE_DETECTION_SCORE`` against the truth, over all the
     images' boxes together (matched as for mAP: same class, IoU ≥ 0.5): one operating point, every box
     weighing the same — steadier on few photos than mAP, which averages classes seen once or twice."""
-    matched = detected = truth = 0
-    for image in images:
-        for cls, scores in image.scores.items():
-            kept = scores >= AGREE_DETECTION_SCORE
-            matched += int(image.true_positive[cls][kept].sum())
-            detected += int(kept.sum())
-        truth += sum(image.positives.values())
+    return _f1_of(np.sum([_box_counts(image) for image in images], axis=0))
+
+
+def _box_counts(image) -> tuple[int, int, int]:
+    """One image's boxes scoring at least ``AGREE_DETECTION_SCORE``: (matched, detected, true boxes)."""
+    matched = detected = 0
+    for cls, scores in image.scores.items():
+        kept = scores >= AGREE_DETECTION_SCORE
+        matched += int(image.true_positive[cls][kept].sum())
+        detected += int(kept.sum())
+    return matched, detected, sum(image.positives.values())
+
+
+def _f1_of(counts) -> float:
+    """F1 of summed (matched, detected, true boxes) counts."""
+    matched, detected, truth = counts
     return 2 * matched / (detected + truth) if detected + truth else float("nan")
 
 
@@ -622,7 +645,8 @@ def detection_agreement_table(results: dict[str, dict]) -> str:
     """mAP@0.5 against the detector's boxes on the originals, per setting (``--tasks agree-detect``)."""
     rows = results.get("agree-detect", {})
     lines = [f"| input | kB/photo | mAP@0.5 [95 % CI] | box F1 % at score ≥ {AGREE_DETECTION_SCORE:g} [95 % CI] "
-             "| against the first weights, same iteration: bytes, mAP, box F1 [paired 95 % CI] |", "|---|---|---|---|---|"]
+             "| against the first weights, same iteration: bytes, mAP, box F1 [paired 95 % CI] "
+             "| same bytes, photo by photo: box F1 [paired 95 % CI] (photos) |", "|---|---|---|---|---|---|"]
     for name, entry in rows.items():
         if name == "original":
             continue
@@ -630,9 +654,12 @@ def detection_agreement_table(results: dict[str, dict]) -> str:
         versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {paired['map50']:+.1f} "
                   f"[{paired['map50_ci'][0]:+.1f}, {paired['map50_ci'][1]:+.1f}], {paired['f1']:+.1f} "
                   f"[{paired['f1_ci'][0]:+.1f}, {paired['f1_ci'][1]:+.1f}]") if paired else ""
+        same = entry.get("same_bytes")
+        at_bytes = (f"{same['f1']:+.1f} [{same['f1_ci'][0]:+.1f}, {same['f1_ci'][1]:+.1f}] ({same['photos']})"
+                    if same else "")
         lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['map50']:.1f} "
                      f"[{entry['map50_ci'][0]:.1f}–{entry['map50_ci'][1]:.1f}] | {entry['f1']:.1f} "
-                     f"[{entry['f1_ci'][0]:.1f}–{entry['f1_ci'][1]:.1f}] | {versus} |")
+                     f"[{entry['f1_ci'][0]:.1f}–{entry['f1_ci'][1]:.1f}] | {versus} | {at_bytes} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 

@@ -117,6 +117,24 @@ def test_detections_are_scored_against_the_detectors_own_boxes_on_the_original(b
            "+66.7 [+66.7, +66.7] |" in table
 
 
+def test_box_f1_is_compared_at_the_same_bytes_photo_by_photo(bench):
+    # A misses the box at 1,000 bytes and finds it at 4,000; B finds it at 2,000: A there, halfway in
+    # log(bytes), has half a matched box of its one detection — F1 0.5 against B's 1.0
+    box, elsewhere = (10.0, 10.0, 50.0, 50.0), (200.0, 200.0, 240.0, 240.0)
+    original = {"bytes": 90_000, "fits": True, "prediction": [(1, 0.9, box)]}
+    photos = [{"original": original,
+               "rnc A 1": {"bytes": 1000, "fits": True, "prediction": [(1, 0.5, elsewhere)]},
+               "rnc A 2": {"bytes": 4000, "fits": True, "prediction": [(1, 0.5, box)]},
+               "rnc B 1": {"bytes": 2000, "fits": True, "prediction": [(1, 0.5, box)]}}] * 3
+    scores = bench.score_detection_agreement(photos, resamples=200, weights=["A", "B"])
+    same = scores["rnc B 1"]["same_bytes"]
+    assert same["against"] == "A" and same["photos"] == 3
+    assert same["f1"] == pytest.approx(50.0) and same["f1_ci"] == pytest.approx([50.0, 50.0])
+    assert scores["rnc B 1"]["against_first"]["f1"] == pytest.approx(100.0)  # same iteration: A's 1st misses
+    table = bench.detection_agreement_table({"agree-detect": scores})
+    assert "| +50.0 [+50.0, +50.0] (3) |" in table
+
+
 def test_records_of_weights_files_that_share_a_name_are_told_apart(bench):
     names = bench.record_names(["GRU_S_V4", "runs/c2/q.pt", "runs/c3/q.pt", "other/w.pt"])
     assert names == {"GRU_S_V4": "GRU_S_V4", "runs/c2/q.pt": "c2-q", "runs/c3/q.pt": "c3-q", "other/w.pt": "w"}
