@@ -392,9 +392,9 @@ def paired_at_same_bytes(per_photo: list[dict], weights: list[str], resamples: i
     the kept probability and top-1 agreement, with 95 % bootstrap intervals of the mean difference.
     Where weights change the bytes an iteration costs (a rate term), this is the comparison a user
     meets; photos that neither way covers are left out and counted."""
-    def values(setting: str, photo: dict) -> tuple[float, float]:
-        answer = photo["original"]["prediction"][0]
-        return photo[setting]["kept"], float(photo[setting]["prediction"][0] == answer)
+    def values(setting: str, index: int) -> tuple[float, float]:
+        photo = per_photo[index]
+        return photo[setting]["kept"], float(photo[setting]["prediction"][0] == photo["original"]["prediction"][0])
 
     out = {}
     for name, first in _pairs_with_first(per_photo[0], weights):
@@ -407,17 +407,17 @@ def paired_at_same_bytes(per_photo: list[dict], weights: list[str], resamples: i
 
 
 def _at_same_bytes(per_photo: list[dict], name: str, first: str, values) -> list[tuple[tuple, tuple]]:
-    """Per photo, ``values(setting, photo)`` (a tuple of numbers) of ``name`` (``rnc W k``) and of the
-    first weights F at the same bytes: F's interpolated in log(bytes) over that photo's own F files
-    (1, 2, … iterations) at the size of its W file — or, where that size lies outside them, W's over
-    its own files at the size of F's ``k``-iteration file ``first`` (W's files much smaller or larger
-    than F's); photos neither way covers are left out."""
+    """Per photo, ``values(setting, index)`` (a tuple of numbers; ``index`` in ``per_photo``) of ``name``
+    (``rnc W k``) and of the first weights F at the same bytes: F's interpolated in log(bytes) over that
+    photo's own F files (1, 2, … iterations) at the size of its W file — or, where that size lies outside
+    them, W's over its own files at the size of F's ``k``-iteration file ``first`` (W's files much
+    smaller or larger than F's); photos neither way covers are left out."""
     w, f = name.split()[1], first.split()[1]
 
-    def at(photo: dict, weights: str, size: int) -> tuple | None:
+    def at(index: int, weights: str, size: int) -> tuple | None:
         curve, k = [], 1
-        while (setting := f"rnc {weights} {k}") in photo:
-            curve.append((photo[setting]["bytes"], values(setting, photo)))
+        while (setting := f"rnc {weights} {k}") in per_photo[index]:
+            curve.append((per_photo[index][setting]["bytes"], values(setting, index)))
             k += 1
         if not curve:
             return None
@@ -425,11 +425,11 @@ def _at_same_bytes(per_photo: list[dict], name: str, first: str, values) -> list
         return None if found[0] is None else tuple(found)
 
     pairs = []
-    for photo in per_photo:
-        if (theirs := at(photo, f, photo[name]["bytes"])) is not None:
-            pairs.append((values(name, photo), theirs))
-        elif (ours := at(photo, w, photo[first]["bytes"])) is not None:
-            pairs.append((ours, values(first, photo)))
+    for index, photo in enumerate(per_photo):
+        if (theirs := at(index, f, photo[name]["bytes"])) is not None:
+            pairs.append((values(name, index), theirs))
+        elif (ours := at(index, w, photo[first]["bytes"])) is not None:
+            pairs.append((ours, values(first, index)))
     return pairs
 
 
@@ -460,10 +460,8 @@ def score_detection_agreement(per_photo: list[dict], resamples: int, weights: li
                                                 resamples=max(100, resamples // 5))),
             "f1": difference(box_f1)(pairs),
             "f1_ci": list(bootstrap_interval(pairs, difference(box_f1), resamples=resamples))}
-    position = {id(photo): i for i, photo in enumerate(per_photo)}
-
-    def counts(setting: str, photo: dict) -> tuple[int, int, int]:
-        return _box_counts(matches[setting][position[id(photo)]])
+    def counts(setting: str, index: int) -> tuple[int, int, int]:
+        return _box_counts(matches[setting][index])
 
     def f1_difference(pairs: list) -> float:
         return 100 * (_f1_of(np.sum([a for a, _ in pairs], axis=0)) - _f1_of(np.sum([b for _, b in pairs], axis=0)))
