@@ -4,8 +4,8 @@ A **size target** (``max_bytes``, or ``bpp`` — a budget of ``floor(bpp·W·H/8
 bytes, container and payload coder included) gives the largest file that fits: every 16×16 block
 sends every iteration while the next whole iteration fits, then (payload coder ``auto`` or
 ``adaptive``) a last iteration that only the blocks with the largest error send, as many as fit
-(:mod:`rnncodec.adaptive`; the others stop).  It stops earlier, under the budget, at an iteration
-that would make the image no better (its error summed over the blocks not lower): weights get worse
+(:mod:`rnncodec.adaptive`; the others stop).  It stops earlier, under the budget, after an iteration
+that made the image no better (its error summed over the blocks not lower): weights get worse
 past the iterations they were trained for (GRU_S_V4 past 8), and bytes there buy nothing. The
 encoder is causal and that last iteration's code does not depend on which blocks send it, so the
 network runs once, iteration by iteration, up to the first iteration over the budget; only the last
@@ -165,28 +165,36 @@ def encode_to_target(codec: "Codec", image: ImageInput, target: RateTarget, max_
 def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: int, max_iterations: int,
                coder: str, metadata: Optional[dict]) -> RateResult:
     """Whole iterations while they fit and each makes the image better, then the blocks of the next
-    one that fit, worst first."""
+    one that fit, worst first.  Whether iteration ``t`` made the image better shows in the error the
+    encoder sees before iteration ``t + 1`` — coded anyway, to know whether its file fits — so no
+    decoder step is added; the last iteration coded (the cap's, or the one only some blocks send)
+    goes unchecked."""
     codes: list[np.ndarray] = []
-    errors: list[np.ndarray] = []  # each iteration's block errors after it
+    errors: list[np.ndarray] = []  # the block errors before each iteration: after the one before it
+    no_better = False
 
     def coded() -> Iterator[np.ndarray]:
-        for bits, error in codec.iter_codes_measured(source.rgb, max_iterations, measure="after"):
-            if errors and error.sum() >= errors[-1].sum():
-                return  # no better than the iteration before (weights past what they were trained for)
+        nonlocal no_better
+        for bits, error in codec.iter_codes_measured(source.rgb, max_iterations, measure="before"):
+            if len(errors) > 1 and error.sum() >= errors[-1].sum():
+                no_better = True  # the last iteration did not lower the error (weights past their training)
+                return
             codes.append(bits)
             errors.append(error)
             yield bits
 
     files = codec.prefix_files(source, coded(), max_iterations, coder=coder, metadata=metadata)
-    fitting = over = None
+    fitting = earlier = over = None
     try:
         for data in files:
             if len(data) > budget:
                 over = data
                 break
-            fitting = data
+            fitting, earlier = data, fitting
     finally:
         files.close()  # stop the encoder where the search stopped
+    if no_better:  # the file before the last one that fitted
+        return RateResult(earlier, len(codes) - 1, budget=budget)
     if fitting is None:
         if target.downscale_to_fit:
             return _downscaled_to_fit(codec, source, target, budget, max_iterations, coder, metadata, over)
@@ -197,7 +205,7 @@ def _to_budget(codec: "Codec", source: SourceImage, target: RateTarget, budget: 
     whole = len(codes) - (over is not None)
     if over is None or coder not in ("auto", ADAPTIVE_CODER):
         return RateResult(fitting, whole, budget=budget)
-    partial = _last_iteration_within(codec, source, codes, errors[-2], budget, metadata)
+    partial = _last_iteration_within(codec, source, codes, errors[-1], budget, metadata)
     if partial is None:
         return RateResult(fitting, whole, budget=budget)
     data, blocks = partial

@@ -95,11 +95,12 @@ def test_a_budget_stops_where_another_iteration_makes_the_image_no_better(codec,
     keeps the iterations that still lower the image's error, a smaller file than it allows."""
     real = codec.iter_codes_measured
 
-    def worse_after_two(rgb, iterations, *args, **kwargs):
+    def worse_after_two(rgb, iterations, *args, measure=None, **kwargs):
         second = None
-        for t, (bits, errors) in enumerate(real(rgb, iterations, *args, **kwargs), 1):
-            second = errors if t == 2 else second
-            yield bits, errors if t <= 2 or errors is None else second * (1 + 0.01 * t)
+        for t, (bits, errors) in enumerate(real(rgb, iterations, *args, measure=measure, **kwargs), 1):
+            after = t - (measure == "before")  # the iterations the measured reconstruction has had
+            second = errors if after == 2 else second
+            yield bits, errors if after <= 2 or errors is None else second * (1 + 0.01 * after)
 
     monkeypatch.setattr(codec, "iter_codes_measured", worse_after_two)
     sizes = uniform_sizes["photo"]
