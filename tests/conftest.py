@@ -86,6 +86,18 @@ def onnx_weights_file(tmp_path_factory, weights_file):
 
 
 @pytest.fixture(scope="session")
+def packed_alone():
+    """The shipped entry whose pack has no base: every chain of packs ends at it (the default's
+    too), and the wheel carries its ONNX graphs, from which the others' are made."""
+    from rnncodec.weights import PACK_SUFFIX, RNCWeights, shipped_dir
+    from rnncodec.weights_pack import read_pack_header
+
+    (alone,) = [member for member in RNCWeights
+                if read_pack_header((shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX))["base_sha256"] is None]
+    return alone
+
+
+@pytest.fixture(scope="session")
 def codec(weights_file):
     from rnncodec.codec import Codec
 

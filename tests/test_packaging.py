@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_wheel_contains_formats_and_cli(tmp_path):
+def test_wheel_contains_formats_and_cli(tmp_path, packed_alone):
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
@@ -35,11 +35,12 @@ def test_wheel_contains_formats_and_cli(tmp_path):
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
     # the light install: the onnx backend and its graphs; torch only in extras
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
-    graphs = {f"rnncodec/_weights/{path.name}" for path in onnx_paths(RNCWeights.DEFAULT.value.path).values()}
+    graphs = {f"rnncodec/_weights/{path.name}" for path in onnx_paths(packed_alone.value.path).values()}
     assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed: made when unpacked
-    # every entry as its pack, not its .pt (rnncodec/weights_pack.py; the default's against no base)
+    # every entry as its pack, not its .pt (rnncodec/weights_pack.py; one against no base, the default's chain's end)
     packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}
     assert f"rnncodec/_weights/{Path(RNCWeights.DEFAULT.value.file).with_suffix('.ptpack')}" in packs <= names
+    assert f"rnncodec/_weights/{Path(packed_alone.value.file).with_suffix('.ptpack')}" in packs
     assert not {name for name in names if name.startswith("rnncodec/_weights/") and name.endswith(".pt")}
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]

@@ -75,7 +75,7 @@ def _with_header(packed: bytes, **changes) -> bytes:
 
 
 def test_a_file_packs_alone_smaller_than_it_is(weights_file, other_weights_file):
-    """No base (how the default ships): its tensors against zeros, the file back byte for byte;
+    """No base (how the entry every chain ends at ships): its tensors against zeros, the file back byte for byte;
     given a base anyway, or a based pack given none, it says so; the zeros it allocates are capped."""
     data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
     packed = pack(data, None, level=3)
@@ -194,39 +194,44 @@ def test_shipped_packs_hold_their_registry_entry(packed):
     assert all(path.is_file() for path in onnx_paths(member.value.path).values())  # shipped, or made from the base's
 
 
-def test_every_entry_is_packed_the_default_alone():
+def test_every_entry_is_packed_one_alone(packed_alone):
     packed = {path.with_suffix(".pt").name: read_pack_header(path)["base_sha256"] for path in SHIPPED_PACKS}
     assert set(packed) == {m.value.file for m in RNCWeights}
-    assert [file for file, base in packed.items() if base is None] == [RNCWeights.DEFAULT.value.file]
+    assert [file for file, base in packed.items() if base is None] == [packed_alone.value.file]
+    default, chain = RNCWeights.DEFAULT.value, []  # the default's chain ends there
+    while packed[default.file] is not None and len(chain) < len(packed):
+        chain.append(default.file)
+        default = next(m.value for m in RNCWeights if m.value.sha256 == packed[default.file])
+    assert default.file == packed_alone.value.file, chain
 
 
 @pytest.fixture
-def packed_install(tmp_path, monkeypatch):
+def packed_install(tmp_path, monkeypatch, packed_alone):
     """A weights folder as the wheel installs it (links to the shipped files): every entry as its
-    pack, the default's graphs; the cache in ``tmp_path/cache``.  Gives GRU_S_V3, packed against
-    GRU_S_V2, packed against the default."""
+    pack, the graphs of the one packed alone; the cache in ``tmp_path/cache``.  Gives GRU_S_V3,
+    packed against GRU_S_V2, packed against the one packed alone."""
     folder = tmp_path / "installed"
     folder.mkdir()
-    for source in (*SHIPPED_PACKS, *onnx_paths(RNCWeights.DEFAULT.value.path).values()):
+    for source in (*SHIPPED_PACKS, *onnx_paths(packed_alone.value.path).values()):
         (folder / source.name).symlink_to(source)
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
     monkeypatch.setenv("RNC_CACHE_DIR", str(tmp_path / "cache"))
     return RNCWeights.GRU_S_V3
 
 
-def test_a_packed_entry_unpacks_into_the_cache_once(packed_install, tmp_path):
+def test_a_packed_entry_unpacks_into_the_cache_once(packed_install, packed_alone, tmp_path):
     value = packed_install.value
     path = value.path
     assert path.parent == cache_dir() == tmp_path / "cache" / "weights"
     assert sha256_file(path) == value.sha256 and path.stat().st_size == value.meta["file_bytes"]
-    graphs = onnx_paths(path).values()  # made from the default's: what onnx_export writes for these weights
+    graphs = onnx_paths(path).values()  # made from their base's: what onnx_export writes for these weights
     assert all(graph.is_file() for graph in graphs)
     repository = Path(__file__).resolve().parents[2] / "weights"
     if (repository / path.name).is_file():
         assert all(graph.read_bytes() == (repository / graph.name).read_bytes() for graph in graphs)
-    default = RNCWeights.DEFAULT.value.path  # unpacked first, as the chain's end
-    assert default.parent == cache_dir() and sha256_file(default) == RNCWeights.DEFAULT.value.sha256
-    assert all(graph.is_file() for graph in onnx_paths(default).values())  # shipped: copied beside it
+    root = packed_alone.value.path  # unpacked first, as the chain's end
+    assert root.parent == cache_dir() and sha256_file(root) == packed_alone.value.sha256
+    assert all(graph.is_file() for graph in onnx_paths(root).values())  # shipped: copied beside it
     written = path.stat().st_mtime_ns
     assert value.path == path and path.stat().st_mtime_ns == written  # found, not written again
     path.write_bytes(b"tampered")  # a damaged cache entry is replaced
