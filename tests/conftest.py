@@ -92,8 +92,8 @@ def packed_alone():
     from rnncodec.weights import PACK_SUFFIX, RNCWeights, shipped_dir
     from rnncodec.weights_pack import read_pack_header
 
-    (alone,) = [member for member in RNCWeights
-                if read_pack_header((shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX))["base_sha256"] is None]
+    packs = {member: (shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX) for member in RNCWeights}
+    (alone,) = [member for member, pack in packs.items() if read_pack_header(pack)["base_sha256"] is None]
     return alone
 
 

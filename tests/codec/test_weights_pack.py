@@ -75,8 +75,9 @@ def _with_header(packed: bytes, **changes) -> bytes:
 
 
 def test_a_file_packs_alone_smaller_than_it_is(weights_file, other_weights_file):
-    """No base (how the entry every chain ends at ships): its tensors against zeros, the file back byte for byte;
-    given a base anyway, or a based pack given none, it says so; the zeros it allocates are capped."""
+    """No base (how the entry every chain ends at ships): its tensors against zeros, the file back
+    byte for byte; given a base anyway, or a based pack given none, it says so; the zeros it
+    allocates are capped."""
     data, base = weights_file.read_bytes(), other_weights_file.read_bytes()
     packed = pack(data, None, level=3)
     assert len(packed) < len(data) and unpack(packed, None) == data
@@ -198,11 +199,11 @@ def test_every_entry_is_packed_one_alone(packed_alone):
     packed = {path.with_suffix(".pt").name: read_pack_header(path)["base_sha256"] for path in SHIPPED_PACKS}
     assert set(packed) == {m.value.file for m in RNCWeights}
     assert [file for file, base in packed.items() if base is None] == [packed_alone.value.file]
-    default, chain = RNCWeights.DEFAULT.value, []  # the default's chain ends there
-    while packed[default.file] is not None and len(chain) < len(packed):
-        chain.append(default.file)
-        default = next(m.value for m in RNCWeights if m.value.sha256 == packed[default.file])
-    assert default.file == packed_alone.value.file, chain
+    member, chain = RNCWeights.DEFAULT, []  # the default's chain of packs ends there
+    while packed[member.value.file] is not None and len(chain) < len(packed):
+        chain.append(member.name)
+        member = RNCWeights.for_id(bytes.fromhex(packed[member.value.file]))
+    assert member == packed_alone, chain
 
 
 @pytest.fixture
