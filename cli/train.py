@@ -92,6 +92,10 @@ def _floats(value: str | None) -> list[float] | None:
               help="Weight of a rate term: the bits the context coder (coder 2) would spend on each iteration's "
                    "code, estimated by its logistic model learnt alongside (rnncodec.code_rate); logarithmic, so "
                    "at 1 a 1 %% saving of bits weighs as much as 1 %% less error. 0: codes cost 32 bits a block.")
+@click.option("--rate-from", type=ITERATIONS, default=_DEFAULTS["rate_from"], show_default=True,
+              help="Count the rate term from iteration K on; the codes before it are its context only, so they "
+                   "keep the size the distortion (and distillation) losses give them. 2 leaves the first "
+                   "iteration — what a budget of a few kB sends, and what a classifier sees there — as it is.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,

@@ -78,8 +78,10 @@ class CodeRateModel(nn.Module):
         nats = F.softplus(-code.float() * z) * sent
         return nats.sum() / sent.sum().clamp_min(1.0) / math.log(2)
 
-    def iteration_bits(self, codes: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Each iteration's estimated cost, bits per code bit, ``(len(codes),)``."""
+    def iteration_bits(self, codes: Sequence[torch.Tensor], first: int = 0) -> torch.Tensor:
+        """Each iteration's estimated cost, bits per code bit, ``(len(codes),)``; the codes of iterations
+        before ``first`` (0-based) enter detached, so the estimate's gradient leaves them as they are."""
+        codes = [code.detach() if t < first else code for t, code in enumerate(codes)]
         return torch.stack([self.bits_per_code_bit(code, codes[t - 1] if t else None, t)
                             for t, code in enumerate(codes)])
 
@@ -91,8 +93,10 @@ class CodeRateModel(nn.Module):
         return rate_loss(self.iteration_bits(codes), weights)
 
 
-def rate_loss(iteration_bits: torch.Tensor, weights: Sequence[float] | None = None) -> torch.Tensor:
-    """:meth:`CodeRateModel.loss` from the iterations' estimated bits (:meth:`CodeRateModel.iteration_bits`)."""
+def rate_loss(iteration_bits: torch.Tensor, weights: Sequence[float] | None = None, first: int = 0) -> torch.Tensor:
+    """:meth:`CodeRateModel.loss` from the iterations' estimated bits (:meth:`CodeRateModel.iteration_bits`):
+    the terms of iterations ``first``… (0-based), each still over the bits of iterations 1…t."""
     w = torch.tensor(list(weights) if weights is not None else [1.0] * len(iteration_bits),
                      dtype=torch.float32, device=iteration_bits.device)[:len(iteration_bits)]
+    w[:first] = 0
     return (torch.log(iteration_bits.cumsum(0)) * w).sum() / w.sum()

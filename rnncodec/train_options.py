@@ -43,6 +43,7 @@ class TrainOptions:
     distill_scale: float = 1.0  # the classifier sees images resized by this factor (its own preprocessing's scale)
     distill_target: str = DISTILL_TARGETS[0]
     rate_weight: float = 0.0  # weight of coder 2's estimated bits (rnncodec.code_rate), logarithmic
+    rate_from: int = 1  # the rate term counts iterations rate_from… (earlier codes: context only)
     grad_clip: float = 1.0
     bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
@@ -83,6 +84,10 @@ class TrainOptions:
             raise ValueError(f"distill target must be one of {DISTILL_TARGETS}, got {self.distill_target!r}")
         if self.rate_weight < 0:
             raise ValueError(f"rate weight must be ≥ 0, got {self.rate_weight}")
+        if not 1 <= self.rate_from <= self.iterations:
+            raise ValueError(f"rate from must be an iteration in 1…{self.iterations}, got {self.rate_from}")
+        if self.iteration_weights is not None and not sum(self.iteration_weights[self.rate_from - 1:]):
+            raise ValueError(f"the rate term from iteration {self.rate_from} needs a non-zero iteration weight there")
         if self.crop % 16:
             raise ValueError(f"crop must be a multiple of 16, got {self.crop}")
         if self.loss.startswith("msssim") and self.crop < MIN_MSSSIM_SIDE:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncodec.code_rate import CodeRateModel
+from rnncodec.code_rate import CodeRateModel, rate_loss
 from rnncodec.formats.coders.context import ContextCoder
 
 
@@ -76,3 +76,19 @@ def test_the_rate_terms_gradient_moves_bits_towards_their_prediction():
     code = torch.where(torch.rand(1, 4, 8, 8) < 0.5, 1.0, -1.0).requires_grad_()
     model.loss([code]).backward()
     assert (code.grad[0, 0] < 0).all() and (code.grad[0, 1] > 0).all()  # towards +1 and −1
+
+
+def test_codes_before_the_first_counted_iteration_get_no_gradient():
+    """``rnc train --rate-from 2``: the first iteration's code is counted in the bits of every later
+    reconstruction and is the second's context, but the rate term does not move it."""
+    model = CodeRateModel(4, 3)
+    with torch.no_grad():
+        model.previous.fill_(1.5)  # the second iteration's cost depends on the first's code
+    codes = [torch.where(torch.rand(1, 4, 6, 6) < 0.5, 1.0, -1.0).requires_grad_() for _ in range(3)]
+    bits = model.iteration_bits(codes, first=1)
+    assert torch.allclose(bits, model.iteration_bits(codes))  # the same estimates
+    loss = rate_loss(bits, [2.0, 2.0, 1.0], first=1)
+    assert loss.item() == pytest.approx((2 * bits[:2].sum().log() + bits.sum().log()).item() / 3)
+    loss.backward()
+    assert codes[0].grad is None
+    assert codes[1].grad.abs().sum() > 0 and codes[2].grad.abs().sum() > 0

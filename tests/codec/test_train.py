@@ -51,15 +51,16 @@ def test_learning_rate_schedule():
     assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
 
 
-@pytest.mark.parametrize("rate_weight", [0.0, 0.5], ids=["distortion", "with-rate-term"])
-def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path, rate_weight):
-    reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None, rate_weight=rate_weight))
+@pytest.mark.parametrize("rate", [{}, {"rate_weight": 0.5}, {"rate_weight": 0.5, "rate_from": 2}],
+                         ids=["distortion", "with-rate-term", "rate-term-from-2"])
+def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path, rate):
+    reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None, **rate))
     phased = tmp_path / "phased.pt"
-    train(_options(tiny_data, phased, val=None, stop_at=4, rate_weight=rate_weight))
+    train(_options(tiny_data, phased, val=None, stop_at=4, **rate))
     checkpoint = torch.load(phased.with_suffix(".ckpt"), weights_only=True)
     assert checkpoint["step"] == 4
-    assert ("rate_model" in checkpoint) == bool(rate_weight)  # the rate term's bit model resumes too
-    train(_options(tiny_data, phased, val=None, resume=True, rate_weight=rate_weight))
+    assert ("rate_model" in checkpoint) == bool(rate)  # the rate term's bit model resumes too
+    train(_options(tiny_data, phased, val=None, resume=True, **rate))
     phased_state = _state(phased)
     for key, value in _state(reference).items():
         assert torch.equal(value, phased_state[key]), key
@@ -75,6 +76,8 @@ def test_iteration_weights(tiny_data, tmp_path):
     assert first == pytest.approx(math.log(0.01 + 1e-6)) and equal > first
     with pytest.raises(ValueError, match="iteration weights"):
         _options(tiny_data, tmp_path / "c.pt", iteration_weights=[1, 2, 3])
+    with pytest.raises(ValueError, match="rate from"):
+        _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_from=3)  # 2 iterations
 
 
 def test_distortion_loss_is_float32_inside_bfloat16_autocast(tiny_data, tmp_path):
