@@ -391,9 +391,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
                 outputs, codes = model.run(batch, options.iterations, options.binarizer, stops=stops)
             loss = training_loss(options, outputs, batch)
             if rate_model is not None:
-                code_bits = rate_model.iteration_bits(codes, options.rate_from - 1)
-                loss = loss + options.rate_weight * rate_loss(code_bits, options.iteration_weights,
-                                                              options.rate_from - 1)
+                first = options.rate_from - 1  # 0-based: the codes before it only enter as context
+                code_bits = rate_model.iteration_bits(codes, first)
+                loss = loss + options.rate_weight * rate_loss(code_bits, options.iteration_weights, first)
                 running_bits = _smoothed(running_bits, code_bits.detach())
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU

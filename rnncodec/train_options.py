@@ -86,6 +86,8 @@ class TrainOptions:
             raise ValueError(f"rate weight must be ≥ 0, got {self.rate_weight}")
         if not 1 <= self.rate_from <= self.iterations:
             raise ValueError(f"rate from must be an iteration in 1…{self.iterations}, got {self.rate_from}")
+        if self.rate_from > 1 and not self.rate_weight:
+            raise ValueError("rate from needs a rate term (a rate weight above 0)")
         if self.iteration_weights is not None and not sum(self.iteration_weights[self.rate_from - 1:]):
             raise ValueError(f"the rate term from iteration {self.rate_from} needs a non-zero iteration weight there")
         if self.crop % 16:

@@ -76,8 +76,12 @@ def test_iteration_weights(tiny_data, tmp_path):
     assert first == pytest.approx(math.log(0.01 + 1e-6)) and equal > first
     with pytest.raises(ValueError, match="iteration weights"):
         _options(tiny_data, tmp_path / "c.pt", iteration_weights=[1, 2, 3])
-    with pytest.raises(ValueError, match="rate from"):
+    with pytest.raises(ValueError, match="rate from must be an iteration"):
         _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_from=3)  # 2 iterations
+    with pytest.raises(ValueError, match="rate from needs a rate term"):
+        _options(tiny_data, tmp_path / "d.pt", rate_from=2)
+    with pytest.raises(ValueError, match="needs a non-zero iteration weight"):
+        _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_from=2, iteration_weights=[1, 0])
 
 
 def test_distortion_loss_is_float32_inside_bfloat16_autocast(tiny_data, tmp_path):
