@@ -96,6 +96,11 @@ def _floats(value: str | None) -> list[float] | None:
               help="Count the rate term from iteration K on; the codes before it are its context only, so they "
                    "keep the size the distortion (and distillation) losses give them. 2 leaves the first "
                    "iteration — what a budget of a few kB sends, and what a classifier sees there — as it is.")
+@click.option("--rate-share-before", type=click.FloatRange(0, 1), default=_DEFAULTS["rate_share_before"],
+              show_default=True,
+              help="With --rate-from K: the share of the rate term's gradient that the codes before K get — a "
+                   "small pressure that holds their size while the shared encoder moves for the later terms "
+                   "(0: none, the codes are context only; 1: as if counted).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,

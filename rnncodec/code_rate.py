@@ -78,10 +78,11 @@ class CodeRateModel(nn.Module):
         nats = F.softplus(-code.float() * z) * sent
         return nats.sum() / sent.sum().clamp_min(1.0) / math.log(2)
 
-    def iteration_bits(self, codes: Sequence[torch.Tensor], first: int = 0) -> torch.Tensor:
+    def iteration_bits(self, codes: Sequence[torch.Tensor], first: int = 0, share_before: float = 0.0) -> torch.Tensor:
         """Each iteration's estimated cost, bits per code bit, ``(len(codes),)``; the codes of iterations
-        before ``first`` (0-based) enter detached, so the estimate's gradient leaves them as they are."""
-        codes = [code.detach() if t < first else code for t, code in enumerate(codes)]
+        before ``first`` (0-based) get ``share_before`` of the estimate's gradient (0: detached, left as they
+        are; 1: moved like the others) — the same estimates either way."""
+        codes = [_gradient_scaled(code, share_before) if t < first else code for t, code in enumerate(codes)]
         return torch.stack([self.bits_per_code_bit(code, codes[t - 1] if t else None, t)
                             for t, code in enumerate(codes)])
 
@@ -91,6 +92,11 @@ class CodeRateModel(nn.Module):
         rate of relative changes: at ``rate_weight`` 1, 1 % fewer bits weigh as much as 1 % less of an
         error whose logarithm has weight 1 in the loss."""
         return rate_loss(self.iteration_bits(codes), weights)
+
+
+def _gradient_scaled(x: torch.Tensor, share: float) -> torch.Tensor:
+    """``x``'s values with ``share`` of the gradient that reaches them."""
+    return x.detach() if share == 0 else x.detach() + share * (x - x.detach())
 
 
 def rate_loss(iteration_bits: torch.Tensor, weights: Sequence[float] | None = None, first: int = 0) -> torch.Tensor:

@@ -392,7 +392,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             loss = training_loss(options, outputs, batch)
             if rate_model is not None:
                 first = options.rate_from - 1  # 0-based: the codes before it only enter as context
-                code_bits = rate_model.iteration_bits(codes, first)
+                code_bits = rate_model.iteration_bits(codes, first, options.rate_share_before)
                 loss = loss + options.rate_weight * rate_loss(code_bits, options.iteration_weights, first)
                 running_bits = _smoothed(running_bits, code_bits.detach())
             if recognizer is not None and options.distill_weight:

@@ -44,6 +44,7 @@ class TrainOptions:
     distill_target: str = DISTILL_TARGETS[0]
     rate_weight: float = 0.0  # weight of coder 2's estimated bits (rnncodec.code_rate), logarithmic
     rate_from: int = 1  # the rate term counts iterations rate_from… (earlier codes: context only)
+    rate_share_before: float = 0.0  # the share of the rate term's gradient the codes before rate_from get
     grad_clip: float = 1.0
     bf16: Optional[bool] = None  # None: bfloat16 autocast where it is fast (CUDA, CPUs with AVX-512 BF16/AMX)
     device: str = "cpu"
@@ -88,6 +89,10 @@ class TrainOptions:
             raise ValueError(f"rate from must be an iteration in 1…{self.iterations}, got {self.rate_from}")
         if self.rate_from > 1 and not self.rate_weight:
             raise ValueError("rate from needs a rate term (a rate weight above 0)")
+        if not 0 <= self.rate_share_before <= 1:
+            raise ValueError(f"rate share before must be a share in 0…1, got {self.rate_share_before}")
+        if self.rate_share_before and self.rate_from == 1:
+            raise ValueError("rate share before needs a later first counted iteration (rate from 2 or more)")
         if self.iteration_weights is not None and not sum(self.iteration_weights[self.rate_from - 1:]):
             raise ValueError(f"the rate term from iteration {self.rate_from} needs a non-zero iteration weight there")
         if self.crop % 16:

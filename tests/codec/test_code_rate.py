@@ -92,3 +92,23 @@ def test_codes_before_the_first_counted_iteration_get_no_gradient():
     loss.backward()
     assert codes[0].grad is None
     assert codes[1].grad.abs().sum() > 0 and codes[2].grad.abs().sum() > 0
+
+
+def test_codes_before_the_first_counted_iteration_get_their_share_of_the_gradient():
+    """``rnc train --rate-from 2 --rate-share-before C``: the same estimates, and the first iteration's
+    code gets C times the gradient it would get if it were moved like the others."""
+    model = CodeRateModel(4, 2)
+    with torch.no_grad():
+        model.previous.fill_(1.5)
+        model.bias.fill_(0.7)
+    codes = [torch.where(torch.rand(1, 4, 6, 6) < 0.5, 1.0, -1.0).requires_grad_() for _ in range(2)]
+    full = model.iteration_bits(codes, first=1, share_before=1.0)
+    rate_loss(full, first=1).backward()
+    moved = codes[0].grad.clone()
+    assert moved.abs().sum() > 0
+    codes[0].grad = codes[1].grad = None
+    scaled = model.iteration_bits(codes, first=1, share_before=0.25)
+    assert torch.allclose(scaled, full)
+    rate_loss(scaled, first=1).backward()
+    assert torch.allclose(codes[0].grad, 0.25 * moved)
+

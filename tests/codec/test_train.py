@@ -51,8 +51,9 @@ def test_learning_rate_schedule():
     assert learning_rate(timed, 5, fraction=0.5) == pytest.approx((1e-3 + 1e-5) / 2)
 
 
-@pytest.mark.parametrize("rate", [{}, {"rate_weight": 0.5}, {"rate_weight": 0.5, "rate_from": 2}],
-                         ids=["distortion", "with-rate-term", "rate-term-from-2"])
+@pytest.mark.parametrize("rate", [{}, {"rate_weight": 0.5}, {"rate_weight": 0.5, "rate_from": 2},
+                                  {"rate_weight": 0.5, "rate_from": 2, "rate_share_before": 0.2}],
+                         ids=["distortion", "with-rate-term", "rate-term-from-2", "rate-share-before"])
 def test_stop_at_then_resume_equals_one_run(tiny_data, tmp_path, rate):
     reference = train(_options(tiny_data, tmp_path / "ref.pt", val=None, **rate))
     phased = tmp_path / "phased.pt"
@@ -82,6 +83,10 @@ def test_iteration_weights(tiny_data, tmp_path):
         _options(tiny_data, tmp_path / "d.pt", rate_from=2)
     with pytest.raises(ValueError, match="needs a non-zero iteration weight"):
         _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_from=2, iteration_weights=[1, 0])
+    with pytest.raises(ValueError, match="rate share before needs a later"):
+        _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_share_before=0.2)
+    with pytest.raises(ValueError, match="rate share before must be a share"):
+        _options(tiny_data, tmp_path / "d.pt", rate_weight=0.5, rate_from=2, rate_share_before=1.5)
 
 
 def test_distortion_loss_is_float32_inside_bfloat16_autocast(tiny_data, tmp_path):
