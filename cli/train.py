@@ -100,7 +100,7 @@ def _floats(value: str | None) -> list[float] | None:
               show_default=True,
               help="With --rate-from K: the share of the rate term's gradient that the codes before K get — a "
                    "small pressure that holds their size while the shared encoder moves for the later terms "
-                   "(0: none, the codes are context only; 1: as if counted).")
+                   "(0: none, the codes are context only; 1: the later iterations' terms move them fully).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (default: OUT with .ckpt).")
 @click.option("--checkpoint-minutes", type=float, default=_DEFAULTS["checkpoint_minutes"], show_default=True,
