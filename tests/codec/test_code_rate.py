@@ -111,4 +111,3 @@ def test_codes_before_the_first_counted_iteration_get_their_share_of_the_gradien
     assert torch.allclose(scaled, full)
     rate_loss(scaled, first=1).backward()
     assert torch.allclose(codes[0].grad, 0.25 * moved)
-
