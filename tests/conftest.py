@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,18 @@ def file16():
     metadata = {"source_name": "cat.png", "source_bytes": 4242, "tool_version": "0.1.0"}
     alpha = np.random.default_rng(1).integers(0, 256, (21, 37), dtype=np.uint8)
     return write_bytes(header, codes, metadata, alpha), header, codes, metadata, alpha
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """``load_benchmark("rd_table")``: the script ``benchmarks/rd_table.py`` as a module (benchmarks/ is no package)."""
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 # -- codec fixtures: random-initialised weights files made in the session (never downloaded) ----------

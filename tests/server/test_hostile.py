@@ -3,11 +3,9 @@ clients are closed, image bombs get 413, and a stream gives everything back when
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -162,20 +160,13 @@ def test_a_connection_s_time_counts_from_its_first_bytes_not_from_its_accept():
     assert queued_seconds(None) == 0.0
 
 
-def _png_declaring(width: int, height: int) -> bytes:
-    """The hostile benchmark's crafted PNG (benchmarks/hostile.py, loaded from the checkout): an 8×8
-    PNG whose IHDR declares ``width × height``, so Pillow reads the size, not pixels."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "hostile.py"
-    spec = importlib.util.spec_from_file_location("hostile_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.png_declaring(width, height)
-
-
 @pytest.mark.parametrize("side", [30000, 2000])
-def test_an_image_bomb_gets_413_json(http, side):
-    """30000² is over Pillow's own bomb limit (DecompressionBombError), 2000² only over --max-pixels."""
-    response = http.post("/v1/classify", content=_png_declaring(side, side))
+def test_an_image_bomb_gets_413_json(http, side, load_benchmark):
+    """30000² is over Pillow's own bomb limit (DecompressionBombError), 2000² only over --max-pixels.
+    The PNG is the hostile benchmark's (benchmarks/hostile.py): an 8×8 PNG whose IHDR declares
+    ``side × side``, so Pillow reads the size, not pixels."""
+    crafted = load_benchmark("hostile").png_declaring(side, side)
+    response = http.post("/v1/classify", content=crafted)
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "limit_exceeded"
     assert http.get("/v1/health").status_code == 200  # the keep-alive connection is still good
