@@ -1,9 +1,14 @@
 """Markdown table of a ``benchmarks/rd_kodak.py`` result: rnncodec vs JPEG and WebP at fixed rates.
 
     python benchmarks/rd_table.py results/kodak/GRU_S_V2.json
+    python benchmarks/rd_table.py runs/cv10/kodak.json --against results/kodak/GRU_S_V4.json
 
 One row per target bpp (interpolated, as rd_kodak prints it), the differences to JPEG and WebP,
-the 1-iteration point next to the smallest WebP and JPEG files, and the BD-rates.
+the 1-iteration point next to the smallest WebP and JPEG files, and the BD-rates.  ``--against``
+adds a candidate's comparison with other weights' result (the checks that decide whether new
+weights replace the default, docs/training.md): BD-rate against them, where its curve is furthest
+below theirs inside the common range (each curve's points against the other, interpolated), and its
+best iteration's rate against their top one.
 """
 
 from __future__ import annotations
@@ -43,11 +48,36 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def comparison(result: dict, anchor: dict) -> str:
+    """``result``'s rnc curve against ``anchor``'s: BD-rate, the largest shortfall per metric, top rates."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from rd_kodak import bd_rate, interpolate
+
+    ours, theirs = result["curves"]["rnc"], anchor["curves"]["rnc"]
+    lines = [f"Against {anchor['weights']}: BD-rate PSNR {bd_rate(theirs, ours, 'psnr'):+.1f} %, "
+             f"MS-SSIM {bd_rate(theirs, ours, 'ms_ssim'):+.1f} %."]
+    for metric, digits in (("psnr", 3), ("ms_ssim", 6)):
+        gaps = [(p[metric] - ref, p["bpp"]) for p in ours
+                if (ref := interpolate(theirs, p["bpp"], metric)) is not None]
+        gaps += [(ref - p[metric], p["bpp"]) for p in theirs
+                 if (ref := interpolate(ours, p["bpp"], metric)) is not None]
+        gap, bpp = min(gaps)
+        where = f"below them at {bpp:.4f} bpp" if gap < 0 else "not below them anywhere in the common range"
+        lines.append(f"{metric.upper().replace('_', '-')}: smallest difference {gap:+.{digits}f} ({where}).")
+    lines.append(f"Best iteration {max(p['bpp'] for p in ours):.4f} bpp; theirs reaches {theirs[-1]['bpp']:.4f}.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("result", type=Path)
+    parser.add_argument("--against", type=Path, metavar="JSON",
+                        help="also compare with another rd_kodak.py result (e.g. the default weights')")
     args = parser.parse_args(argv)
-    print(markdown(json.loads(args.result.read_text())))
+    result = json.loads(args.result.read_text())
+    print(markdown(result))
+    if args.against:
+        print("\n" + comparison(result, json.loads(args.against.read_text())))
     return 0
 
 
