@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # rd_kodak, imported by --against only (it imports torch)
+
 
 def _cell(value: dict | None) -> str:
     return "—" if value is None or value["psnr"] is None else f"{value['psnr']:.2f} / {value['ms_ssim']:.4f}"
@@ -50,21 +52,21 @@ def markdown(result: dict) -> str:
 
 def comparison(result: dict, anchor: dict) -> str:
     """``result``'s rnc curve against ``anchor``'s: BD-rate, the largest shortfall per metric, top rates."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from rd_kodak import bd_rate, interpolate
+
+    def differences(curve: list[dict], other: list[dict], metric: str) -> list[tuple[float, float]]:
+        """(curve − other, bpp) at each of ``curve``'s points inside ``other``'s range."""
+        return [(p[metric] - ref, p["bpp"]) for p in curve if (ref := interpolate(other, p["bpp"], metric)) is not None]
 
     ours, theirs = result["curves"]["rnc"], anchor["curves"]["rnc"]
     lines = [f"Against {anchor['weights']}: BD-rate PSNR {bd_rate(theirs, ours, 'psnr'):+.1f} %, "
              f"MS-SSIM {bd_rate(theirs, ours, 'ms_ssim'):+.1f} %."]
     for metric, digits in (("psnr", 3), ("ms_ssim", 6)):
-        gaps = [(p[metric] - ref, p["bpp"]) for p in ours
-                if (ref := interpolate(theirs, p["bpp"], metric)) is not None]
-        gaps += [(ref - p[metric], p["bpp"]) for p in theirs
-                 if (ref := interpolate(ours, p["bpp"], metric)) is not None]
-        gap, bpp = min(gaps)
+        gap, bpp = min(differences(ours, theirs, metric) + [(-d, b) for d, b in differences(theirs, ours, metric)])
         where = f"below them at {bpp:.4f} bpp" if gap < 0 else "not below them anywhere in the common range"
         lines.append(f"{metric.upper().replace('_', '-')}: smallest difference {gap:+.{digits}f} ({where}).")
-    lines.append(f"Best iteration {max(p['bpp'] for p in ours):.4f} bpp; theirs reaches {theirs[-1]['bpp']:.4f}.")
+    top = {name: max(p["bpp"] for p in curve) for name, curve in (("ours", ours), ("theirs", theirs))}
+    lines.append(f"Best iteration {top['ours']:.4f} bpp; theirs reaches {top['theirs']:.4f}.")
     return "\n".join(lines)
 
 
