@@ -65,8 +65,8 @@ def comparison(result: dict, anchor: dict) -> str:
         gap, bpp = min(differences(ours, theirs, metric) + [(-d, b) for d, b in differences(theirs, ours, metric)])
         where = f"below them at {bpp:.4f} bpp" if gap < 0 else "not below them anywhere in the common range"
         lines.append(f"{metric.upper().replace('_', '-')}: smallest difference {gap:+.{digits}f} ({where}).")
-    top = {name: max(p["bpp"] for p in curve) for name, curve in (("ours", ours), ("theirs", theirs))}
-    lines.append(f"Best iteration {top['ours']:.4f} bpp; theirs reaches {top['theirs']:.4f}.")
+    our_top, their_top = (max(p["bpp"] for p in curve) for curve in (ours, theirs))
+    lines.append(f"Best iteration {our_top:.4f} bpp; theirs reaches {their_top:.4f}.")
     return "\n".join(lines)
 
 
