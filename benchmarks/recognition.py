@@ -28,13 +28,16 @@ Label-free agreement (``--tasks agree``, on ``--agree-data``, default ``bsds500/
 no benchmark and carry no labels): how often the classifier's top-1 on a setting is its top-1 on the
 original photo — a check that a codec decision holds beyond the benchmark's 100 ImageNet photos — and
 how much probability it keeps for that answer (``kept``, continuous); every weights after the first is
-also compared with the first photo by photo at the same iteration (paired intervals, far narrower).
+also compared with the first photo by photo at the same iteration or budget (paired intervals, far
+narrower).
 ``--tasks agree-detect`` does the same for the detector, which no training loss sees: mAP@0.5 of its
 boxes on each setting against its own boxes on the original (score ≥ 0.3), and the F1 of the boxes
 scoring ≥ 0.3 (every box weighing the same: steadier than mAP on few photos), paired against the first
 weights over the same resampled photos.
 
-Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos.  The
+Every accuracy comes with the number of photos and a 95 % bootstrap interval over photos; with several
+weights, each one's top-1 after the first is also compared with the first's photo by photo at every
+iteration and budget both have (a line each: the mean difference and its paired 95 % interval).  The
 converter check (``--check-reference``, on by default) runs our torch copy of the classifier
 (:mod:`rnncodec.recognition.tflite_torch`) next to the interpreter on the originals and reports
 top-1 agreement and both top-1s.
@@ -327,7 +330,10 @@ def coco_sample(folder: Path, names_file: Path) -> tuple[list[Path], list[list[t
 
 # -- scoring ------------------------------------------------------------------------------------------
 
-def score_classification(per_photo: list[dict], labels: list[int], resamples: int) -> dict[str, dict]:
+def score_classification(per_photo: list[dict], labels: list[int], resamples: int,
+                         weights: list[str] = ()) -> dict[str, dict]:
+    """Top-1 and top-5 against ``labels`` per setting; each weights after the first also against the first,
+    paired per photo at the same iteration or byte budget (``against_first``)."""
     from rnncodec.recognition.scoring import bootstrap_interval
 
     summary = {}
@@ -349,29 +355,32 @@ def score_classification(per_photo: list[dict], labels: list[int], resamples: in
                 "top1": 100 * float(np.mean([r == y for r, y in zip(ref, labels)]))}
         if "adapted" in entries[0]:
             summary[name]["adapted"] = score_adapted([e["adapted"] for e in entries], labels, resamples)
+    for name, paired in paired_against_first(per_photo, labels, list(weights), resamples).items():
+        summary[name]["against_first"] = paired
     return summary
 
 
 def score_agreement(per_photo: list[dict], resamples: int, weights: list[str] = ()) -> dict[str, dict]:
     """Top-1 agreement with the classifier's answer on the original photo (its own top-1 is the label)
     and the probability kept for that answer; each weights after the first also against the first,
-    paired per photo at the same iteration (``against_first``)."""
-    summary = score_classification(per_photo, [p["original"]["prediction"][0] for p in per_photo], resamples)
-    for name, paired in paired_against_first(per_photo, list(weights), resamples).items():
-        summary[name]["against_first"] = paired
+    paired per photo at the same iteration or budget (``against_first``) and at the same bytes."""
+    answers = [p["original"]["prediction"][0] for p in per_photo]
+    summary = score_classification(per_photo, answers, resamples, weights)
     for name, paired in paired_at_same_bytes(per_photo, list(weights), resamples).items():
         summary[name]["same_bytes"] = paired
     return summary
 
 
-def paired_against_first(per_photo: list[dict], weights: list[str], resamples: int) -> dict[str, dict]:
-    """``rnc W k`` minus ``rnc F k`` (F: the first weights) photo by photo: the kept probability and the
-    top-1 agreement (points of %) with 95 % bootstrap intervals of the mean difference, and the mean
-    ratio of their files' bytes — two codecs on the same photos, so the photos' own spread cancels and
-    an interval is several times narrower than the two unpaired ones."""
+def paired_against_first(per_photo: list[dict], labels: list[int], weights: list[str],
+                         resamples: int) -> dict[str, dict]:
+    """``rnc W k`` minus ``rnc F k`` (F: the first weights; and ``rnc W @B`` minus ``rnc F @B`` at a byte
+    budget) photo by photo: the kept probability and top-1 against ``labels`` (points of %) with 95 %
+    bootstrap intervals of the mean difference, and the mean ratio of their files' bytes — two codecs on
+    the same photos, so the photos' own spread cancels and an interval is several times narrower than
+    the two unpaired ones."""
     out = {}
-    for name, first in _pairs_with_first(per_photo[0], weights):
-        pairs = [(p[name], p[first], p["original"]["prediction"][0]) for p in per_photo]
+    for name, first in [*_pairs_with_first(per_photo[0], weights), *_budget_pairs(per_photo[0], weights)]:
+        pairs = [(p[name], p[first], y) for p, y in zip(per_photo, labels)]
         kept = [100 * (a["kept"] - b["kept"]) for a, b, _ in pairs]
         agree = [100 * (float(a["prediction"][0] == y) - float(b["prediction"][0] == y)) for a, b, y in pairs]
         out[name] = {"against": weights[0], "bytes_ratio": _bytes_ratio(per_photo, name, first),
@@ -505,6 +514,15 @@ def _pairs_with_first(settings: dict, weights: list[str]):
             k += 1
 
 
+def _budget_pairs(settings: dict, weights: list[str]):
+    """(``rnc W @B``, ``rnc F @B``) for every weights W after the first, F, and every budget B both have."""
+    for w in weights[1:]:
+        for name in settings:
+            budget = name.removeprefix(f"rnc {w} @")
+            if budget != name and (first := f"rnc {weights[0]} @{budget}") in settings:
+                yield name, first
+
+
 def _bytes_ratio(per_photo: list[dict], name: str, first: str) -> float:
     return float(np.mean([p[name]["bytes"] / p[first]["bytes"] for p in per_photo]))
 
@@ -616,7 +634,7 @@ def agreement_table(results: dict[str, dict]) -> str:
     (``--tasks agree``); against the first weights, paired, where a setting has it."""
     rows = results.get("agree", {})
     lines = ["| input | kB/photo | top-1 agreement % [95 % CI] | kept % [95 % CI] | over "
-             "| against the first weights, same iteration: bytes, agreement, kept [paired 95 % CI] "
+             "| against the first weights, same iteration or budget: bytes, agreement, kept [paired 95 % CI] "
              "| same bytes, photo by photo: agreement, kept [paired 95 % CI] (photos) |",
              "|---|---|---|---|---|---|---|"]
     for name, entry in rows.items():
@@ -881,7 +899,7 @@ def main(argv: list[str] | None = None) -> int:
         images, labels = imagenet_sample(args.data / "imagenet-sample-100")
         images, labels = images[:args.images], labels[:args.images]
         results["classify"] = score_classification(run_task("classify", images, options, args.workers), labels,
-                                                   args.resamples)
+                                                   args.resamples, weights)
         counts["classify"] = len(images)
     if "detect" in tasks:
         images, truth = coco_sample(args.data / "coco128-train", args.recognizers / DETECTOR_NAMES)
@@ -937,6 +955,11 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
             metric = {"classify": "top-1", "detect": "mAP@0.5", "agree": "top-1 agreement",
                       "agree-detect": "mAP@0.5 against the originals' boxes"}[task]
             print(f"{w} against {weights[0]} at the same bytes, {metric} at 1…{len(deltas)} iterations: {figures}")
+    for name, entry in results.get("classify", {}).items():
+        if paired := entry.get("against_first"):
+            print(f"{_label(name)} against {paired['against']}, photo by photo: top-1 {paired['top1']:+.1f} "
+                  f"[{paired['top1_ci'][0]:+.1f}, {paired['top1_ci'][1]:+.1f}] points (paired 95 % CI), "
+                  f"files ×{paired['bytes_ratio']:.3f}")
     reference = results.get("classify", {}).get("original", {}).get("reference")
     if reference:
         print(f"torch copy of the classifier on the originals: top-1 agreement {reference['top1_agreement']:.1f} %, "

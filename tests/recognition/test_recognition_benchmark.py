@@ -69,6 +69,25 @@ def test_kept_probability_is_compared_with_the_first_weights_photo_by_photo(benc
     assert "+10.00 [+10.00, +10.00] |" in table
 
 
+def test_top1_is_compared_with_the_first_weights_photo_by_photo_at_each_iteration_and_budget(bench, capsys):
+    # labels 3: B is right where A is wrong on one photo of four at 1 iteration, wrong where A is right on
+    # two at the 500-byte budget; A alone has a second iteration and a 900-byte budget
+    photos = [_kept(3, {"rnc A 1": (0 if i == 0 else 3, 0.5, 1000), "rnc B 1": (3, 0.6, 1100),
+                        "rnc A 2": (3, 0.7, 2000), "rnc A @500": (3, 0.4, 500),
+                        "rnc B @500": (1 if i < 2 else 3, 0.3, 480), "rnc A @900": (3, 0.5, 900)})
+              for i in range(4)]
+    scores = bench.score_classification(photos, [3] * 4, resamples=200, weights=["A", "B"])
+    at_one, at_budget = scores["rnc B 1"]["against_first"], scores["rnc B @500"]["against_first"]
+    assert at_one["against"] == "A" and at_one["top1"] == pytest.approx(25.0) and at_one["top1_ci"][0] >= 0
+    assert at_one["kept"] == pytest.approx(10.0) and at_one["bytes_ratio"] == pytest.approx(1.1)
+    assert at_budget["top1"] == pytest.approx(-50.0) and at_budget["top1_ci"][1] <= 0
+    assert at_budget["bytes_ratio"] == pytest.approx(0.96)
+    assert not {"rnc A 1", "rnc A 2", "rnc A @500", "rnc A @900"} & {n for n, e in scores.items() if "against_first" in e}
+    bench.print_summary({"classify": scores}, ["A", "B"], 1)
+    out = capsys.readouterr().out
+    assert "rnc B @500 against A, photo by photo: top-1 -50.0 [" in out and "files ×0.960" in out
+
+
 def test_kept_probability_is_compared_at_the_same_bytes_photo_by_photo(bench):
     # A: 1,000 bytes keeping 0.2 (disagreeing), 4,000 keeping 0.6 (agreeing); B's files: 2,000 bytes keeping
     # 0.5 (agreeing) — A at 2,000 bytes is halfway in log(bytes): 0.4, half an agreement — and 8,000
