@@ -653,8 +653,13 @@ def agreement_table(results: dict[str, dict]) -> str:
 
 def _paired(difference: dict) -> str:
     """A paired difference of agreement and kept probability with their intervals, as the tables print it."""
-    return (f"{difference['top1']:+.1f} [{difference['top1_ci'][0]:+.1f}, {difference['top1_ci'][1]:+.1f}], "
-            f"{difference['kept']:+.2f} [{difference['kept_ci'][0]:+.2f}, {difference['kept_ci'][1]:+.2f}]")
+    return f"{_signed(difference, 'top1')}, {_signed(difference, 'kept', 2)}"
+
+
+def _signed(difference: dict, key: str, digits: int = 1) -> str:
+    """``difference[key]`` and its interval ``difference[key + '_ci']``, signed: ``+1.0 [-2.0, +4.0]``."""
+    low, high = difference[f"{key}_ci"]
+    return f"{difference[key]:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
 def detection_agreement_table(results: dict[str, dict]) -> str:
@@ -667,12 +672,10 @@ def detection_agreement_table(results: dict[str, dict]) -> str:
         if name == "original":
             continue
         paired = entry.get("against_first")
-        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {paired['map50']:+.1f} "
-                  f"[{paired['map50_ci'][0]:+.1f}, {paired['map50_ci'][1]:+.1f}], {paired['f1']:+.1f} "
-                  f"[{paired['f1_ci'][0]:+.1f}, {paired['f1_ci'][1]:+.1f}]") if paired else ""
+        versus = (f"{paired['against']}: ×{paired['bytes_ratio']:.3f}, {_signed(paired, 'map50')}, "
+                  f"{_signed(paired, 'f1')}") if paired else ""
         same = entry.get("same_bytes")
-        at_bytes = (f"{same['f1']:+.1f} [{same['f1_ci'][0]:+.1f}, {same['f1_ci'][1]:+.1f}] ({same['photos']})"
-                    if same else "")
+        at_bytes = f"{_signed(same, 'f1')} ({same['photos']})" if same else ""
         lines.append(f"| {_label(name)} | {entry['mean_bytes'] / 1000:.1f} | {entry['map50']:.1f} "
                      f"[{entry['map50_ci'][0]:.1f}–{entry['map50_ci'][1]:.1f}] | {entry['f1']:.1f} "
                      f"[{entry['f1_ci'][0]:.1f}–{entry['f1_ci'][1]:.1f}] | {versus} | {at_bytes} |")
@@ -957,9 +960,8 @@ def print_summary(results: dict, weights: list[str], iterations: int) -> dict:
             print(f"{w} against {weights[0]} at the same bytes, {metric} at 1…{len(deltas)} iterations: {figures}")
     for name, entry in results.get("classify", {}).items():
         if paired := entry.get("against_first"):
-            print(f"{_label(name)} against {paired['against']}, photo by photo: top-1 {paired['top1']:+.1f} "
-                  f"[{paired['top1_ci'][0]:+.1f}, {paired['top1_ci'][1]:+.1f}] points (paired 95 % CI), "
-                  f"files ×{paired['bytes_ratio']:.3f}")
+            print(f"{_label(name)} against {paired['against']}, photo by photo: top-1 {_signed(paired, 'top1')} "
+                  f"points (paired 95 % CI), files ×{paired['bytes_ratio']:.3f}")
     reference = results.get("classify", {}).get("original", {}).get("reference")
     if reference:
         print(f"torch copy of the classifier on the originals: top-1 agreement {reference['top1_agreement']:.1f} %, "
