@@ -1,7 +1,8 @@
 """Packed weights (``NAME.ptpack``): exact, checked, unpacked into the cache, and what the older
 shipped entries are stored as in the wheel — a file made with one decodes as before on both backends.
-Weights made as a quantised difference (``rnncodec.weights_quantise``) pack as their integers; packs
-of format 1 still unpack."""
+Weights made as a quantised difference (``rnncodec.weights_quantise``) pack as their integers; a
+file alone as its words' signs and exponents, then their mantissas; packs of formats 1 and 2 still
+unpack."""
 
 from __future__ import annotations
 
@@ -170,6 +171,52 @@ def test_format_1_packs_still_unpack(weights_file, other_weights_file):
     assert _header_of(old)["version"] == 1 and unpack(old, base) == data
     with pytest.raises(UnknownWeightsError, match="damaged|other bytes"):
         unpack(old[:-7], base)
+
+
+def _format_2_alone_pack(data: bytes) -> bytes:
+    """A pack of a file alone as format 2 wrote them (the default's until format 3): its tensors'
+    words as differences from zeros, in one group."""
+    import constriction
+
+    from rnncodec.weights_pack import _categorical, _code_differences, _segments, _zigzag, zstd
+
+    segments = _segments(data, data)
+    stored = [data[sum(n for n, _ in segments[:i]):][:n] for i, (n, offset) in enumerate(segments) if offset < 0]
+    words = np.concatenate([np.frombuffer(data, "<u4", n // 4, offset) for n, offset in segments if offset >= 0])
+    groups, symbols, low_bits, escapes = _code_differences(_zigzag(words), np.zeros(len(words), np.uint32))
+    frame = zstd.compress(b"".join([*stored, escapes.astype("<u4").tobytes()]), level=3)
+    coder = constriction.stream.stack.AnsCoder()
+    for group_symbols, (_, _, histogram) in reversed(list(zip(symbols, groups))):
+        coder.encode_reverse(group_symbols, _categorical(histogram))
+    header = json.dumps({"version": 2, "sha256": _sha(data), "size": len(data), "base_sha256": None,
+                         "base_size": len(data), "segments": segments, "zstd_bytes": len(frame),
+                         "low_bytes": len(low_bits), "counts": [], "differences": groups}).encode()
+    return (MAGIC + struct.pack("<I", len(header)) + header + frame + low_bits
+            + coder.get_compressed().astype("<u4").tobytes())
+
+
+def test_a_file_alone_codes_its_signs_and_exponents_first(weights_file, other_weights_file):
+    """Format 3: a pack of a file alone codes its words' signs and exponents (one histogram), then
+    their mantissas grouped by exponent — smaller than format 2's words against zeros, which still
+    unpack; a histogram that does not fit the pack is refused; alone means lossless."""
+    data = weights_file.read_bytes()
+    packed, old = pack(data, None, level=3), _format_2_alone_pack(data)
+    header = _header_of(packed)
+    words = sum(n // 4 for n, offset in header["segments"] if offset >= 0)
+    assert header["version"] == 3 and len(header["tops"]) <= 512 and sum(header["tops"]) == words
+    assert _header_of(old)["version"] == 2 and unpack(old, None) == data
+    assert len(packed) < len(old) and unpack(packed, None) == data
+    based = pack(data, other_weights_file.read_bytes(), level=3)
+    for bad, base in ((_with_header(packed, tops=None), None), (_with_header(packed, tops=[words - 1, 1, 0]), None),
+                      (_with_header(packed, tops=[1] * 513), None), (_with_header(old, tops=[words]), None),
+                      (_with_header(based, tops=[words]), other_weights_file.read_bytes())):
+        with pytest.raises(UnknownWeightsError, match="malformed|damaged"):
+            unpack(bad, base)
+    with pytest.raises(ValueError, match="lossless"):
+        pack(data, None, step=0.01)
+    with pytest.raises(SystemExit) as exited:
+        main([str(weights_file), "--step", "0.01"])
+    assert exited.value.code == 2
 
 
 def test_pack_command_writes_beside_the_file(weights_file, other_weights_file, tmp_path, capsys):
