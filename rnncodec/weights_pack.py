@@ -197,8 +197,8 @@ def pack(data: bytes, base: Optional[bytes], *, step: Optional[float] = None, le
 
     With ``step``, each tensor that is exactly ``dequantise(base tensor, q, step)`` is stored as
     ``q`` (see :mod:`rnncodec.weights_quantise`); every other tensor losslessly.  ``base=None``: a
-    pack of the file alone, its tensors as their lossless difference from zeros (the default
-    weights, which have no base)."""
+    pack of the file alone (the default weights, which have no base), lossless: its tensors' words'
+    signs and exponents, then their mantissas (:func:`_tops_base`); no ``step``."""
     step = None if step is None else _float32_step(step)
     alone = base is None
     if alone and step is not None:
