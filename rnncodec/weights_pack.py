@@ -254,10 +254,11 @@ def _tops_base(size: int, segments: Sequence, tops: np.ndarray) -> bytes:
     file order) and the middle of their mantissas, so that a difference is the mantissa from its
     middle — zig-zag, below 2²³ — grouped by its own exponent."""
     base, at = bytearray(size), 0
-    for n, offset in ((n, offset) for n, offset, *_ in segments if offset >= 0):
-        words = (tops[at:at + n // 4].astype(np.uint32) << np.uint32(23)) | np.uint32(_MANTISSA_MIDDLE)
-        base[offset:offset + n] = words.astype("<u4").tobytes()
-        at += n // 4
+    for n, offset, *_ in segments:
+        if offset >= 0:
+            words = (tops[at:at + n // 4].astype(np.uint32) << np.uint32(23)) | np.uint32(_MANTISSA_MIDDLE)
+            base[offset:offset + n] = words.astype("<u4").tobytes()
+            at += n // 4
     return bytes(base)
 
 

@@ -181,7 +181,8 @@ def _format_2_alone_pack(data: bytes) -> bytes:
     from rnncodec.weights_pack import _categorical, _code_differences, _segments, _zigzag, zstd
 
     segments = _segments(data, data)
-    stored = [data[sum(n for n, _ in segments[:i]):][:n] for i, (n, offset) in enumerate(segments) if offset < 0]
+    starts = np.cumsum([0, *(n for n, _ in segments)])
+    stored = [data[start:start + n] for start, (n, offset) in zip(starts, segments) if offset < 0]
     words = np.concatenate([np.frombuffer(data, "<u4", n // 4, offset) for n, offset in segments if offset >= 0])
     groups, symbols, low_bits, escapes = _code_differences(_zigzag(words), np.zeros(len(words), np.uint32))
     frame = zstd.compress(b"".join([*stored, escapes.astype("<u4").tobytes()]), level=3)
