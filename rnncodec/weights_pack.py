@@ -439,6 +439,11 @@ def _decode_differences(groups: list, base_words: np.ndarray, symbols: list[np.n
     return differences
 
 
+def _lossless_base_words(base: bytes, lossless: list[tuple[int, int]]) -> np.ndarray:
+    """The base's words under the lossless segments (``(length, base_offset)``), in order."""
+    return _concat([_words(base, offset, n) for n, offset in lossless])
+
+
 def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike] = "weights pack") -> bytes:
     """The weights file a pack holds, given its base's bytes (``None`` for a pack of the file
     alone, :func:`pack`'s ``base=None``); checked against its SHA-256."""
@@ -453,10 +458,11 @@ def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike]
         raise UnknownWeightsError(f"{where}: its base is weights {header['base_sha256'][:16]}…, not these")
     segments = header["segments"]
     lossless = [(n, offset) for n, offset, step in segments if offset >= 0 and step is None]
-    base_words = _concat([_words(base, offset, n) for n, offset in lossless])
+    lossless_words = sum(n // 4 for n, _ in lossless)
     stored_size = sum(n for n, offset, _ in segments if offset < 0)
     if header["version"] == 1:
-        payload = _decompress(data[start:], stored_size + 4 * len(base_words), where)
+        base_words = _lossless_base_words(base, lossless)
+        payload = _decompress(data[start:], stored_size + 4 * lossless_words, where)
         planes = np.frombuffer(payload, np.uint8, offset=stored_size).reshape(4, -1)
         differences, integers = np.ascontiguousarray(planes.T).view("<u4").reshape(-1), iter(())
     else:
@@ -467,7 +473,7 @@ def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike]
                                   f"low bits in {len(data) - start}")
         groups = header["differences"]
         escape_count = sum(histogram[_ESCAPE] for _, _, histogram in groups if len(histogram) > _ESCAPE)
-        if sum(sum(histogram) for _, _, histogram in groups) != len(base_words) or header["low_bytes"] != sum(
+        if sum(sum(histogram) for _, _, histogram in groups) != lossless_words or header["low_bytes"] != sum(
                 (sum(histogram) * k + 7) // 8 for _, k, histogram in groups):
             raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack (differences that do not add up)")
         payload = _decompress(data[start:frame_end], stored_size + 4 * escape_count, where)
@@ -475,7 +481,7 @@ def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike]
         symbols = _decode_symbols(data[low_end:], [*tops, *header["counts"], *(h for _, _, h in groups)], where)
         if tops:
             base = _tops_base(len(base), segments, symbols.pop(0))
-            base_words = _concat([_words(base, offset, n) for n, offset in lossless])
+        base_words = _lossless_base_words(base, lossless)
         quantised, symbols = symbols[:len(header["counts"])], symbols[len(header["counts"]):]
         escapes = np.frombuffer(payload, "<u4", offset=stored_size)
         differences = _decode_differences(groups, base_words, symbols, data[frame_end:low_end], escapes, where)
