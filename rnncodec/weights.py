@@ -271,6 +271,29 @@ class RNCWeights(enum.Enum):
             ms_ssim=[0.855, 0.9287, 0.9519, 0.9644, 0.9722, 0.9767, 0.9799, 0.982],
         ),
     )
+    GRU_S_V5 = Weights(
+        file="gru-s-5158de37.pt",
+        sha256="5158de377f593e3edbbe67e12df42d6978a84b9e6db1a4d6f7d500a69f276792",
+        architecture="gru-s",
+        meta=_gru_s_meta(
+            file_bytes=11_404_876,
+            steps=8000 + 4939 + 3419 + 2384 + 5 * 2688 + 2 * 1344,  # GRU_S_V4's, then runs cv8a, cv11–cv17
+            command=f"{_REPRODUCE} (runs cv8a, cv11 to cv17 from GRU_S_V4, quantised against it: "
+                    "OUT_DIR/gru-s-v5-q.pt)",
+            docs="docs/training.md#a-rate-term-for-the-default-weights-runs-cv1-to-cv17",
+            options={"crop": 96, "batch_size": 8, "iterations": 16, "lr": 5e-05, "loss": "msssim-psnr",
+                     "msssim_weight": 0.5, "binarizer": "sign", "rate_weight": 0.5, "rate_from": 2,
+                     "rate_share_before": 0.5, "iteration_weights": [3.5, 2.5, 2.5, 1.5, 1, 1, 1, 1] + [0.625] * 8},
+            bpp=[0.0886, 0.1529, 0.2257, 0.2976, 0.3739, 0.4396, 0.5069, 0.5754, 0.6388, 0.696, 0.7494, 0.8035,
+                 0.8562, 0.9095, 0.9535, 0.9985],
+            psnr=[23.7, 25.59, 26.72, 27.51, 28.12, 28.68, 29.13, 29.49, 29.67, 29.83, 29.98, 30.11, 30.19, 30.25,
+                  30.3, 30.36],
+            ms_ssim=[0.8593, 0.9151, 0.9391, 0.9513, 0.9611, 0.9668, 0.9712, 0.975, 0.9777, 0.9793, 0.9804, 0.9815,
+                     0.9824, 0.9833, 0.9837, 0.9841],
+            recognition=_recognition(top1=[43.0, 55.0, 62.0], map50=[22.4, 29.3, 33.4],
+                                     imagenet_kb=[2.33, 4.05, 5.9], coco_kb=[3.2, 5.65, 8.31]),
+        ),
+    )
     GRU_S_MACHINE_V1 = Weights(
         file="gru-s-f8b35188.pt",
         sha256="f8b351884f76d0be36193032bc5a0aaa9adb71e38a275f4a052cc64e256aa212",
@@ -313,7 +336,7 @@ class RNCWeights(enum.Enum):
                                      imagenet_kb=[2.49, 5.31, 8.26], coco_kb=[3.45, 7.51, 11.76]),
         ),
     )
-    DEFAULT = GRU_S_V4
+    DEFAULT = GRU_S_V5
 
     @classmethod
     def for_id(cls, weights_id: bytes) -> "RNCWeights | None":

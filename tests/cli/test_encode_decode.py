@@ -213,7 +213,7 @@ def test_models_lists_registry_and_which_is_whose_default(runner):
     result = runner.invoke(cli, ["models", "--json"])
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.output.splitlines()]
-    assert [r["name"] for r in rows if r["default"]] == ["GRU_S_V4"]
+    assert [r["name"] for r in rows if r["default"]] == ["GRU_S_V5"]
     assert [r["name"] for r in rows if r["recognition_default"]] == [RECOGNITION_WEIGHTS]
 
 
