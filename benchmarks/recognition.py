@@ -811,7 +811,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--codec-weights", "--weights", dest="weights", action="append", metavar="WEIGHTS",
-                        help="codec weights: registry name or file (repeatable; default GRU_S_V4)")
+                        help="codec weights: registry name or file (repeatable; default: the default weights)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--recognizers", type=Path, default=ROOT.parent / "shared" / "recognizers")
     parser.add_argument("--iterations", type=int, default=4, help="rnc iterations 1…N (default 4)")
@@ -857,7 +857,9 @@ def main(argv: list[str] | None = None) -> int:
         return report(args.report, dict(r.split("=", 1) for r in args.rename), args.out, args.plot)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     args.out = args.out or records_folder(tasks)
-    weights = list(dict.fromkeys(args.weights or ["GRU_S_V4"]))  # each once
+    from rnncodec.weights import RNCWeights
+
+    weights = list(dict.fromkeys(args.weights or [RNCWeights.DEFAULT.name]))  # each once
     try:
         record_names(weights)
     except ValueError as exc:
