@@ -279,7 +279,7 @@ class RNCWeights(enum.Enum):
             file_bytes=11_404_876,
             steps=8000 + 4939 + 3419 + 2384 + 5 * 2688 + 2 * 1344,  # GRU_S_V4's, then runs cv8a, cv11–cv17
             command=f"{_REPRODUCE} (runs cv8a, cv11 to cv17 from GRU_S_V4, quantised against it: "
-                    "OUT_DIR/gru-s-v5-q.pt)",
+                    "OUT_DIR/gru-s-v5.pt)",
             docs="docs/training.md#a-rate-term-for-the-default-weights-runs-cv1-to-cv17",
             options={"crop": 96, "batch_size": 8, "iterations": 16, "lr": 5e-05, "loss": "msssim-psnr",
                      "msssim_weight": 0.5, "binarizer": "sign", "rate_weight": 0.5, "rate_from": 2,

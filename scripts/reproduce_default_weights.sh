@@ -5,8 +5,8 @@
 # (docs/training.md says why each was made), each resuming the previous one's checkpoint exactly.
 # Run r3 then restarted the schedule from GRU_S_V2 (OUT_DIR/gru-s-v3.pt = GRU_S_V3), and run r6
 # fine-tuned that with the sign binarizer (OUT_DIR/gru-s-v4.pt = GRU_S_V4). Runs cv8a and cv11 to cv17 then
-# trained GRU_S_V4 on with a rate term, on 16 iterations (OUT_DIR/gru-s-v5.pt, quantised against GRU_S_V4:
-# OUT_DIR/gru-s-v5-q.pt = GRU_S_V5, the default weights).
+# trained GRU_S_V4 on with a rate term, on 16 iterations (OUT_DIR/cv17.pt), quantised against GRU_S_V4
+# (OUT_DIR/gru-s-v5.pt = GRU_S_V5, the default weights).
 # Expect the same quality within noise, not the same bits: the runs used other thread counts
 # (r1: 163 steps on two processes; r6: 1 thread) and r3 and r6 ended by time (r3 at step 4,939
 # of a 115-minute schedule, r6 at step 3,419 of a 92-minute one), which this replays as steps.
@@ -57,6 +57,5 @@ cv15 2.5,2.5,2.5,1.5 0.00005 20 2688 301
 cv16 3.5,2.5,2.5,1.5 0.00005 20 1344 311
 cv17 3.5,2.5,2.5,1.5 0.00005 20 1344 321
 RUNS
-cp "$previous" "$out/gru-s-v5.pt"
-"${PYTHON:-.venv/bin/python}" -m rnncodec.weights_quantise "$out/gru-s-v5.pt" --base "$out/gru-s-v4.pt" --step 0.002 \
-  -o "$out/gru-s-v5-q.pt"
+"${PYTHON:-.venv/bin/python}" -m rnncodec.weights_quantise "$previous" --base "$out/gru-s-v4.pt" --step 0.002 \
+  -o "$out/gru-s-v5.pt"
