@@ -16,7 +16,7 @@ made by ``python -m rnncodec.onnx_export``; in an install, a packed entry's are 
 when it is unpacked, :mod:`rnncodec.graph_relink`), which the torch-free backend runs.  In an install
 every entry is packed (``NAME.ptpack``, :mod:`rnncodec.weights_pack`) — older ones as their lossless
 difference from another entry, fine-tunes as the integers of weights quantised from another entry,
-itself packed or not, the default alone (no base) — and :attr:`Weights.path` unpacks one into the
+itself packed or not (the default, GRU_S_V5, against GRU_S_V4), GRU_S_V4 alone (no base) — and :attr:`Weights.path` unpacks one into the
 user's cache when it is first needed, its base first.  Importing this
 module does not import torch; loading a ``.pt`` does.
 """
@@ -164,7 +164,7 @@ def unpacked_path(packed: Union[str, Path]) -> Path:
 
 
 def _unpacked(packed: Path, file: str, sha256: str, chain: tuple[str, ...]) -> Path:
-    """``file`` (SHA-256 ``sha256``) from its pack, after its base (none for the default's pack, of
+    """``file`` (SHA-256 ``sha256``) from its pack, after its base (none for GRU_S_V4's pack, of
     the file alone); ``chain``: the SHA-256 of the weights being unpacked that wait for this one (a
     loop or more than :data:`MAX_PACK_CHAIN` packs is an error, not a recursion)."""
     from .weights_pack import materialise, read_pack_header

@@ -4,9 +4,9 @@
     python -m rnncodec.weights_pack weights/gru-s-1a2b3c4d.pt --base weights/gru-s-cc7e79a7.pt --step 0.002
 
 Every shipped entry is a pack in the wheel: older weights stay registered so that the files
-written with them still decode, entries for another purpose (a fine-tune of the default) sit
-beside it, and the light install cannot afford 11.4 MB for each — nor for the default itself,
-which ships as a pack of the file alone (no base: 9.5 MB, below).  Then
+written with them still decode, fine-tunes (the default GRU_S_V5, and entries for another purpose)
+sit beside them, and the light install cannot afford 11.4 MB for each — nor for GRU_S_V4, the base of
+them all, which ships as a pack of the file alone (no base: 9.5 MB, below).  Then
 :attr:`rnncodec.weights.Weights.path` unpacks one into the user's cache the first time it is
 needed (:func:`materialise`): byte for byte the original ``.pt``, checked against its SHA-256 —
 the identity that ``.rnc`` headers name — so both backends load exactly what they loaded before.
@@ -33,7 +33,7 @@ the same storage name and size, every other byte as it is.  Two kinds of differe
 * **alone** (no base; lossless): each word's sign and exponent (its 9 high bits) are rANS-coded
   with one histogram, and the word is then a lossless difference as above from a base made of
   that sign and exponent and the middle of the mantissa (``1 << 22``) — its mantissa, zig-zag
-  below 2²³, grouped by its own exponent.  9.53 MB for the default (11.4 MB); format 2's
+  below 2²³, grouped by its own exponent.  9.53 MB for GRU_S_V4 (11.4 MB); format 2's
   words against zeros took 9.89, their entropy so split is 9.51.
 
 A base may be shipped packed itself — a chain: a run continued from a shipped fine-tune is
@@ -197,7 +197,7 @@ def pack(data: bytes, base: Optional[bytes], *, step: Optional[float] = None, le
 
     With ``step``, each tensor that is exactly ``dequantise(base tensor, q, step)`` is stored as
     ``q`` (see :mod:`rnncodec.weights_quantise`); every other tensor losslessly.  ``base=None``: a
-    pack of the file alone (the default weights, which have no base), lossless: its tensors' words'
+    pack of the file alone (GRU_S_V4's, which have no base), lossless: its tensors' words'
     signs and exponents, then their mantissas (:func:`_tops_base`); no ``step``."""
     step = None if step is None else _float32_step(step)
     alone = base is None
@@ -312,7 +312,7 @@ def _unpack_bits(data: bytes, n: int, k: int) -> np.ndarray:
 def read_pack_header(path: Union[str, os.PathLike]) -> dict:
     """The header of the pack at ``path`` (what it unpacks to, and against which base)."""
     with open(path, "rb") as fh:
-        prefix = fh.read(len(MAGIC) + 4)  # then the header alone, not the pack (the default's: every process)
+        prefix = fh.read(len(MAGIC) + 4)  # then the header alone, not the pack (GRU_S_V4's: every process)
         length = struct.unpack_from("<I", prefix, len(MAGIC))[0] if len(prefix) == len(MAGIC) + 4 else 0
         return _header(prefix + fh.read(min(length, _MAX_HEADER)), path)[0]
 
@@ -571,7 +571,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--base",
                         help="the weights they are stored against: a file, a shipped entry's name, or a pack "
                              "(unpacked through its own base: a chain); without it, each file alone (its tensors "
-                             "against zeros: how the default ships)")
+                             "against zeros: how GRU_S_V4 ships)")
     parser.add_argument("--step", type=float,
                         help="store the tensors that are the base's plus whole multiples of STEP as those integers "
                              "(weights made by python -m rnncodec.weights_quantise; the step is in their meta)")
