@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 
     from .model import RecurrentCodec
 
-__all__ = ["Weights", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
+__all__ = ["Weights", "Rounded", "RNCWeights", "LoadedWeights", "save_weights", "load_weights", "resolve_weights",
            "read_weights_file", "sha256_file", "weights_id_of", "recipe_meta", "onnx_paths", "ONNX_PARTS", "PACK_SUFFIX",
-           "shipped_dir", "unpacked_path", "MAX_PACK_CHAIN", "RECOGNITION_WEIGHTS"]
+           "shipped_dir", "unpacked_path", "identity_sha256", "MAX_PACK_CHAIN", "RECOGNITION_WEIGHTS"]
 
 FORMAT = "rnncodec-weights"
 #: A shipped weights file stored as its difference from another (:mod:`rnncodec.weights_pack`).
@@ -108,13 +108,27 @@ def _recognition(**figures: list[float]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Rounded:
+    """How an older entry ships: its weights rounded to ``mantissa_bits`` of their 23 mantissa bits
+    (:func:`rnncodec.weights_quantise.round_mantissas`), a file of SHA-256 ``sha256``, packed alone.
+    Files still name the entry's own SHA-256; decoded with the rounded weights they come out within
+    a level of what the exact ones give (docs/training.md#room-for-older-weights-rounded-mantissas)."""
+
+    mantissa_bits: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Weights:
-    """A shipped weights file: where it is, its hash, and what it was measured to do."""
+    """A shipped weights file: where it is, its hash, and what it was measured to do (``rounded``:
+    how the wheel ships it when not byte for byte, see :class:`Rounded`; the repository keeps the
+    file itself)."""
 
     file: str
     sha256: str
     architecture: str
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    rounded: Optional[Rounded] = None
 
     @property
     def path(self) -> Path:
@@ -149,7 +163,7 @@ def _shipped_path(value: Weights, chain: tuple[str, ...]) -> Path:
     packed = shipped.with_suffix(PACK_SUFFIX)
     if shipped.is_file() or not packed.is_file():
         return shipped
-    return _unpacked(packed, value.file, value.sha256, chain)
+    return _unpacked(packed, value.file, value.sha256 if value.rounded is None else value.rounded.sha256, chain)
 
 
 def unpacked_path(packed: Union[str, Path]) -> Path:
@@ -199,6 +213,13 @@ def _entry_of(sha256: str) -> Optional["RNCWeights"]:
     return next((member for member in RNCWeights if member.value.sha256 == sha256), None)
 
 
+def identity_sha256(sha256: str) -> str:
+    """The SHA-256 that files name for a weights file of SHA-256 ``sha256``: its own, or for an
+    entry's rounded file (:class:`Rounded`) the entry's."""
+    return next((member.value.sha256 for member in RNCWeights
+                 if member.value.rounded is not None and member.value.rounded.sha256 == sha256), sha256)
+
+
 #: The ONNX graphs made from every weights file: one step of the encoder, one of the decoder, and
 #: each one's first step (no state inputs: the cells' ``state=None`` start, as the torch codec runs it).
 ONNX_PARTS = ("encoder", "decoder", "encoder-first", "decoder-first")
@@ -228,6 +249,7 @@ class RNCWeights(enum.Enum):
             psnr=[22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
             ms_ssim=[0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
         ),
+        rounded=Rounded(mantissa_bits=12, sha256="5a2ef5ed6e7ab3adc33c30d954431c8a6d25f7f3bb20819f9f53abac36d9340f"),
     )
     GRU_S_V2 = Weights(
         file="gru-s-876503c0.pt",
@@ -242,6 +264,7 @@ class RNCWeights(enum.Enum):
             psnr=[23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
             ms_ssim=[0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
         ),
+        rounded=Rounded(mantissa_bits=12, sha256="f1e0611b2a231c8689bb87cca6cfdbd9c1cbce1cdcf5e810795b71cda3cb8ca5"),
     )
     GRU_S_V3 = Weights(
         file="gru-s-152fd80b.pt",
@@ -256,6 +279,7 @@ class RNCWeights(enum.Enum):
             psnr=[23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
             ms_ssim=[0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
         ),
+        rounded=Rounded(mantissa_bits=12, sha256="2c57dd206c9bb69e63271e026e43deb5bf0596105ec32f95b5c529e77b231fc0"),
     )
     GRU_S_V4 = Weights(
         file="gru-s-cc7e79a7.pt",
@@ -476,7 +500,7 @@ def _load(path: str, name: str, mtime_ns: int) -> LoadedWeights:
     except Exception as exc:  # a state dict of another network, or not a dict of tensors
         raise _malformed(path, exc) from None
     model.eval().requires_grad_(False)
-    return LoadedWeights(model=model, sha256=sha256_file(path), name=name, meta=meta)
+    return LoadedWeights(model=model, sha256=identity_sha256(sha256_file(path)), name=name, meta=meta)
 
 
 def describe_shipped() -> list[dict[str, Any]]:
@@ -494,8 +518,9 @@ def describe_shipped() -> list[dict[str, Any]]:
 
 
 def _packed(value: Weights) -> dict[str, Any]:
-    """``{"packed": {file, bytes, base[, step]}}`` for an entry shipped as a pack (``step``: the
-    quantisation step of weights defined as their base plus whole steps), else ``{}``."""
+    """``{"packed": {file, bytes, base[, step][, mantissa_bits, rounded_sha256]}}`` for an entry
+    shipped as a pack (``step``: the quantisation step of weights defined as their base plus whole
+    steps; ``mantissa_bits``: see :class:`Rounded`), else ``{}``."""
     pack = (shipped_dir() / value.file).with_suffix(PACK_SUFFIX)
     if not pack.is_file():
         return {}
@@ -507,8 +532,10 @@ def _packed(value: Weights) -> dict[str, Any]:
         member = _entry_of(header["base_sha256"])
         base = header["base_sha256"][:16] if member is None else member.name
     step = next((step for _, _, step in header["segments"] if step is not None), None)
+    rounded = {} if value.rounded is None else {"mantissa_bits": value.rounded.mantissa_bits,
+                                                "rounded_sha256": value.rounded.sha256}
     return {"packed": {"file": pack.name, "bytes": pack.stat().st_size, "base": base,
-                       **({"step": step} if step is not None else {})}}
+                       **({"step": step} if step is not None else {}), **rounded}}
 
 
 def _packed_line(packed: dict[str, Any]) -> str:
@@ -517,6 +544,9 @@ def _packed_line(packed: dict[str, Any]) -> str:
                f"entropy-coded")
     else:
         how = "alone, losslessly" if packed["base"] is None else f"its lossless difference from {packed['base']}"
+        if "mantissa_bits" in packed:
+            how = (f"alone, every weight rounded to {packed['mantissa_bits']} mantissa bits: a file of sha256 "
+                   f"`{packed['rounded_sha256'][:16]}…` that files still name as this one")
     return (f"- shipped packed: `weights/{packed['file']}` ({packed['bytes']:,} bytes, {how}; unpacked into the "
             f"cache when first needed)")
 

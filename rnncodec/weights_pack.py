@@ -34,26 +34,32 @@ the same storage name and size, every other byte as it is.  Two kinds of differe
   with one histogram, and the word is then a lossless difference as above from a base made of
   that sign and exponent and the middle of the mantissa (``1 << 22``) — its mantissa, zig-zag
   below 2²³, grouped by its own exponent.  9.53 MB for GRU_S_V4 (11.4 MB); format 2's
-  words against zeros took 9.89, their entropy so split is 9.51.
+  words against zeros took 9.89, their entropy so split is 9.51.  The older entries ship alone
+  with every weight rounded to 12 mantissa bits (``--mantissa-bits``,
+  :func:`rnncodec.weights_quantise.round_mantissas`): 5.6 MB each, since format 4 leaves out the
+  low bits that every difference of a group has as zero.
 
 A base may be shipped packed itself — a chain: a run continued from a shipped fine-tune is
 quantised from that fine-tune, and its pack holds only how far it moved (0.70 MB for run m5 at
 step 195 against GRU_S_MACHINE_V1; 1.39 MB against GRU_S_V4).  ``--base`` takes a pack (or a
 shipped entry's name) and :mod:`rnncodec.weights` unpacks a chain base first, a bounded number deep.
 
-Layout (format 3): ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON:
+Layout (format 4): ``MAGIC``, a little-endian u32 header length, the header (UTF-8 JSON:
 ``version``, ``sha256`` and ``size`` of the packed file, ``base_sha256`` and ``base_size`` of the
 base (``base_sha256`` null: the file alone, against ``base_size`` zero bytes), ``segments`` — a
 list of ``[length, base_offset]`` (``base_offset`` −1 for bytes stored as they are) or ``[length,
 base_offset, step]`` (quantised) —, ``counts``: the histogram of each quantised segment's zig-zag
 integers, ``differences``: ``[exponent, k, histogram]`` of each group
-of lossless differences in ascending order of the exponent, ``zstd_bytes`` and ``low_bytes``, and
+of lossless differences in ascending order of the exponent (format 4: ``[exponent, k, histogram,
+z]`` for a group whose differences all end in ``z`` zero bits, 1 ≤ z ≤ 30, coded without them:
+the zig-zag value's bits 1…z, copies of its bit 0, are left out before ``k`` is applied), ``zstd_bytes`` and ``low_bytes``, and
 for a pack alone ``tops``: the histogram of the tensors' words' 9 high bits, at most 512 symbols),
 then one zstd frame of ``zstd_bytes`` (the stored bytes of every stored segment in order, then the
 escaped values, u32), then ``low_bytes`` of low bits (each group's from a whole byte, little-endian
 bit order), then the rANS stream (little-endian u32 words) of the 9 high bits (alone: every
 tensor's words in file order), of the quantised segments' integers and then of the groups' high
-parts, in order.  Format 2 is format 3 without ``tops`` (alone: the words against zeros);
+parts, in order.  Format 3 is format 4 without ``z`` (written when no group has one, so a pack
+of the same file stays the same bytes); format 2 is format 3 without ``tops`` (alone: the words against zeros);
 format 1 (the zstd frame to the end, holding the stored bytes and then the four byte planes of the
 differences in file order) still unpacks.
 """
@@ -87,11 +93,11 @@ else:
     from backports import zstd
 
 __all__ = ["PACK_SUFFIX", "MAGIC", "CACHE_ENV", "pack", "unpack", "read_pack_header", "tensor_regions",
-           "dequantise", "cache_dir", "materialise"]
+           "with_tensor_bytes", "dequantise", "cache_dir", "materialise"]
 
 MAGIC = b"RNCWPACK"
-FORMAT_VERSION = 3
-_READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 3  # 4 where a group of differences drops low bits (``squeeze``), else 3
+_READABLE_VERSIONS = (1, 2, 3, 4)
 _MAX_HEADER = 1 << 20
 _MAX_SIZE = 1 << 30  # the largest weights file a pack may declare
 _MAX_SYMBOLS = 1 << 16  # the most zig-zag integers a quantised segment's histogram may have (|q| < 2¹⁵)
@@ -114,6 +120,34 @@ def tensor_regions(fileobj: BinaryIO) -> dict[str, tuple[int, int]]:
             regions[info.filename.split("/", 1)[1]] = (info.header_offset + 30 + name_length + extra_length,
                                                       info.file_size)
     return regions
+
+
+def with_tensor_bytes(data: bytes, tensors: dict[str, bytes]) -> bytes:
+    """The ``torch.save`` zip ``data`` with the bytes of the storages in ``tensors`` (``data/N`` →
+    bytes of the same length) replaced in place, their CRC-32s in the local headers and the central
+    directory with them: every other byte, and every offset, as it was."""
+    import zlib
+
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        regions = tensor_regions(io.BytesIO(data))
+        crcs = {}
+        for name, content in tensors.items():
+            offset, length = regions[name]
+            if len(content) != length:
+                raise ValueError(f"{name}: {len(content)} bytes for a storage of {length}")
+            out[offset:offset + length] = content
+            crcs[name] = zlib.crc32(content)
+        at = archive.start_dir
+        for _ in archive.infolist():  # the central directory: crc at +16, lengths at +28, local header at +42
+            name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, at + 28)
+            name = data[at + 46:at + 46 + name_length].decode().split("/", 1)[-1]
+            if name in crcs:
+                (local,) = struct.unpack_from("<I", data, at + 42)
+                struct.pack_into("<I", out, at + 16, crcs[name])
+                struct.pack_into("<I", out, local + 14, crcs[name])
+            at += 46 + name_length + extra_length + comment_length
+    return bytes(out)
 
 
 def dequantise(base: np.ndarray, q: np.ndarray, step: float) -> np.ndarray:
@@ -230,7 +264,7 @@ def pack(data: bytes, base: Optional[bytes], *, step: Optional[float] = None, le
         _zigzag(_concat(ours) - base_words)[order], ((base_words >> 23) & 0xFF)[order])
     frame = zstd.compress(b"".join([*stored, escapes.astype("<u4").tobytes()]), level=level)
     tops_histograms = [np.bincount(top).tolist() for top in tops]
-    histograms = [*tops_histograms, *counts, *(histogram for _, _, histogram in groups)]
+    histograms = [*tops_histograms, *counts, *(group[2] for group in groups)]
     stream = b""
     if histograms:
         import constriction
@@ -240,7 +274,8 @@ def pack(data: bytes, base: Optional[bytes], *, step: Optional[float] = None, le
             if len(segment_symbols):  # none (a file alone with no tensors) take no bits
                 coder.encode_reverse(segment_symbols.astype(np.int32), _categorical(histogram))
         stream = coder.get_compressed().astype("<u4").tobytes()
-    header = json.dumps({"version": FORMAT_VERSION, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+    version = 4 if any(len(group) > 3 for group in groups) else FORMAT_VERSION
+    header = json.dumps({"version": version, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
                          "base_sha256": None if alone else hashlib.sha256(base).hexdigest(), "base_size": len(base),
                          "segments": segments, "zstd_bytes": len(frame), "low_bytes": len(low_bits),
                          **({"tops": tops_histograms[0]} if alone else {}),
@@ -266,19 +301,54 @@ def _code_differences(differences: np.ndarray, contexts: np.ndarray):
     """Format 2's code of the lossless differences (zig-zag words, sorted by ``contexts``, the base
     words' exponents): per context, ``[context, k, histogram]`` of the symbols ``min(d >> k, ESCAPE)``
     (``k`` chosen for the fewest bits), those symbols, the low ``k`` bits of every difference
-    (packed, each context from a whole byte) and ``d >> k`` of each escaped one."""
+    (packed, each context from a whole byte) and ``d >> k`` of each escaped one.  Format 4: a group
+    whose differences all end in ``z`` > 0 zeros before zig-zag (weights rounded to fewer mantissa
+    bits) is ``[context, k, histogram, z]`` and codes them squeezed (:func:`_squeeze`), where that
+    saves more than 64 bits."""
     groups, symbols, low_bits, escapes = [], [], [], []
     for context, start, end in _runs(contexts):
         group = differences[start:end]
+        squeeze = _common_squeeze(group)
+        squeeze = squeeze if squeeze * len(group) > 64 else 0  # worth more than its bytes in the header
+        group = _squeeze(group, squeeze)
         k = min(range(32), key=lambda shift: _cost(group >> shift, shift))
         high = group >> k
         group_symbols = np.minimum(high, _ESCAPE).astype(np.int32)
         histogram = np.bincount(group_symbols).tolist()
-        groups.append([int(context), k, histogram])
+        groups.append([int(context), k, histogram, *([squeeze] if squeeze else [])])
         symbols.append(group_symbols)
         low_bits.append(_pack_bits(group, k))
         escapes.append(high[group_symbols == _ESCAPE])
     return groups, symbols, b"".join(low_bits), _concat(escapes)
+
+
+_MAX_SQUEEZE = 30
+
+
+def _common_squeeze(values: np.ndarray) -> int:
+    """The most low bits above bit 0 that equal bit 0 in every zig-zag value of ``values`` (those of
+    a difference ending in that many zeros: zig-zag makes them copies of its sign), at most 30."""
+    if not len(values):
+        return 0
+    runs = np.where(values & 1, ~values, values)  # the bits equal to bit 0 are now zeros
+    lowest = np.bitwise_or.reduce(runs & (np.uint32(0) - runs))  # each value's lowest set bit, or 0 if none
+    lowest = int(lowest)
+    return min((lowest & -lowest).bit_length() - 2, _MAX_SQUEEZE) if lowest else _MAX_SQUEEZE
+
+
+def _squeeze(values: np.ndarray, squeeze: int) -> np.ndarray:
+    """``values`` without their bits 1 … ``squeeze`` (each a copy of bit 0, :func:`_common_squeeze`)."""
+    if not squeeze:
+        return values
+    return ((values >> np.uint32(squeeze + 1)) << np.uint32(1)) | (values & np.uint32(1))
+
+
+def _unsqueeze(values: np.ndarray, squeeze: int) -> np.ndarray:
+    """:func:`_squeeze` undone: bits 1 … ``squeeze`` put back as copies of bit 0."""
+    if not squeeze:
+        return values
+    sign = values & np.uint32(1)
+    return ((values >> np.uint32(1)) << np.uint32(squeeze + 1)) | (sign * np.uint32((1 << (squeeze + 1)) - 1))
 
 
 def _runs(contexts: np.ndarray) -> list[tuple[int, int, int]]:
@@ -347,10 +417,9 @@ def _header(data: bytes, where: Union[str, os.PathLike]) -> tuple[dict, int]:
         quantised = [n // 4 for n, _, step in segments if step is not None]
         if len(counts) != len(quantised) or any(sum(histogram) != words for histogram, words in zip(counts, quantised)):
             raise ValueError("histograms that do not match the quantised segments")
-        groups = [(int(context), int(k), _histogram(histogram, _ESCAPE + 1))
-                  for context, k, histogram in header.get("differences", [])]
-        if any(not 0 <= k < 32 for _, k, _ in groups) or [context for context, _, _ in groups] != sorted(
-                {context for context, _, _ in groups}):
+        groups = [_group(entry, version) for entry in header.get("differences", [])]
+        if any(not 0 <= k < 32 for _, k, _, _ in groups) or [context for context, *_ in groups] != sorted(
+                {context for context, *_ in groups}):
             raise ValueError("groups of differences out of order")
         tops = header.get("tops")
         if (tops is not None) != (version >= 3 and base_sha256 is None):
@@ -372,6 +441,13 @@ def _histogram(entry: Sequence, limit: int) -> list[int]:
     if not 0 < len(histogram) <= limit or min(histogram) < 0:
         raise ValueError(f"a histogram of {len(histogram)} symbols")
     return histogram
+
+
+def _group(entry: Sequence, version: int) -> tuple[int, int, list[int], int]:
+    """One header group of differences as ``(context, k, histogram, squeeze)``."""
+    if not (len(entry) == 3 or (len(entry) == 4 and version >= 4 and 0 < int(entry[3]) <= _MAX_SQUEEZE)):
+        raise ValueError(f"a group of differences {entry!r:.80}")
+    return int(entry[0]), int(entry[1]), _histogram(entry[2], _ESCAPE + 1), int(entry[3]) if len(entry) == 4 else 0
 
 
 def _segment(entry: Sequence, version: int) -> tuple[int, int, Optional[float]]:
@@ -421,10 +497,10 @@ def _decode_differences(groups: list, base_words: np.ndarray, symbols: list[np.n
     order = _exponent_order(base_words)
     runs = _runs(((base_words >> 23) & 0xFF)[order])
     if [(context, end - start) for context, start, end in runs] != [
-            (context, sum(histogram)) for context, _, histogram in groups]:
+            (context, sum(histogram)) for context, _, histogram, _ in groups]:
         raise _damaged(where, "its groups of differences do not match the base's exponents")
     sorted_differences, low_at, escape_at = np.empty(len(base_words), np.uint32), 0, 0
-    for (start, end), (_, k, _), high in zip(((start, end) for _, start, end in runs), groups, symbols):
+    for (start, end), (_, k, _, squeeze), high in zip(((start, end) for _, start, end in runs), groups, symbols):
         n = end - start
         escaped = np.flatnonzero(high == _ESCAPE)
         if escape_at + len(escaped) > len(escapes):
@@ -433,7 +509,7 @@ def _decode_differences(groups: list, base_words: np.ndarray, symbols: list[np.n
         escape_at += len(escaped)
         low = _unpack_bits(low_bits[low_at:low_at + (n * k + 7) // 8], n, k)
         low_at += (n * k + 7) // 8
-        sorted_differences[start:end] = (high << np.uint32(k)) | low
+        sorted_differences[start:end] = _unsqueeze((high << np.uint32(k)) | low, squeeze)
     differences = np.empty_like(sorted_differences)
     differences[order] = sorted_differences
     return differences
@@ -472,13 +548,13 @@ def unpack(data: bytes, base: Optional[bytes], *, where: Union[str, os.PathLike]
             raise _damaged(where, f"a zstd frame of {header['zstd_bytes']} bytes and {header['low_bytes']} bytes of "
                                   f"low bits in {len(data) - start}")
         groups = header["differences"]
-        escape_count = sum(histogram[_ESCAPE] for _, _, histogram in groups if len(histogram) > _ESCAPE)
-        if sum(sum(histogram) for _, _, histogram in groups) != lossless_words or header["low_bytes"] != sum(
-                (sum(histogram) * k + 7) // 8 for _, k, histogram in groups):
+        escape_count = sum(histogram[_ESCAPE] for _, _, histogram, _ in groups if len(histogram) > _ESCAPE)
+        if sum(sum(histogram) for _, _, histogram, _ in groups) != lossless_words or header["low_bytes"] != sum(
+                (sum(histogram) * k + 7) // 8 for _, k, histogram, _ in groups):
             raise UnknownWeightsError(f"{where}: a malformed rnncodec weights pack (differences that do not add up)")
         payload = _decompress(data[start:frame_end], stored_size + 4 * escape_count, where)
         tops = [] if header["tops"] is None else [header["tops"]]
-        symbols = _decode_symbols(data[low_end:], [*tops, *header["counts"], *(h for _, _, h in groups)], where)
+        symbols = _decode_symbols(data[low_end:], [*tops, *header["counts"], *(h for _, _, h, _ in groups)], where)
         if tops:
             base = _tops_base(len(base), segments, symbols.pop(0))
         base_words = _lossless_base_words(base, lossless)
@@ -575,9 +651,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--step", type=float,
                         help="store the tensors that are the base's plus whole multiples of STEP as those integers "
                              "(weights made by python -m rnncodec.weights_quantise; the step is in their meta)")
+    parser.add_argument("--mantissa-bits", type=int, metavar="K",
+                        help="pack each file alone with every weight rounded to K of its 23 mantissa bits (how "
+                             "older entries ship; the SHA-256 of the rounded file is printed for the registry)")
     args = parser.parse_args(argv)
     if args.step is not None and args.base is None:
         parser.error("--step needs --base: a file alone is packed losslessly")
+    if args.mantissa_bits is not None and args.base is not None:
+        parser.error("--mantissa-bits packs each file alone: it takes no --base")
+    if args.mantissa_bits is not None and not 1 <= args.mantissa_bits <= 23:
+        parser.error(f"--mantissa-bits: 1…23, not {args.mantissa_bits}")
     base, base_name = None, ""
     try:
         if args.base is not None:
@@ -587,16 +670,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: --base: {exc}", file=sys.stderr)
         return 1
     for path in args.weights:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes() if args.mantissa_bits is None else _rounded_file(path, args.mantissa_bits)
+        except (UnknownWeightsError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         packed = pack(data, base, step=args.step)
         if unpack(packed, base, where=path) != data:  # pragma: no cover - unpack checks the SHA-256 itself
             raise SystemExit(f"{path}: the pack does not give the file back")
         target = path.with_suffix(PACK_SUFFIX)
         write_atomically(target, packed)
+        rounded = "" if args.mantissa_bits is None else (
+            f", rounded to {args.mantissa_bits} mantissa bits: sha256 {hashlib.sha256(data).hexdigest()}")
         print(f"{path} ({len(data):,} bytes) → {target} ({len(packed):,} bytes, "
               f"{'alone' if base is None else 'against ' + base_name}"
-              f"{_quantised_note(read_pack_header(target))})")
+              f"{_quantised_note(read_pack_header(target))}{rounded})")
     return 0
+
+
+def _rounded_file(path: Path, bits: int) -> bytes:
+    """The bytes of the weights file ``path`` rounded to ``bits`` mantissa bits (needs torch)."""
+    from .weights_quantise import round_mantissas
+
+    with tempfile.TemporaryDirectory() as folder:
+        return round_mantissas(path, Path(folder) / path.name, bits).read_bytes()
 
 
 def _quantised_note(header: dict) -> str:

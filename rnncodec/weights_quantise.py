@@ -19,6 +19,14 @@ deviation of 4–7·10⁻³ in every tensor): step 0.001 / 0.002 / 0.0025 / 0.00
 0.002 is the default.  ``Q``'s meta records what was done (``quantised``: ``step``, the base's and
 the source's SHA-256, the largest change); everything else of ``W``'s meta is kept.
 
+Older entries ship small another way: :func:`round_mantissas` rounds every weight to ``K`` of its 23
+mantissa bits (ties to even) in a file with the same bytes but those of the tensors, so their ONNX
+graphs read it as they read the original, and its pack alone codes only those bits (format 4;
+``python -m rnncodec.weights_pack NAME.pt --mantissa-bits K``).  Measured on
+GRU_S_V1 at 12 bits: 5.60 MB instead of its 9.23 MB lossless pack, and three Kodak images encoded
+with the exact weights decode within one level of the exact decodes (75–76 dB against them;
+docs/training.md#room-for-older-weights-rounded-mantissas).
+
 ``B`` may be a shipped entry that is itself packed (``--base GRU_S_MACHINE_V1``, its ``.ptpack``,
 or its ``.pt`` where only the pack is installed): it is unpacked through its own base first, so a
 run continued from a shipped fine-tune ships as its difference from that one — a chain of packs
@@ -28,6 +36,7 @@ run continued from a shipped fine-tune ships as its difference from that one —
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -38,7 +47,7 @@ from .errors import UnknownWeightsError
 from .weights import PACK_SUFFIX, RNCWeights, read_weights_file, resolve_weights, save_weights, sha256_file
 from .weights_pack import dequantise, pack
 
-__all__ = ["DEFAULT_STEP", "quantise"]
+__all__ = ["DEFAULT_STEP", "quantise", "round_mantissas"]
 
 #: The step measured to cost no quality (≤ 0.005 dB on Kodak for run m3).
 DEFAULT_STEP = 0.002
@@ -80,6 +89,42 @@ def quantise(weights: Union[str, Path], base: Union[str, Path, RNCWeights], out:
     record = {"step": step32, "base_sha256": sha256_file(base), "source_sha256": sha256_file(weights),
               "largest_change": largest}
     return save_weights(model, out, meta={**meta, "quantised": record})
+
+
+def round_mantissas(weights: Union[str, Path], out: Union[str, Path], bits: int) -> Path:
+    """Write ``out``: the weights file ``weights`` with every weight rounded to ``bits`` (1…23) of its
+    23 mantissa bits, ties to even, and nothing else changed (the zip's CRC-32s aside): every tensor
+    lies at the same offset as in ``weights``, so the ONNX graphs made from ``weights`` read ``out``
+    alike.  Returns ``out``; :class:`UnknownWeightsError` for a file whose tensors are not all float32
+    (as :func:`rnncodec.weights.save_weights` writes them)."""
+    from .atomic import write_atomically
+    from .weights_pack import tensor_regions, with_tensor_bytes
+
+    if not 1 <= bits <= 23:
+        raise ValueError(f"mantissa bits must be 1…23, not {bits}")
+    _, state, _ = read_weights_file(weights)  # the same checks as loading it
+    if any(str(tensor.dtype) != "torch.float32" for tensor in state.values()):
+        raise UnknownWeightsError(f"{weights}: not every tensor is float32")
+    data = Path(weights).read_bytes()
+    rounded = {name: _rounded(np.frombuffer(data, "<f4", count=length // 4, offset=offset), bits).tobytes()
+               for name, (offset, length) in tensor_regions(io.BytesIO(data)).items()}
+    write_atomically(Path(out), with_tensor_bytes(data, rounded))
+    return Path(out)
+
+
+def _rounded(values: np.ndarray, bits: int) -> np.ndarray:
+    """``values`` (float32) rounded to ``bits`` mantissa bits, ties to even; infinities and NaNs as
+    they are, and a finite value that would round to infinity is an error."""
+    words = np.ascontiguousarray(values, dtype="<f4").view("<u4").astype(np.uint64)
+    drop = 23 - bits
+    if drop:
+        odd = (words >> np.uint64(drop)) & np.uint64(1)
+        rounded = (words + np.uint64((1 << (drop - 1)) - 1) + odd) & np.uint64(~((1 << drop) - 1) & 0xFFFFFFFF)
+        finite = (words >> np.uint64(23)) & np.uint64(0xFF) != np.uint64(0xFF)
+        if np.any(finite & ((rounded >> np.uint64(23)) & np.uint64(0xFF) == np.uint64(0xFF))):
+            raise ValueError("a weight too large to round")
+        words = np.where(finite, rounded, words)
+    return words.astype("<u4").view("<f4").reshape(values.shape)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

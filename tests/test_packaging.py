@@ -35,8 +35,9 @@ def test_wheel_contains_formats_and_cli(tmp_path, packed_alone):
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
     # the light install: the onnx backend and its graphs; torch only in extras
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
-    graphs = {f"rnncodec/_weights/{path.name}" for path in onnx_paths(packed_alone.value.path).values()}
-    assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed: made when unpacked
+    alone = [packed_alone, *(member for member in RNCWeights if member.value.rounded is not None)]
+    graphs = {f"rnncodec/_weights/{path.name}" for member in alone for path in onnx_paths(member.value.path).values()}
+    assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed against a base: made
     # every entry as its pack, not its .pt (rnncodec/weights_pack.py; one against no base, the default's chain's end)
     packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}
     assert f"rnncodec/_weights/{Path(RNCWeights.DEFAULT.value.file).with_suffix('.ptpack')}" in packs <= names

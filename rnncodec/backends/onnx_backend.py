@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..configs import ArchConfig
-from ..weights import ONNX_PARTS, LoadedWeights, RNCWeights, onnx_paths, resolve_weights, sha256_file, weights_id_of
+from ..weights import (ONNX_PARTS, LoadedWeights, RNCWeights, identity_sha256, onnx_paths, resolve_weights,
+                       sha256_file, weights_id_of)
 from . import Backend, BackendUnavailableError, state_shapes, threads
 from .onnx_sessions import SessionSettings, make_session
 
@@ -109,7 +110,7 @@ class _Graphs:
             raise BackendUnavailableError(
                 f"{name}: no ONNX graphs beside {Path(path).name} ({', '.join(missing)}); make them with "
                 f"'python -m rnncodec.onnx_export {path}' (needs torch), or use the torch backend")
-        self.sha256 = sha256 or sha256_file(path)
+        self.sha256 = sha256 or identity_sha256(sha256_file(path))
         self._sessions: dict[str, tuple[Any, list[str]]] = {}
         session, _ = self.session("decoder-first")
         config = ArchConfig.from_dict(json.loads(session.get_modelmeta().custom_metadata_map[CONFIG_KEY]))

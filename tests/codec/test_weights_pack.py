@@ -21,7 +21,7 @@ from rnncodec.codec import Codec
 from rnncodec.errors import UnknownWeightsError
 from rnncodec.weights import PACK_SUFFIX, RNCWeights, load_weights, onnx_paths, sha256_file, shipped_dir
 from rnncodec.weights_pack import MAGIC, cache_dir, main, pack, read_pack_header, tensor_regions, unpack
-from rnncodec.weights_quantise import quantise
+from rnncodec.weights_quantise import quantise, round_mantissas
 
 SHIPPED_PACKS = sorted(shipped_dir().glob(f"*{PACK_SUFFIX}"))
 
@@ -135,7 +135,7 @@ def test_damaged_or_truncated_quantised_packs_are_refused(quantised_file, other_
 def test_the_registry_page_says_an_entry_is_quantised(quantised_file, other_weights_file, tmp_path, monkeypatch):
     folder = tmp_path / "installed"
     folder.mkdir()
-    entry = RNCWeights.GRU_S_V3.value
+    entry = RNCWeights.GRU_S_MACHINE_V1.value
     (folder / entry.file).with_suffix(PACK_SUFFIX).write_bytes(
         pack(quantised_file.read_bytes(), other_weights_file.read_bytes(), step=0.01, level=3))
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
@@ -230,23 +230,45 @@ def test_pack_command_writes_beside_the_file(weights_file, other_weights_file, t
     assert unpack(packed.read_bytes(), other_weights_file.read_bytes()) == weights_file.read_bytes()
 
 
+REPOSITORY_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+
+
 @pytest.mark.parametrize("packed", SHIPPED_PACKS, ids=lambda path: path.name)
 def test_shipped_packs_hold_their_registry_entry(packed):
     """Each shipped pack unpacks to exactly the weights its registry entry names (their SHA-256 is
-    the weights_id of every file written with them), against a shipped base."""
+    the weights_id of every file written with them), against a shipped base — or, for an older
+    entry shipped rounded, to exactly its file rounded as the registry says."""
     header = read_pack_header(packed)
     member = next(m for m in RNCWeights if m.value.file == packed.with_suffix(".pt").name)
     base = None if header["base_sha256"] is None else next(
         m for m in RNCWeights if m.value.sha256 == header["base_sha256"]).value.path.read_bytes()
-    assert header["sha256"] == member.value.sha256
-    assert _sha(unpack(packed.read_bytes(), base)) == member.value.sha256
+    rounded = member.value.rounded
+    expected = member.value.sha256 if rounded is None else rounded.sha256
+    assert header["sha256"] == expected
+    data = unpack(packed.read_bytes(), base)
+    assert _sha(data) == expected
+    exact = REPOSITORY_WEIGHTS / member.value.file
+    if rounded is not None and exact.is_file():
+        assert header["base_sha256"] is None and header["version"] == 4
+        assert _sha(_rounded_bytes(exact, rounded.mantissa_bits)) == expected
     assert all(path.is_file() for path in onnx_paths(member.value.path).values())  # shipped, or made from the base's
 
 
+def _rounded_bytes(path: Path, bits: int) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return round_mantissas(path, Path(folder) / path.name, bits).read_bytes()
+
+
 def test_every_entry_is_packed_one_alone(packed_alone):
+    """One entry is packed alone byte for byte, the others against a base — but the older ones
+    shipped rounded, alone too."""
     packed = {path.with_suffix(".pt").name: read_pack_header(path)["base_sha256"] for path in SHIPPED_PACKS}
     assert set(packed) == {m.value.file for m in RNCWeights}
-    assert [file for file, base in packed.items() if base is None] == [packed_alone.value.file]
+    rounded = {m.value.file for m in RNCWeights if m.value.rounded is not None}
+    assert [file for file, base in packed.items() if base is None and file not in rounded] == [packed_alone.value.file]
+    assert all(packed[file] is None for file in rounded)
     member, chain = RNCWeights.DEFAULT, []  # the default's chain of packs ends there
     while packed[member.value.file] is not None and len(chain) < len(packed):
         chain.append(member.name)
@@ -257,15 +279,17 @@ def test_every_entry_is_packed_one_alone(packed_alone):
 @pytest.fixture
 def packed_install(tmp_path, monkeypatch, packed_alone):
     """A weights folder as the wheel installs it (links to the shipped files): every entry as its
-    pack, the graphs of the one packed alone; the cache in ``tmp_path/cache``.  Gives GRU_S_V3,
-    packed against GRU_S_V2, packed against the one packed alone."""
+    pack, the graphs of those packed alone; the cache in ``tmp_path/cache``.  Gives GRU_S_V5,
+    packed against the one packed alone."""
     folder = tmp_path / "installed"
     folder.mkdir()
-    for source in (*SHIPPED_PACKS, *onnx_paths(packed_alone.value.path).values()):
+    alone = [m for m in RNCWeights if read_pack_header((shipped_dir() / m.value.file).with_suffix(PACK_SUFFIX))[
+        "base_sha256"] is None]
+    for source in (*SHIPPED_PACKS, *(graph for m in alone for graph in onnx_paths(shipped_dir() / m.value.file).values())):
         (folder / source.name).symlink_to(source)
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
     monkeypatch.setenv("RNC_CACHE_DIR", str(tmp_path / "cache"))
-    return RNCWeights.GRU_S_V3
+    return RNCWeights.GRU_S_V5
 
 
 def test_a_packed_entry_unpacks_into_the_cache_once(packed_install, packed_alone, tmp_path):
@@ -309,3 +333,71 @@ def test_a_file_of_a_packed_entry_decodes_alike_on_both_backends(packed_install)
         decoded = [np.asarray(codec.decode(rnc), dtype=np.int16) for codec in codecs.values()]
         assert decoded[0].shape == photo.shape
         assert np.mean(np.abs(decoded[0] - decoded[1])) < 0.5
+
+
+def test_weights_rounded_to_fewer_mantissa_bits_pack_alone_to_those_bits(weights_file, other_weights_file, tmp_path,
+                                                                         capsys):
+    """round_mantissas changes the tensors' bytes only (same offsets: the ONNX graphs still read the
+    file), within half a unit of the last kept bit; format 4 then drops the zero bits from the pack
+    alone, which gives the rounded file back byte for byte; malformed squeezes are refused."""
+    import zipfile
+
+    import torch
+
+    rounded = round_mantissas(weights_file, tmp_path / "rounded.pt", 10)
+    exact_data, data = weights_file.read_bytes(), rounded.read_bytes()
+    assert tensor_regions(io.BytesIO(data)) == tensor_regions(io.BytesIO(exact_data)) and data != exact_data
+    assert zipfile.ZipFile(rounded).testzip() is None  # CRC-32s rewritten
+    exact, ours = (torch.load(path, weights_only=True)["state_dict"] for path in (weights_file, rounded))
+    error = max(float(((exact[k] - ours[k]).abs() / exact[k].abs().clamp_min(1e-30)).max()) for k in exact)
+    assert 0 < error <= 2 ** -11
+    packed = pack(data, None, level=3)
+    assert _header_of(packed)["version"] == 4 and len(packed) < 0.75 * len(pack(exact_data, None, level=3))
+    assert unpack(packed, None) == data
+    groups = _header_of(packed)["differences"]
+    at = next(i for i, group in enumerate(groups) if len(group) == 4)
+    for squeeze in (0, 31):
+        bad = [*groups[:at], [*groups[at][:3], squeeze], *groups[at + 1:]]
+        with pytest.raises(UnknownWeightsError, match="malformed"):
+            unpack(_with_header(packed, differences=bad), None)
+    with pytest.raises(UnknownWeightsError, match="malformed"):  # a squeeze in a format that has none
+        unpack(_with_header(packed, version=3), None)
+    with pytest.raises(ValueError, match="1…23"):
+        round_mantissas(weights_file, tmp_path / "none.pt", 0)
+    with pytest.raises(SystemExit) as exited:
+        main([str(weights_file), "--mantissa-bits", "12", "--base", str(other_weights_file)])
+    assert exited.value.code == 2
+    target = tmp_path / "cli" / weights_file.name
+    target.parent.mkdir()
+    target.write_bytes(exact_data)
+    assert main([str(target), "--mantissa-bits", "10"]) == 0
+    assert f"rounded to 10 mantissa bits: sha256 {_sha(data)}" in capsys.readouterr().out
+    assert unpack(target.with_suffix(PACK_SUFFIX).read_bytes(), None) == data
+
+
+def test_an_entry_shipped_rounded_decodes_what_its_exact_weights_encoded(packed_install):
+    """GRU_S_V1 as the wheel ships it — rounded to 12 mantissa bits, packed alone with its own graphs
+    — unpacks to its rounded file, keeps its identity (files name the exact weights) on both
+    backends, and decodes a file that its exact weights wrote within a level or two of what the
+    exact weights decode."""
+    from skimage import data
+
+    member = RNCWeights.GRU_S_V1
+    value = member.value
+    path = value.path
+    assert path.parent == cache_dir() and sha256_file(path) == value.rounded.sha256
+    assert all(graph.is_file() for graph in onnx_paths(path).values())
+    assert load_weights(member).sha256 == value.sha256
+    exact_file = REPOSITORY_WEIGHTS / value.file
+    if not exact_file.is_file():
+        pytest.skip("the repository's exact GRU_S_V1 file is not here")
+    photo = np.ascontiguousarray(data.coffee()[:64, :96])
+    exact = Codec(str(exact_file), precision="fp32", backend="torch")
+    rnc = exact.encode(photo, 3)
+    reference = np.asarray(exact.decode(rnc), dtype=np.int16)
+    for backend in ("torch", "onnx"):
+        codec = Codec(member, precision="fp32", backend=backend)
+        assert codec.weights.weights_id == value.weights_id
+        decoded = np.asarray(codec.decode(rnc), dtype=np.int16)
+        limit = 2 if backend == "torch" else 4  # the onnx backend adds its own float differences
+        assert np.abs(decoded - reference).max() <= limit and np.mean(np.abs(decoded - reference)) < 0.1, backend
