@@ -110,7 +110,7 @@ def _recognition(**figures: list[float]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Rounded:
     """How an older entry ships: its weights rounded to ``mantissa_bits`` of their 23 mantissa bits
-    (:func:`rnncodec.weights_quantise.round_mantissas`), a file of SHA-256 ``sha256``, packed alone.
+    (:func:`rnncodec.weights_quantise.rounded_file`), a file of SHA-256 ``sha256``, packed alone.
     Files still name the entry's own SHA-256; decoded with the rounded weights they come out within
     a level of what the exact ones give (docs/training.md#room-for-older-weights-rounded-mantissas)."""
 

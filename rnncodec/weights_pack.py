@@ -36,7 +36,7 @@ the same storage name and size, every other byte as it is.  Two kinds of differe
   below 2²³, grouped by its own exponent.  9.53 MB for GRU_S_V4 (11.4 MB); format 2's
   words against zeros took 9.89, their entropy so split is 9.51.  The older entries ship alone
   with every weight rounded to 12 mantissa bits (``--mantissa-bits``,
-  :func:`rnncodec.weights_quantise.round_mantissas`): 5.6 MB each, since format 4 leaves out the
+  :func:`rnncodec.weights_quantise.rounded_file`): 5.6 MB each, since format 4 leaves out the
   low bits that every difference of a group has as zero.
 
 A base may be shipped packed itself — a chain: a run continued from a shipped fine-tune is
@@ -671,7 +671,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     for path in args.weights:
         try:
-            data = path.read_bytes() if args.mantissa_bits is None else _rounded_file(path, args.mantissa_bits)
+            if args.mantissa_bits is None:
+                data = path.read_bytes()
+            else:
+                from .weights_quantise import rounded_file  # needs torch, as only this option does
+
+                data = rounded_file(path, args.mantissa_bits)
         except (UnknownWeightsError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -686,14 +691,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"{'alone' if base is None else 'against ' + base_name}"
               f"{_quantised_note(read_pack_header(target))}{rounded})")
     return 0
-
-
-def _rounded_file(path: Path, bits: int) -> bytes:
-    """The bytes of the weights file ``path`` rounded to ``bits`` mantissa bits (needs torch)."""
-    from .weights_quantise import round_mantissas
-
-    with tempfile.TemporaryDirectory() as folder:
-        return round_mantissas(path, Path(folder) / path.name, bits).read_bytes()
 
 
 def _quantised_note(header: dict) -> str:

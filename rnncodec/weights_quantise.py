@@ -19,7 +19,7 @@ deviation of 4–7·10⁻³ in every tensor): step 0.001 / 0.002 / 0.0025 / 0.00
 0.002 is the default.  ``Q``'s meta records what was done (``quantised``: ``step``, the base's and
 the source's SHA-256, the largest change); everything else of ``W``'s meta is kept.
 
-Older entries ship small another way: :func:`round_mantissas` rounds every weight to ``K`` of its 23
+Older entries ship small another way: :func:`rounded_file` rounds every weight to ``K`` of its 23
 mantissa bits (ties to even) in a file with the same bytes but those of the tensors, so their ONNX
 graphs read it as they read the original, and its pack alone codes only those bits (format 4;
 ``python -m rnncodec.weights_pack NAME.pt --mantissa-bits K``).  Measured on
@@ -47,7 +47,7 @@ from .errors import UnknownWeightsError
 from .weights import PACK_SUFFIX, RNCWeights, read_weights_file, resolve_weights, save_weights, sha256_file
 from .weights_pack import dequantise, pack
 
-__all__ = ["DEFAULT_STEP", "quantise", "round_mantissas"]
+__all__ = ["DEFAULT_STEP", "quantise", "rounded_file"]
 
 #: The step measured to cost no quality (≤ 0.005 dB on Kodak for run m3).
 DEFAULT_STEP = 0.002
@@ -91,13 +91,12 @@ def quantise(weights: Union[str, Path], base: Union[str, Path, RNCWeights], out:
     return save_weights(model, out, meta={**meta, "quantised": record})
 
 
-def round_mantissas(weights: Union[str, Path], out: Union[str, Path], bits: int) -> Path:
-    """Write ``out``: the weights file ``weights`` with every weight rounded to ``bits`` (1…23) of its
-    23 mantissa bits, ties to even, and nothing else changed (the zip's CRC-32s aside): every tensor
-    lies at the same offset as in ``weights``, so the ONNX graphs made from ``weights`` read ``out``
-    alike.  Returns ``out``; :class:`UnknownWeightsError` for a file whose tensors are not all float32
-    (as :func:`rnncodec.weights.save_weights` writes them)."""
-    from .atomic import write_atomically
+def rounded_file(weights: Union[str, Path], bits: int) -> bytes:
+    """The weights file ``weights`` with every weight rounded to ``bits`` (1…23) of its 23 mantissa
+    bits, ties to even, and nothing else changed (the zip's CRC-32s aside): every tensor lies at the
+    same offset, so the ONNX graphs made from ``weights`` read it alike.  :class:`UnknownWeightsError`
+    for a file whose tensors are not all float32 (as :func:`rnncodec.weights.save_weights` writes
+    them)."""
     from .weights_pack import tensor_regions, with_tensor_bytes
 
     if not 1 <= bits <= 23:
@@ -106,10 +105,9 @@ def round_mantissas(weights: Union[str, Path], out: Union[str, Path], bits: int)
     if any(str(tensor.dtype) != "torch.float32" for tensor in state.values()):
         raise UnknownWeightsError(f"{weights}: not every tensor is float32")
     data = Path(weights).read_bytes()
-    rounded = {name: _rounded(np.frombuffer(data, "<f4", count=length // 4, offset=offset), bits).tobytes()
-               for name, (offset, length) in tensor_regions(io.BytesIO(data)).items()}
-    write_atomically(Path(out), with_tensor_bytes(data, rounded))
-    return Path(out)
+    return with_tensor_bytes(data, {
+        name: _rounded(np.frombuffer(data, "<f4", count=length // 4, offset=offset), bits).tobytes()
+        for name, (offset, length) in tensor_regions(io.BytesIO(data)).items()})
 
 
 def _rounded(values: np.ndarray, bits: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from rnncodec.codec import Codec
 from rnncodec.errors import UnknownWeightsError
 from rnncodec.weights import PACK_SUFFIX, RNCWeights, load_weights, onnx_paths, sha256_file, shipped_dir
 from rnncodec.weights_pack import MAGIC, cache_dir, main, pack, read_pack_header, tensor_regions, unpack
-from rnncodec.weights_quantise import quantise, round_mantissas
+from rnncodec.weights_quantise import quantise, rounded_file
 
 SHIPPED_PACKS = sorted(shipped_dir().glob(f"*{PACK_SUFFIX}"))
 
@@ -250,15 +250,8 @@ def test_shipped_packs_hold_their_registry_entry(packed):
     exact = REPOSITORY_WEIGHTS / member.value.file
     if rounded is not None and exact.is_file():
         assert header["base_sha256"] is None and header["version"] == 4
-        assert _sha(_rounded_bytes(exact, rounded.mantissa_bits)) == expected
+        assert _sha(rounded_file(exact, rounded.mantissa_bits)) == expected
     assert all(path.is_file() for path in onnx_paths(member.value.path).values())  # shipped, or made from the base's
-
-
-def _rounded_bytes(path: Path, bits: int) -> bytes:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        return round_mantissas(path, Path(folder) / path.name, bits).read_bytes()
 
 
 def test_every_entry_is_packed_one_alone(packed_alone):
@@ -337,14 +330,15 @@ def test_a_file_of_a_packed_entry_decodes_alike_on_both_backends(packed_install)
 
 def test_weights_rounded_to_fewer_mantissa_bits_pack_alone_to_those_bits(weights_file, other_weights_file, tmp_path,
                                                                          capsys):
-    """round_mantissas changes the tensors' bytes only (same offsets: the ONNX graphs still read the
+    """rounded_file changes the tensors' bytes only (same offsets: the ONNX graphs still read the
     file), within half a unit of the last kept bit; format 4 then drops the zero bits from the pack
     alone, which gives the rounded file back byte for byte; malformed squeezes are refused."""
     import zipfile
 
     import torch
 
-    rounded = round_mantissas(weights_file, tmp_path / "rounded.pt", 10)
+    rounded = tmp_path / "rounded.pt"
+    rounded.write_bytes(rounded_file(weights_file, 10))
     exact_data, data = weights_file.read_bytes(), rounded.read_bytes()
     assert tensor_regions(io.BytesIO(data)) == tensor_regions(io.BytesIO(exact_data)) and data != exact_data
     assert zipfile.ZipFile(rounded).testzip() is None  # CRC-32s rewritten
@@ -363,7 +357,7 @@ def test_weights_rounded_to_fewer_mantissa_bits_pack_alone_to_those_bits(weights
     with pytest.raises(UnknownWeightsError, match="malformed"):  # a squeeze in a format that has none
         unpack(_with_header(packed, version=3), None)
     with pytest.raises(ValueError, match="1…23"):
-        round_mantissas(weights_file, tmp_path / "none.pt", 0)
+        rounded_file(weights_file, 0)
     with pytest.raises(SystemExit) as exited:
         main([str(weights_file), "--mantissa-bits", "12", "--base", str(other_weights_file)])
     assert exited.value.code == 2
