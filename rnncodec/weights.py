@@ -249,7 +249,7 @@ class RNCWeights(enum.Enum):
             psnr=[22.28, 24.85, 26.11, 26.92, 27.46, 27.84, 28.12, 28.22],
             ms_ssim=[0.827, 0.9065, 0.9362, 0.9503, 0.9595, 0.9659, 0.9704, 0.9726],
         ),
-        rounded=Rounded(mantissa_bits=12, sha256="5a2ef5ed6e7ab3adc33c30d954431c8a6d25f7f3bb20819f9f53abac36d9340f"),
+        rounded=Rounded(mantissa_bits=12, sha256="82c0762e0e525cb2249d468142f92b27725f88fdd5128a0248e975e2b6cea063"),
     )
     GRU_S_V2 = Weights(
         file="gru-s-876503c0.pt",
@@ -264,7 +264,7 @@ class RNCWeights(enum.Enum):
             psnr=[23.45, 25.55, 26.75, 27.62, 28.19, 28.65, 28.95, 29.07],
             ms_ssim=[0.8431, 0.9186, 0.9448, 0.9581, 0.9671, 0.9729, 0.9768, 0.9786],
         ),
-        rounded=Rounded(mantissa_bits=12, sha256="f1e0611b2a231c8689bb87cca6cfdbd9c1cbce1cdcf5e810795b71cda3cb8ca5"),
+        rounded=Rounded(mantissa_bits=12, sha256="cc0a17b450f8d4e8bffef87e4d04a97a4c34bc6d64815ffc871483c2a47115c9"),
     )
     GRU_S_V3 = Weights(
         file="gru-s-152fd80b.pt",
@@ -279,7 +279,7 @@ class RNCWeights(enum.Enum):
             psnr=[23.53, 25.69, 26.9, 27.77, 28.36, 28.86, 29.17, 29.33],
             ms_ssim=[0.8473, 0.9216, 0.9467, 0.9596, 0.9686, 0.974, 0.9776, 0.9794],
         ),
-        rounded=Rounded(mantissa_bits=12, sha256="2c57dd206c9bb69e63271e026e43deb5bf0596105ec32f95b5c529e77b231fc0"),
+        rounded=Rounded(mantissa_bits=12, sha256="2ce9a70675289554f6f52a1d72f7b882caf73e0b5723e0590b8f5eba752aa416"),
     )
     GRU_S_V4 = Weights(
         file="gru-s-cc7e79a7.pt",

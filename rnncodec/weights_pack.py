@@ -124,28 +124,34 @@ def tensor_regions(fileobj: BinaryIO) -> dict[str, tuple[int, int]]:
 
 def with_tensor_bytes(data: bytes, tensors: dict[str, bytes]) -> bytes:
     """The ``torch.save`` zip ``data`` with the bytes of the storages in ``tensors`` (``data/N`` →
-    bytes of the same length) replaced in place, their CRC-32s in the local headers and the central
-    directory with them: every other byte, and every offset, as it was."""
+    bytes of the same length) replaced in place and their CRC-32s with them — in the central
+    directory, and in the local header or, when the entry has one, its data descriptor after the
+    data (where ``torch.save`` puts it): every other byte, and every offset, as it was."""
     import zlib
 
     out = bytearray(data)
+    regions = tensor_regions(io.BytesIO(data))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        regions = tensor_regions(io.BytesIO(data))
-        crcs = {}
+        by_name = {info.filename.split("/", 1)[-1]: info for info in archive.infolist()}
+        at = archive.start_dir
         for name, content in tensors.items():
             offset, length = regions[name]
             if len(content) != length:
                 raise ValueError(f"{name}: {len(content)} bytes for a storage of {length}")
             out[offset:offset + length] = content
-            crcs[name] = zlib.crc32(content)
-        at = archive.start_dir
-        for _ in archive.infolist():  # the central directory: crc at +16, lengths at +28, local header at +42
+            crc, info = zlib.crc32(content), by_name[name]
+            if info.flag_bits & 0x08:  # a data descriptor: [signature,] CRC-32, sizes
+                struct.pack_into("<I", out, offset + length + (4 if data[offset + length:offset + length + 4] == b"PK\x07\x08" else 0),
+                                 crc)
+            else:
+                struct.pack_into("<I", out, info.header_offset + 14, crc)
+        for _ in archive.infolist():  # the central directory: CRC-32 at +16, name and field lengths at +28
+            if data[at:at + 4] != b"PK\x01\x02":
+                raise ValueError("not a zip's central directory where it should be")
             name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, at + 28)
             name = data[at + 46:at + 46 + name_length].decode().split("/", 1)[-1]
-            if name in crcs:
-                (local,) = struct.unpack_from("<I", data, at + 42)
-                struct.pack_into("<I", out, at + 16, crcs[name])
-                struct.pack_into("<I", out, local + 14, crcs[name])
+            if name in tensors:
+                struct.pack_into("<I", out, at + 16, zlib.crc32(tensors[name]))
             at += 46 + name_length + extra_length + comment_length
     return bytes(out)
 

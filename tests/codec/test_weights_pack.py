@@ -328,6 +328,26 @@ def test_a_file_of_a_packed_entry_decodes_alike_on_both_backends(packed_install)
         assert np.mean(np.abs(decoded[0] - decoded[1])) < 0.5
 
 
+def _crcs_agree(data: bytes) -> bool:
+    """Whether every entry of the zip ``data`` keeps, in its local header or in the data descriptor
+    after its data, the CRC-32 that the central directory gives it, and that of its bytes."""
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+            start = info.header_offset + 30 + name_length + extra_length
+            end = start + info.compress_size
+            if info.flag_bits & 0x08:
+                kept = struct.unpack_from("<I", data, end + (4 if data[end:end + 4] == b"PK\x07\x08" else 0))[0]
+            else:
+                kept = struct.unpack_from("<I", data, info.header_offset + 14)[0]
+            if not kept == info.CRC == zlib.crc32(data[start:end]):
+                return False
+    return True
+
+
 def test_weights_rounded_to_fewer_mantissa_bits_pack_alone_to_those_bits(weights_file, other_weights_file, tmp_path,
                                                                          capsys):
     """rounded_file changes the tensors' bytes only (same offsets: the ONNX graphs still read the
@@ -341,7 +361,7 @@ def test_weights_rounded_to_fewer_mantissa_bits_pack_alone_to_those_bits(weights
     rounded.write_bytes(rounded_file(weights_file, 10))
     exact_data, data = weights_file.read_bytes(), rounded.read_bytes()
     assert tensor_regions(io.BytesIO(data)) == tensor_regions(io.BytesIO(exact_data)) and data != exact_data
-    assert zipfile.ZipFile(rounded).testzip() is None  # CRC-32s rewritten
+    assert zipfile.ZipFile(rounded).testzip() is None and _crcs_agree(data)  # CRC-32s rewritten, all of them
     exact, ours = (torch.load(path, weights_only=True)["state_dict"] for path in (weights_file, rounded))
     error = max(float(((exact[k] - ours[k]).abs() / exact[k].abs().clamp_min(1e-30)).max()) for k in exact)
     assert 0 < error <= 2 ** -11
