@@ -14,11 +14,11 @@ network of each configuration with or without them.  Beside each ``NAME.pt`` lie
 ``NAME.encoder.onnx``, ``NAME.decoder.onnx`` and their first-iteration variants (:func:`onnx_paths`;
 made by ``python -m rnncodec.onnx_export``; in an install, a packed entry's are made from its base's
 when it is unpacked, :mod:`rnncodec.graph_relink`), which the torch-free backend runs.  In an install
-every entry is packed (``NAME.ptpack``, :mod:`rnncodec.weights_pack`) — older ones as their lossless
-difference from another entry, fine-tunes as the integers of weights quantised from another entry,
-itself packed or not (the default, GRU_S_V5, against GRU_S_V4), GRU_S_V4 alone (no base) — and :attr:`Weights.path` unpacks one into the
-user's cache when it is first needed, its base first.  Importing this
-module does not import torch; loading a ``.pt`` does.
+every entry is packed (``NAME.ptpack``, :mod:`rnncodec.weights_pack`) — fine-tunes as the integers
+of weights quantised from another entry, itself packed or not (the default, GRU_S_V5, against
+GRU_S_V4), GRU_S_V4 alone (no base), the oldest alone with their weights rounded (:class:`Rounded`)
+— and :attr:`Weights.path` unpacks one into the user's cache when it is first needed, its base
+first.  Importing this module does not import torch; loading a ``.pt`` does.
 """
 
 from __future__ import annotations

@@ -52,14 +52,16 @@ base_offset, step]`` (quantised) —, ``counts``: the histogram of each quantise
 integers, ``differences``: ``[exponent, k, histogram]`` of each group
 of lossless differences in ascending order of the exponent (format 4: ``[exponent, k, histogram,
 z]`` for a group whose differences all end in ``z`` zero bits, 1 ≤ z ≤ 30, coded without them:
-the zig-zag value's bits 1…z, copies of its bit 0, are left out before ``k`` is applied), ``zstd_bytes`` and ``low_bytes``, and
+the zig-zag value's bits 1…z, copies of its bit 0, are left out before ``k`` is applied),
+``zstd_bytes`` and ``low_bytes``, and
 for a pack alone ``tops``: the histogram of the tensors' words' 9 high bits, at most 512 symbols),
 then one zstd frame of ``zstd_bytes`` (the stored bytes of every stored segment in order, then the
 escaped values, u32), then ``low_bytes`` of low bits (each group's from a whole byte, little-endian
 bit order), then the rANS stream (little-endian u32 words) of the 9 high bits (alone: every
 tensor's words in file order), of the quantised segments' integers and then of the groups' high
 parts, in order.  Format 3 is format 4 without ``z`` (written when no group has one, so a pack
-of the same file stays the same bytes); format 2 is format 3 without ``tops`` (alone: the words against zeros);
+of the same file stays the same bytes); format 2 is format 3 without ``tops`` (alone: the words
+against zeros);
 format 1 (the zstd frame to the end, holding the stored bytes and then the four byte planes of the
 differences in file order) still unpacks.
 """
@@ -141,8 +143,8 @@ def with_tensor_bytes(data: bytes, tensors: dict[str, bytes]) -> bytes:
             out[offset:offset + length] = content
             crc, info = zlib.crc32(content), by_name[name]
             if info.flag_bits & 0x08:  # a data descriptor: [signature,] CRC-32, sizes
-                struct.pack_into("<I", out, offset + length + (4 if data[offset + length:offset + length + 4] == b"PK\x07\x08" else 0),
-                                 crc)
+                end = offset + length
+                struct.pack_into("<I", out, end + (4 if data[end:end + 4] == b"PK\x07\x08" else 0), crc)
             else:
                 struct.pack_into("<I", out, info.header_offset + 14, crc)
         for _ in archive.infolist():  # the central directory: CRC-32 at +16, name and field lengths at +28
