@@ -17,7 +17,7 @@ from rnncodec.weights_pack import read_pack_header
 REPOSITORY = Path(__file__).resolve().parents[2] / "weights"  # every graph, the packed entries' too
 PACKED = [member for member in RNCWeights if (shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX).is_file()
           and read_pack_header((shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX))["base_sha256"]]
-# (the default's pack has no base: its graphs are shipped)
+# (a pack alone — GRU_S_V4's, and the older entries rounded — ships its graphs)
 
 
 def test_graphs_made_from_other_weights_are_the_exported_ones(onnx_weights_file, other_weights_file, tmp_path):
