@@ -99,16 +99,22 @@ def onnx_weights_file(tmp_path_factory, weights_file):
 
 
 @pytest.fixture(scope="session")
-def packed_alone():
-    """The shipped entry whose pack holds its file alone, byte for byte: every chain of packs ends at
-    it (the default's too), and the wheel carries its ONNX graphs, from which the others' are made
-    (the older entries rounded to fewer mantissa bits are packed alone too, with their own graphs)."""
+def packs_alone():
+    """The shipped entries packed against no base — the wheel carries their ONNX graphs, from which
+    the others' are made: the one every chain of packs ends at, and the older entries rounded to
+    fewer mantissa bits."""
     from rnncodec.weights import PACK_SUFFIX, RNCWeights, shipped_dir
     from rnncodec.weights_pack import read_pack_header
 
-    packs = {member: (shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX) for member in RNCWeights}
-    (alone,) = [member for member, pack in packs.items()
-                if read_pack_header(pack)["base_sha256"] is None and member.value.rounded is None]
+    return [member for member in RNCWeights
+            if read_pack_header((shipped_dir() / member.value.file).with_suffix(PACK_SUFFIX))["base_sha256"] is None]
+
+
+@pytest.fixture(scope="session")
+def packed_alone(packs_alone):
+    """The shipped entry whose pack holds its file alone, byte for byte: every chain of packs ends at
+    it (the default's too)."""
+    (alone,) = [member for member in packs_alone if member.value.rounded is None]
     return alone
 
 

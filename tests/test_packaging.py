@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_wheel_contains_formats_and_cli(tmp_path, packed_alone):
+def test_wheel_contains_formats_and_cli(tmp_path, packed_alone, packs_alone):
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
@@ -35,8 +35,8 @@ def test_wheel_contains_formats_and_cli(tmp_path, packed_alone):
     assert "rnc = rnncodec.cli.main:cli" in zipfile.ZipFile(wheel).read(entry_points).decode()
     # the light install: the onnx backend and its graphs; torch only in extras
     assert {"rnncodec/backends/__init__.py", "rnncodec/backends/onnx_backend.py"} <= names
-    alone = [packed_alone, *(member for member in RNCWeights if member.value.rounded is not None)]
-    graphs = {f"rnncodec/_weights/{path.name}" for member in alone for path in onnx_paths(member.value.path).values()}
+    graphs = {f"rnncodec/_weights/{path.name}" for member in packs_alone
+              for path in onnx_paths(member.value.path).values()}
     assert graphs and graphs == {name for name in names if name.endswith(".onnx")}  # packed against a base: made
     # every entry as its pack, not its .pt (rnncodec/weights_pack.py; one against no base, the default's chain's end)
     packs = {f"rnncodec/_weights/{path.name}" for path in (ROOT / "weights").glob("*.ptpack")}

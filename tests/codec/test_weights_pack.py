@@ -270,15 +270,14 @@ def test_every_entry_is_packed_one_alone(packed_alone):
 
 
 @pytest.fixture
-def packed_install(tmp_path, monkeypatch):
+def packed_install(tmp_path, monkeypatch, packs_alone):
     """A weights folder as the wheel installs it (links to the shipped files): every entry as its
     pack, the graphs of those packed alone; the cache in ``tmp_path/cache``.  Gives GRU_S_V5,
     packed against the one packed alone."""
     folder = tmp_path / "installed"
     folder.mkdir()
-    alone = [shipped_dir() / m.value.file for m in RNCWeights
-             if read_pack_header((shipped_dir() / m.value.file).with_suffix(PACK_SUFFIX))["base_sha256"] is None]
-    for source in (*SHIPPED_PACKS, *(graph for path in alone for graph in onnx_paths(path).values())):
+    graphs = (graph for member in packs_alone for graph in onnx_paths(shipped_dir() / member.value.file).values())
+    for source in (*SHIPPED_PACKS, *graphs):
         (folder / source.name).symlink_to(source)
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: folder)
     monkeypatch.setenv("RNC_CACHE_DIR", str(tmp_path / "cache"))
