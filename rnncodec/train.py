@@ -263,8 +263,18 @@ class _Processes:
     def __init__(self) -> None:
         self.size = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
-        if self.size > 1 and not torch.distributed.is_initialized():
+        self.owns_group = self.size > 1 and not torch.distributed.is_initialized()
+        if self.owns_group:
             torch.distributed.init_process_group("gloo")
+
+    def close(self) -> None:
+        """Wait for every rank, then take down the process group this made.  A process that exits with
+        its gloo group alive can abort in the group's destructor ("terminate called without an active
+        exception", SIGABRT), and torchrun then fails a finished run."""
+        if self.owns_group:
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+            self.owns_group = False
 
     @property
     def leader(self) -> bool:
@@ -447,6 +457,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     except _Interrupted:
         checkpoint()
         progress.close()
+        processes.close()
         raise KeyboardInterrupt(f"stopped at step {step}; checkpoint saved to {options.checkpoint}") from None
     finally:
         for signum, handler in previous_handlers.items():
@@ -455,7 +466,9 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
     checkpoint()
     meta = {"steps": step, "train_seconds": round(elapsed, 1), "processes": processes.size, "options": options.to_json(),
             **options.extra_meta}
-    return save_weights(model, options.out, meta=meta) if processes.leader else options.out
+    path = save_weights(model, options.out, meta=meta) if processes.leader else options.out
+    processes.close()
+    return path
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path) -> Path:
