@@ -470,10 +470,10 @@ def score_detection_agreement(per_photo: list[dict], resamples: int, weights: li
             "f1": difference(box_f1)(pairs),
             "f1_ci": list(bootstrap_interval(pairs, difference(box_f1), resamples=resamples))}
     def counts(setting: str, index: int) -> tuple[int, int, int]:
-        return _box_counts(matches[setting][index])
+        return box_counts(matches[setting][index])
 
     def f1_difference(pairs: list) -> float:
-        return 100 * (_f1_of(np.sum([a for a, _ in pairs], axis=0)) - _f1_of(np.sum([b for _, b in pairs], axis=0)))
+        return 100 * (f1_of(np.sum([a for a, _ in pairs], axis=0)) - f1_of(np.sum([b for _, b in pairs], axis=0)))
 
     for name, first in _pairs_with_first(per_photo[0], list(weights)):
         if pairs := _at_same_bytes(per_photo, name, first, counts):
@@ -486,10 +486,10 @@ def box_f1(images: list) -> float:
     """F1 of the boxes scoring at least ``AGREE_DETECTION_SCORE`` against the truth, over all the
     images' boxes together (matched as for mAP: same class, IoU ≥ 0.5): one operating point, every box
     weighing the same — steadier on few photos than mAP, which averages classes seen once or twice."""
-    return _f1_of(np.sum([_box_counts(image) for image in images], axis=0))
+    return f1_of(np.sum([box_counts(image) for image in images], axis=0))
 
 
-def _box_counts(image) -> tuple[int, int, int]:
+def box_counts(image) -> tuple[int, int, int]:
     """One image's boxes scoring at least ``AGREE_DETECTION_SCORE``: (matched, detected, true boxes)."""
     matched = detected = 0
     for cls, scores in image.scores.items():
@@ -499,7 +499,7 @@ def _box_counts(image) -> tuple[int, int, int]:
     return matched, detected, sum(image.positives.values())
 
 
-def _f1_of(counts) -> float:
+def f1_of(counts) -> float:
     """F1 of summed (matched, detected, true boxes) counts."""
     matched, detected, truth = counts
     return 2 * matched / (detected + truth) if detected + truth else float("nan")

@@ -161,7 +161,7 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
     ``benchmarks/recognition.py --tasks agree``.  Logarithmic like ``msssim-psnr``, so the balance
     with the distortion loss is one scale-free weight (``distill_weight``).  ``weights``: one per
     iteration in ``outputs`` (the first ``distill_iterations``), normalised; ``scale``: as
-    :func:`_pixels` (the teacher's view must have been made at the same scale).
+    :func:`recognizer_pixels` (the teacher's view must have been made at the same scale).
     """
     teacher_logits, teacher_features = teacher
     if target == "answer":  # the teacher's side of the class term, once for every iteration
@@ -173,7 +173,7 @@ def recognition_loss(recognizer: torch.nn.Module, outputs: Sequence[torch.Tensor
                                              log_target=True, reduction="batchmean")
     terms = []
     for reconstruction in outputs:
-        logits, features = recognizer(_pixels(reconstruction, scale), return_features=True)
+        logits, features = recognizer(recognizer_pixels(reconstruction, scale), return_features=True)
         feature_error = torch.stack([
             (f.float() - t.float()).pow(2).mean() / (t.float().pow(2).mean() + 1e-6)
             for f, t in zip(features, teacher_features)]).mean()
@@ -204,7 +204,7 @@ def _smoothed(running, value):
     return value if running is None else 0.98 * running + 0.02 * value
 
 
-def _pixels(centred: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+def recognizer_pixels(centred: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
     """Codec images (centred, [-0.5, 0.5]) as a recognizer's input: float32 RGB in [0, 255], resized by
     ``scale`` (antialiased bilinear, differentiable) to the scale the recognizer views photos at."""
     pixels = (centred.float() + 0.5).clamp(0, 1) * 255
@@ -234,13 +234,15 @@ def validate(model: RecurrentCodec, images: list[torch.Tensor], iterations: int,
         x = F.pad(image, (0, pad_w, 0, pad_h), mode="replicate") - 0.5
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(x, iterations)
-        answer = recognizer(_pixels(image - 0.5, recognizer_scale)).argmax(1) if recognizer is not None else None
+        answer = None
+        if recognizer is not None:
+            answer = recognizer(recognizer_pixels(image - 0.5, recognizer_scale)).argmax(1)
         for k, out in enumerate(outputs):
             rec = ((out.float()[..., :h, :w] + 0.5).clamp(0, 1) * 255).round() / 255
             totals[0, k] += psnr(rec, image)
             totals[1, k] += ms_ssim(rec, image)
             if recognizer is not None:
-                totals[2, k] += float(recognizer(_pixels(rec - 0.5, recognizer_scale)).argmax(1) == answer)
+                totals[2, k] += float(recognizer(recognizer_pixels(rec - 0.5, recognizer_scale)).argmax(1) == answer)
     totals /= len(images)
     metrics = {"psnr": [round(v, 3) for v in totals[0]], "ms_ssim": [round(v, 4) for v in totals[1]]}
     if recognizer is not None:
@@ -408,7 +410,7 @@ def train(options: TrainOptions, on_step: Optional[Callable[[int, float], None]]
             if recognizer is not None and options.distill_weight:
                 # float32, not bfloat16: this build's bfloat16 depthwise convolutions are ~10× slower on CPU
                 with torch.no_grad():
-                    teacher = recognizer(_pixels(batch, options.distill_scale), return_features=True)
+                    teacher = recognizer(recognizer_pixels(batch, options.distill_scale), return_features=True)
                 distill = recognition_loss(recognizer, outputs[:options.distill_iterations], teacher,
                                            distill_weights, options.distill_scale, options.distill_target)
                 loss = loss + options.distill_weight * distill

@@ -1,0 +1,77 @@
+"""benchmarks/code_search.py: the search over a first-iteration code and its summary (tiny random weights made in
+the test; the real reference classifier of ../shared/recognizers, as CI has it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+CLASSIFIER = Path(__file__).resolve().parents[3] / "shared" / "recognizers" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+
+
+@pytest.fixture(scope="module")
+def code_search(load_benchmark):
+    return load_benchmark("code_search")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    pytest.importorskip("tflite")
+    if not CLASSIFIER.exists():
+        pytest.skip(f"no reference classifier at {CLASSIFIER}")
+    from rnncodec.recognition.tflite_torch import load_tflite_classifier
+
+    return load_tflite_classifier(CLASSIFIER).eval().requires_grad_(False)
+
+
+def _smooth_photo(height: int = 64, width: int = 96) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    return torch.stack([x * 0.8 - 0.4, y * 0.6 - 0.3, torch.sin(6 * x * y) * 0.3])[None]
+
+
+@pytest.mark.parametrize("distill_weight", [0.0, 2.0])
+def test_the_searched_code_is_a_code_with_a_lower_loss_than_the_encoders(code_search, classifier, weights_file,
+                                                                         distill_weight):
+    torch.manual_seed(0)
+    model = code_search.load_codec(str(weights_file))
+    x = _smooth_photo()
+    encoder_code, searched = code_search.search(model, classifier, x, distill_weight, 0.8, steps=8, lr=0.05)
+    assert searched.shape == encoder_code.shape == (1, model.config.bits, 4, 6)
+    assert set(searched.unique().tolist()) <= {-1.0, 1.0}
+    assert torch.equal(encoder_code, torch.where(code_search.first_iteration(model, x) >= 0, 1.0, -1.0))
+
+    teacher = classifier(code_search.recognizer_pixels(x, 0.8), return_features=True)
+
+    def loss(code):
+        reconstruction = code_search.decode(model, code, x)
+        value = code_search.training_loss(code_search.LOSS, [reconstruction], x)
+        if distill_weight:
+            value = value + distill_weight * code_search.recognition_loss(classifier, [reconstruction], teacher,
+                                                                          [1.0], 0.8)
+        return float(value)
+
+    with torch.no_grad():
+        assert loss(searched) < loss(encoder_code)
+    assert not torch.equal(searched, encoder_code)
+
+
+def test_summary_scores_box_f1_over_all_photos_and_the_kept_gain(code_search):
+    def side(kept, boxes):
+        return {"bytes": 100, "psnr": 20.0, "kept": kept, "agree": int(kept > 0.5), "boxes": boxes}
+
+    photos = [{"encoder": side(0.2, [1, 2, 2]), "searched": side(0.6, [2, 2, 2]), "bits_changed": 0.1},
+              {"encoder": side(0.4, [0, 1, 0]), "searched": side(0.4, [0, 0, 0]), "bits_changed": 0.3}]
+    s = code_search.summary(photos)
+    assert s["encoder"]["box_f1"] == pytest.approx(2 * 1 / (3 + 2))
+    assert s["searched"]["box_f1"] == pytest.approx(2 * 2 / (2 + 2))
+    assert s["encoder"]["agree"] == 0 and s["searched"]["agree"] == 0.5
+    assert s["kept_gain"]["mean"] == pytest.approx(0.2)
+    low, high = s["kept_gain"]["ci95"]
+    assert 0.0 <= low <= 0.2 <= high <= 0.4  # the photos' gains are 0.4 and 0
+    assert s["agree_gain"]["mean"] == pytest.approx(0.5)
+    assert s["box_f1_gain"]["mean"] == pytest.approx(1.0 - 0.4)
+    low, high = s["box_f1_gain"]["ci95"]
+    assert low <= 0.6 <= high
+    assert s["bits_changed"] == pytest.approx(0.2)
