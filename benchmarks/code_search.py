@@ -42,7 +42,7 @@ from rnncodec.recognition.scoring import bootstrap_interval, match_detections
 from rnncodec.recognition.tflite_torch import load_tflite_classifier
 from rnncodec.train import recognition_loss, recognizer_pixels, training_loss
 from rnncodec.train_options import TrainOptions
-from rnncodec.weights import read_weights_file, resolve_weights
+from rnncodec.weights import load_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recognition as instruments  # noqa: E402
@@ -51,13 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 RECOGNIZERS = ROOT.parent / "shared" / "recognizers"
 LOSS = TrainOptions(data=[], out="code-search.pt", loss="msssim-psnr", msssim_weight=0.35)  # its loss only
-
-
-def load_codec(weights: str) -> RecurrentCodec:
-    config, state, _ = read_weights_file(resolve_weights(weights)[0])
-    model = RecurrentCodec(config).eval()
-    model.load_state_dict(state)
-    return model.requires_grad_(False)
 
 
 def first_iteration(model: RecurrentCodec, x: torch.Tensor) -> torch.Tensor:
@@ -200,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                                   if score >= instruments.AGREE_DETECTION_SCORE]}))
     results, started = {}, time.time()
     for weights in args.codec_weights or ["GRU_S_MACHINE_V2"]:
-        model = load_codec(weights)
+        model = load_weights(weights).model  # eval mode, no gradients for its parameters
         results[weights] = {}
         for distill_weight in distill_weights:
             rows = []

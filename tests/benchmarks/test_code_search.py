@@ -35,7 +35,7 @@ def _smooth_photo(height: int = 64, width: int = 96) -> torch.Tensor:
 def test_the_searched_code_is_a_code_with_a_lower_loss_than_the_encoders(code_search, classifier, weights_file,
                                                                          distill_weight):
     torch.manual_seed(0)
-    model = code_search.load_codec(str(weights_file))
+    model = code_search.load_weights(weights_file).model
     x = _smooth_photo()
     encoder_code, searched = code_search.search(model, classifier, x, distill_weight, 0.8, steps=8, lr=0.05)
     assert searched.shape == encoder_code.shape == (1, model.config.bits, 4, 6)
