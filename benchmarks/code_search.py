@@ -26,18 +26,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rnncodec.data import find_images, load_rgb
 from rnncodec.formats import get_coder
-from rnncodec.model import RecurrentCodec
+from rnncodec.metrics import psnr
+from rnncodec.model import RecurrentCodec, binarize
 from rnncodec.recognition.scoring import bootstrap_interval, match_detections
 from rnncodec.recognition.tflite_torch import load_tflite_classifier
 from rnncodec.train import recognition_loss, recognizer_pixels, training_loss
@@ -56,8 +55,7 @@ LOSS = TrainOptions(data=[], out="code-search.pt", loss="msssim-psnr", msssim_we
 def first_iteration(model: RecurrentCodec, x: torch.Tensor) -> torch.Tensor:
     """The encoder's outputs ``y ∈ (−1, 1)`` at the first iteration (the code is their sign)."""
     encoder_states, _ = model.initial_states()
-    inputs = torch.cat([x, torch.zeros_like(x)], 1) if model.oneshot else x
-    return model.encoder(inputs, encoder_states)[0]
+    return model.encoder(model.encoder_inputs(x, torch.zeros_like(x)), encoder_states)[0]
 
 
 def decode(model: RecurrentCodec, bits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -77,17 +75,16 @@ def search(model, classifier, x: torch.Tensor, distill_weight: float, scale: flo
             loss = loss + distill_weight * recognition_loss(classifier, [reconstruction], teacher, [1.0], scale)
         return loss
 
-    encoder_code = torch.where(y >= 0, 1.0, -1.0)
+    encoder_code = binarize(y)
     with torch.no_grad():
         best_loss, best = loss_of(encoder_code).item(), encoder_code
     a = torch.atanh(y.clamp(-0.97, 0.97)).requires_grad_(True)
     optimizer = torch.optim.Adam([a], lr=lr)
     for _ in range(steps):
-        soft = torch.tanh(a)
-        bits = soft + (torch.where(a >= 0, 1.0, -1.0) - soft).detach()
+        bits = binarize(torch.tanh(a), "sign")  # the sign of a, the gradient straight through tanh
         loss = loss_of(bits)
         if loss.item() < best_loss:
-            best_loss, best = loss.item(), bits.detach().sign()
+            best_loss, best = loss.item(), bits.detach().sign()  # exactly ±1 (y + (b − y) may round)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -103,7 +100,7 @@ def measure(model, x: torch.Tensor, code: torch.Tensor, original: dict) -> dict:
     boxes = instruments.box_counts(match_detections(instruments.detect(rgb), original["boxes"]))
     return {
         "bytes": len(get_coder("context").encode((code[0] > 0).numpy().astype(np.uint8), [])),
-        "psnr": 10 * math.log10(1 / F.mse_loss(reconstruction, x).item()),
+        "psnr": psnr(reconstruction + 0.5, x + 0.5),
         "kept": float(probabilities[original["answer"]]),
         "agree": int(np.argmax(probabilities) == original["answer"]),
         "boxes": [int(n) for n in boxes],  # (matched, found, truth), boxes scoring >= AGREE_DETECTION_SCORE
@@ -191,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
                        {"answer": int(np.argmax(instruments.class_probabilities(rgb))),
                         "boxes": [(cls, box) for cls, score, box in instruments.detect(rgb)
                                   if score >= instruments.AGREE_DETECTION_SCORE]}))
+    weights_list = args.codec_weights or ["GRU_S_MACHINE_V2"]
+    record_names = instruments.record_names(weights_list)
     results, started = {}, time.time()
-    for weights in args.codec_weights or ["GRU_S_MACHINE_V2"]:
+    for weights in weights_list:
         model = load_weights(weights).model  # eval mode, no gradients for its parameters
         results[weights] = {}
         for distill_weight in distill_weights:
@@ -209,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         record = {"weights": weights, "data": str(args.data), "steps": args.steps, "lr": args.lr, "scale": args.scale,
                   "runs": {str(k): v for k, v in results[weights].items()}}
-        path = args.out / f"{Path(weights).stem if weights.endswith('.pt') else weights}.json"
-        path.write_text(json.dumps(record, indent=1) + "\n")
+        (args.out / f"{record_names[weights]}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"First iteration, {len(photos)} photos of {args.data}, {args.steps} search steps:")
     print(table({w: {k: {key: v for key, v in s.items() if key != "photos"} for k, s in r.items()}
                  for w, r in results.items()}))

@@ -200,9 +200,13 @@ class RecurrentCodec(nn.Module):
                     binarizer: Optional[str] = None) -> tuple[torch.Tensor, list[State]]:
         """One iteration's codes in {-1, +1}, shape (N, bits, H/16, W/16); ``binarizer``: the
         training binarizer (:func:`binarize`), ``None`` at inference."""
-        inputs = torch.cat([x, reconstruction], 1) if self.oneshot else x - reconstruction
-        y, states = self.encoder(inputs, states)
+        y, states = self.encoder(self.encoder_inputs(x, reconstruction), states)
         return binarize(y, binarizer), states
+
+    def encoder_inputs(self, x: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+        """What the encoder reads at an iteration: the image and the reconstruction so far (``oneshot``),
+        or what is still missing (the residual)."""
+        return torch.cat([x, reconstruction], 1) if self.oneshot else x - reconstruction
 
     def decode_step(self, bits: torch.Tensor, reconstruction: torch.Tensor,
                     states: list[State]) -> tuple[torch.Tensor, list[State]]:
