@@ -10,6 +10,7 @@ Both codes are then measured as a file would carry them: bytes of coder 2's payl
 benchmark's own instruments on the 8-bit decode (``benchmarks/recognition.py``): the TFLite classifier at
 its preprocessing (the probability kept for its top-1 on the original, top-1 agreement) and the detector
 (its boxes scoring ≥ 0.3 on the original as the truth; F1 of the decode's boxes, same class, IoU ≥ 0.5).
+It also counts which bits the search changed, by the encoder's confidence ``|y|`` in them.
 
 λ = 0 measures what a better encoder could give the eyes at the same decoder; λ > 0 what the first
 iteration's bits could give the classifier — and the detector, which is in no loss here, says whether
@@ -107,6 +108,19 @@ def measure(model, x: torch.Tensor, code: torch.Tensor, original: dict) -> dict:
     }
 
 
+CONFIDENCE_EDGES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)  # bins of the encoder's |y|
+
+
+def changes_by_confidence(y: torch.Tensor, encoder_code: torch.Tensor, searched: torch.Tensor) -> list[list[int]]:
+    """Per bin of the encoder's confidence ``|y|`` (:data:`CONFIDENCE_EDGES`, each bin holding its lower edge): how
+    many bits it holds and how many of them the search changed, ``[[bits, changed], …]``."""
+    bins = torch.bucketize(y.abs().flatten(), torch.tensor(CONFIDENCE_EDGES[1:-1]), right=True)
+    changed = (searched != encoder_code).flatten()
+    total = torch.bincount(bins, minlength=len(CONFIDENCE_EDGES) - 1)
+    flipped = torch.bincount(bins[changed], minlength=len(CONFIDENCE_EDGES) - 1)
+    return [[int(n), int(c)] for n, c in zip(total, flipped)]
+
+
 def _paired_interval(photos: list[dict], statistic) -> list[float]:
     """95 % bootstrap interval of the searched code's gain in ``statistic``, the photos resampled."""
     def gain(sample: list[dict]) -> float:
@@ -134,6 +148,11 @@ def summary(photos: list[dict]) -> dict:
         out[f"{name}_gain"] = {"mean": statistic(photos, "searched") - statistic(photos, "encoder"),
                                "ci95": _paired_interval(photos, statistic)}
     out["bits_changed"] = float(np.mean([p["bits_changed"] for p in photos]))
+    if all("by_confidence" in p for p in photos):
+        bits, changed = np.sum([p["by_confidence"] for p in photos], axis=0).T
+        out["by_confidence"] = [{"confidence": [low, high], "share_of_bits": float(n / bits.sum()),
+                                 "changed": float(c / n) if n else 0.0}
+                                for low, high, n, c in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:], bits, changed)]
     return out
 
 
@@ -156,6 +175,14 @@ def table(results: dict) -> str:
                 f"| {100 * e['box_f1']:.1f} → {100 * f['box_f1']:.1f} "
                 f"| {_gain(s['kept_gain'])}, {_gain(s['agree_gain'])}, {_gain(s['box_f1_gain'])} "
                 f"| {100 * s['bits_changed']:.1f} % |")
+    confidence_runs = [(w, k, s) for w, runs in results.items() for k, s in runs.items() if "by_confidence" in s]
+    if confidence_runs:
+        bins = [f"{low:g}–{high:g}" for low, high in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:])]
+        lines += ["", "Bits the search changed, by the encoder's confidence |y| (share of all bits: changed):",
+                  "| weights | λ | " + " | ".join(bins) + " |", "|---|---|" + "---|" * len(bins)]
+        for weights, distill_weight, s in confidence_runs:
+            lines.append(f"| {weights} | {distill_weight} | " + " | ".join(
+                f"{100 * b['share_of_bits']:.1f} %: {100 * b['changed']:.1f} %" for b in s["by_confidence"]) + " |")
     return "\n".join(lines)
 
 
@@ -198,9 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for name, x, original in photos:
                 encoder_code, searched = search(model, classifier, x, distill_weight, args.scale, args.steps, args.lr)
+                with torch.no_grad():
+                    y = first_iteration(model, x)
                 rows.append({"photo": name, "encoder": measure(model, x, encoder_code, original),
                              "searched": measure(model, x, searched, original),
-                             "bits_changed": float((searched != encoder_code).float().mean())})
+                             "bits_changed": float((searched != encoder_code).float().mean()),
+                             "by_confidence": changes_by_confidence(y, encoder_code, searched)})
                 print(f"{weights} λ={distill_weight} {name}: PSNR {rows[-1]['encoder']['psnr']:.2f} → "
                       f"{rows[-1]['searched']['psnr']:.2f}, kept {rows[-1]['encoder']['kept']:.3f} → "
                       f"{rows[-1]['searched']['kept']:.3f}", file=sys.stderr, flush=True)

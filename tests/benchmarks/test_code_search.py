@@ -75,3 +75,27 @@ def test_summary_scores_box_f1_over_all_photos_and_the_kept_gain(code_search):
     low, high = s["box_f1_gain"]["ci95"]
     assert low <= 0.6 <= high
     assert s["bits_changed"] == pytest.approx(0.2)
+
+
+def test_changes_by_confidence_counts_each_bit_once_in_its_bin(code_search):
+    y = torch.tensor([0.0, 0.04, -0.05, 0.15, -0.25, 0.4, -0.6, 1.0]).reshape(1, 8, 1, 1)
+    encoder_code = torch.where(y >= 0, 1.0, -1.0)
+    searched = encoder_code.clone()
+    searched[0, [0, 1, 4]] *= -1  # two bits in the first bin, one in 0.2–0.3
+    counts = code_search.changes_by_confidence(y, encoder_code, searched)
+    assert counts == [[2, 2], [1, 0], [1, 0], [1, 1], [1, 0], [2, 0]]
+    assert sum(n for n, _ in counts) == y.numel()
+
+
+def test_summary_pools_the_changes_by_confidence_over_photos(code_search):
+    side = {"bytes": 100, "psnr": 20.0, "kept": 0.5, "agree": 1, "boxes": [1, 1, 1]}
+    bins = len(code_search.CONFIDENCE_EDGES) - 1
+    first = [[10, 5]] + [[10, 0]] * (bins - 1)
+    second = [[30, 5]] + [[0, 0]] * (bins - 1)
+    photos = [{"encoder": side, "searched": side, "bits_changed": 0.1, "by_confidence": counts}
+              for counts in (first, second)]
+    by_confidence = code_search.summary(photos)["by_confidence"]
+    assert by_confidence[0] == {"confidence": [0.0, 0.05], "share_of_bits": pytest.approx(40 / (40 + 10 * (bins - 1))),
+                                "changed": pytest.approx(10 / 40)}
+    assert all(b["changed"] == 0 for b in by_confidence[1:])
+    assert "| 0–0.05 |" in code_search.table({"W": {2.0: {**code_search.summary(photos), "photos": photos}}})
