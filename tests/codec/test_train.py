@@ -184,7 +184,8 @@ def test_two_processes_train_data_parallel(tiny_data, tmp_path):
                "-m", "rnncodec.cli", "train", "--data", str(tiny_data), "--out", str(out), "--config", "tiny",
                "--steps", "4", "--batch-size", "2", "--crop", "48", "--iterations", "2", "--threads", "1",
                "--no-progress", "--warmup", "2", "--rate-weight", "0.5"]
-    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"torchrun exited {result.returncode}:\n{result.stderr[-4000:]}"
     state = torch.load(out.with_suffix(".ckpt"), weights_only=True)
     assert state["step"] == 4 and len(state["samplers"]) == 2
     assert "rate_model" in state  # the rate term's bit model, its gradients averaged like the codec's
