@@ -148,11 +148,10 @@ def summary(photos: list[dict]) -> dict:
         out[f"{name}_gain"] = {"mean": statistic(photos, "searched") - statistic(photos, "encoder"),
                                "ci95": _paired_interval(photos, statistic)}
     out["bits_changed"] = float(np.mean([p["bits_changed"] for p in photos]))
-    if all("by_confidence" in p for p in photos):
-        bits, changed = np.sum([p["by_confidence"] for p in photos], axis=0).T
-        out["by_confidence"] = [{"confidence": [low, high], "share_of_bits": float(n / bits.sum()),
-                                 "changed": float(c / n) if n else 0.0}
-                                for low, high, n, c in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:], bits, changed)]
+    bits, changed = np.sum([p["by_confidence"] for p in photos], axis=0).T
+    out["by_confidence"] = [{"confidence": [low, high], "share_of_bits": float(n / bits.sum()),
+                             "changed": float(c / n) if n else 0.0}
+                            for low, high, n, c in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:], bits, changed)]
     return out
 
 
@@ -175,12 +174,11 @@ def table(results: dict) -> str:
                 f"| {100 * e['box_f1']:.1f} → {100 * f['box_f1']:.1f} "
                 f"| {_gain(s['kept_gain'])}, {_gain(s['agree_gain'])}, {_gain(s['box_f1_gain'])} "
                 f"| {100 * s['bits_changed']:.1f} % |")
-    confidence_runs = [(w, k, s) for w, runs in results.items() for k, s in runs.items() if "by_confidence" in s]
-    if confidence_runs:
-        bins = [f"{low:g}–{high:g}" for low, high in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:])]
-        lines += ["", "Bits the search changed, by the encoder's confidence |y| (share of all bits: changed):",
-                  "| weights | λ | " + " | ".join(bins) + " |", "|---|---|" + "---|" * len(bins)]
-        for weights, distill_weight, s in confidence_runs:
+    bins = [f"{low:g}–{high:g}" for low, high in zip(CONFIDENCE_EDGES, CONFIDENCE_EDGES[1:])]
+    lines += ["", "Bits the search changed, by the encoder's confidence |y| (share of all bits: changed):",
+              "| weights | λ | " + " | ".join(bins) + " |", "|---|---|" + "---|" * len(bins)]
+    for weights, runs in results.items():
+        for distill_weight, s in runs.items():
             lines.append(f"| {weights} | {distill_weight} | " + " | ".join(
                 f"{100 * b['share_of_bits']:.1f} %: {100 * b['changed']:.1f} %" for b in s["by_confidence"]) + " |")
     return "\n".join(lines)

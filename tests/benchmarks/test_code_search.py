@@ -61,8 +61,11 @@ def test_summary_scores_box_f1_over_all_photos_and_the_kept_gain(code_search):
     def side(kept, boxes):
         return {"bytes": 100, "psnr": 20.0, "kept": kept, "agree": int(kept > 0.5), "boxes": boxes}
 
-    photos = [{"encoder": side(0.2, [1, 2, 2]), "searched": side(0.6, [2, 2, 2]), "bits_changed": 0.1},
-              {"encoder": side(0.4, [0, 1, 0]), "searched": side(0.4, [0, 0, 0]), "bits_changed": 0.3}]
+    no_changes = [[10, 0]] * (len(code_search.CONFIDENCE_EDGES) - 1)
+    photos = [{"encoder": side(0.2, [1, 2, 2]), "searched": side(0.6, [2, 2, 2]), "bits_changed": 0.1,
+               "by_confidence": no_changes},
+              {"encoder": side(0.4, [0, 1, 0]), "searched": side(0.4, [0, 0, 0]), "bits_changed": 0.3,
+               "by_confidence": no_changes}]
     s = code_search.summary(photos)
     assert s["encoder"]["box_f1"] == pytest.approx(2 * 1 / (3 + 2))
     assert s["searched"]["box_f1"] == pytest.approx(2 * 2 / (2 + 2))
